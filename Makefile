@@ -1,0 +1,96 @@
+# ruvector: PGXS build of the extension plus the project's one-command targets.
+#   make / make install / make installcheck   the usual PGXS targets (pg_config on PATH)
+#   make deps     install missing Debian packages (as root) or print the apt-get line
+#   make demo     deps, build, install, throwaway cluster, Fashion-MNIST, a search
+#   make test     deps, build, unit tests (CTest), pg_regress and server tests on a
+#                 throwaway cluster; non-zero exit on any failure
+#   make test-asan  unit tests under AddressSanitizer + UBSan
+
+EXTENSION = ruvector
+EXTVERSION = 0.1.0
+MODULE_big = ruvector
+
+SOURCES = $(sort $(wildcard src/*/*.cpp kernels/cpu/*.cpp extension/*.cpp extension/*/*.cpp))
+OBJS = $(SOURCES:.cpp=.o)
+HEADERS = $(wildcard src/*/*.h kernels/cpu/*.h extension/*.h extension/*/*.h)
+
+# The install script is assembled from one piece per capability, in file-name order.
+SQL_PIECES = $(sort $(wildcard extension/sql/*.sql))
+DATA_built = extension/$(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
+PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror
+SHLIB_LINK = -lstdc++ -lcrypto
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# Debian's server packages ship with JIT bitcode enabled; our C++ code gains nothing from
+# being inlined by the JIT and would need clang at build time.
+override with_llvm = no
+
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+# ISA flags: kernel files named *_avx512.cpp / *_avx2.cpp are built for that ISA only and
+# picked at run time (keep in sync with cmake/isa_flags.cmake).
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfma -mbmi2 -mpopcnt
+AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
+$(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(AVX512_FLAGS)
+$(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
+
+$(OBJS): $(HEADERS)
+
+extension/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES)
+	cat $(SQL_PIECES) > $@
+
+# ---------------------------------------------------------------------------------------
+# Project targets
+
+DEBIAN_PACKAGES = build-essential postgresql-15 postgresql-server-dev-15 libxsimd-dev \
+	nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev cmake \
+	dataset-fashion-mnist libflint-dev libgmp-dev python3
+BUILD_DIR ?= build
+
+.PHONY: deps demo test test-unit test-asan test-regress test-server bench
+
+deps:
+	@tools/deps.sh $(DEBIAN_PACKAGES)
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	tools/demo.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	$(MAKE) test-unit
+	$(MAKE) test-regress
+	$(MAKE) test-server
+	@echo "make test: all suites passed"
+
+test-unit:
+	cmake -S . -B $(BUILD_DIR)/unit -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD_DIR)/unit -j$$(nproc)
+	cd $(BUILD_DIR)/unit && ctest --output-on-failure -j$$(nproc)
+
+test-asan:
+	cmake -S . -B $(BUILD_DIR)/asan -DCMAKE_BUILD_TYPE=Debug -DRUVECTOR_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_DIR)/asan -j$$(nproc)
+	cd $(BUILD_DIR)/asan && ctest --output-on-failure -j$$(nproc)
+
+# pg_regress against a throwaway cluster that the harness starts and stops.
+test-regress:
+	tools/with_cluster.sh $(MAKE) installcheck
+
+test-server:
+	tools/run_server_tests.sh
+
+bench:
+	cmake -S . -B $(BUILD_DIR)/bench -DCMAKE_BUILD_TYPE=Release -DRUVECTOR_BENCH=ON >/dev/null
+	cmake --build $(BUILD_DIR)/bench -j$$(nproc)

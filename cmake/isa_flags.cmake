@@ -1,0 +1,8 @@
+# Kernel files named *_avx512.cpp and *_avx2.cpp are compiled for that ISA only; the
+# dispatcher picks among them at run time. Keep in sync with the Makefile's ISA flags.
+set(RUVECTOR_AVX512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfma -mbmi2 -mpopcnt)
+set(RUVECTOR_AVX2_FLAGS -mavx2 -mfma -mbmi2 -mpopcnt)
+file(GLOB_RECURSE _avx512_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/*_avx512.cpp ${CMAKE_SOURCE_DIR}/src/*_avx512.cpp)
+file(GLOB_RECURSE _avx2_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/*_avx2.cpp ${CMAKE_SOURCE_DIR}/src/*_avx2.cpp)
+set_source_files_properties(${_avx512_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX512_FLAGS}")
+set_source_files_properties(${_avx2_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX2_FLAGS}")

@@ -1,0 +1,31 @@
+// Distance kernels over float32 vectors, selected once per process for the best ISA the
+// CPU offers (AVX-512, AVX2+FMA, or portable scalar). Callers hold the returned table.
+#pragma once
+
+#include <cstddef>
+
+namespace ruvector::kernels {
+
+struct CosineParts {
+  float dot;
+  float norm_a_sq;
+  float norm_b_sq;
+};
+
+struct DistanceKernels {
+  const char* isa;  // "avx512", "avx2", "scalar"
+  float (*l2_squared)(const float* a, const float* b, std::size_t n);
+  float (*inner_product)(const float* a, const float* b, std::size_t n);
+  float (*l1)(const float* a, const float* b, std::size_t n);
+  float (*norm_squared)(const float* a, std::size_t n);
+  CosineParts (*cosine_parts)(const float* a, const float* b, std::size_t n);
+};
+
+// The table for the best ISA of this CPU; decided on first call and then fixed.
+const DistanceKernels& distance_kernels();
+
+// The table for a named ISA, or nullptr when this CPU (or this build) lacks it. For tests
+// and benchmarks that compare every implementation.
+const DistanceKernels* distance_kernels_for(const char* isa);
+
+}  // namespace ruvector::kernels
