@@ -1,0 +1,130 @@
+// Text form of vectors: parsing rules and errors as pgvector, shortest round-trip output
+// in Postgres' float4out notation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+#include "vector/vector_text.h"
+
+namespace vec = ruvector::vector;
+using ruvector::Error;
+using ruvector::ErrorKind;
+
+namespace {
+
+std::vector<float> parse(const std::string& text) {
+  std::vector<float> out(vec::kMaxDim);
+  int dim = vec::parse_text(text.c_str(), out.data(), "ruvector");
+  out.resize(dim);
+  return out;
+}
+
+std::string format(const std::vector<float>& v) {
+  std::string out(vec::format_text_capacity(static_cast<int>(v.size())), '\0');
+  out.resize(vec::format_text(v.data(), static_cast<int>(v.size()), out.data()));
+  return out;
+}
+
+std::string format_one(float f) {
+  char buf[64];
+  return std::string(buf, vec::format_float(f, buf));
+}
+
+// Returns the error the parser raises for `text`, failing the test if it raises none.
+Error parse_error(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error for " << text;
+  return Error(ErrorKind::kInternal, "none");
+}
+
+}  // namespace
+
+TEST(VectorText, ParsesPgvectorSyntax) {
+  EXPECT_EQ(parse("[1,2,3]"), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(parse("  [ 1 , 2.5 ,-3e-2 ]\n"), (std::vector<float>{1, 2.5f, -3e-2f}));
+  EXPECT_EQ(parse("[+1]"), (std::vector<float>{1}));
+  EXPECT_EQ(parse("[1e-50]"), (std::vector<float>{0}));  // underflow rounds, as float4in
+}
+
+TEST(VectorText, SyntaxErrors) {
+  for (const char* bad : {"", "1,2", "[1,2", "[1,,2]", "[1 2]", "[a]", "[1]x", "[1,]", "(1)"}) {
+    Error e = parse_error(bad);
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidText) << bad;
+    EXPECT_EQ(std::string(e.what()),
+              std::string("invalid input syntax for type ruvector: \"") + bad + "\"");
+  }
+  EXPECT_EQ(parse_error("1").detail(), "Vector contents must start with \"[\".");
+  EXPECT_EQ(parse_error("[1] 2").detail(), "Junk after closing right bracket.");
+}
+
+TEST(VectorText, ValueErrors) {
+  EXPECT_STREQ(parse_error("[]").what(), "ruvector must have at least 1 dimension");
+  EXPECT_STREQ(parse_error("[nan]").what(), "NaN not allowed in ruvector");
+  EXPECT_STREQ(parse_error("[1,-Infinity]").what(), "infinite value not allowed in ruvector");
+  Error range = parse_error("[1e39]");
+  EXPECT_EQ(range.kind(), ErrorKind::kOutOfRange);
+  EXPECT_STREQ(range.what(), "\"1e39\" is out of range for type ruvector");
+}
+
+TEST(VectorText, DimensionLimit) {
+  std::string ok = "[1";
+  for (int i = 1; i < vec::kMaxDim; i++) ok += ",1";
+  EXPECT_EQ(parse(ok + "]").size(), static_cast<size_t>(vec::kMaxDim));
+  Error e = parse_error(ok + ",1]");
+  EXPECT_EQ(e.kind(), ErrorKind::kProgramLimit);
+  EXPECT_STREQ(e.what(), "ruvector cannot have more than 16000 dimensions");
+}
+
+TEST(VectorText, FormatsLikeFloat4Out) {
+  EXPECT_EQ(format_one(1), "1");
+  EXPECT_EQ(format_one(-0.0f), "-0");
+  EXPECT_EQ(format_one(0.1f), "0.1");
+  EXPECT_EQ(format_one(2.5f), "2.5");
+  EXPECT_EQ(format_one(0.0001f), "0.0001");
+  EXPECT_EQ(format_one(0.00001f), "1e-05");
+  EXPECT_EQ(format_one(123456), "123456");
+  EXPECT_EQ(format_one(1234567), "1.234567e+06");
+  EXPECT_EQ(format_one(1e6f), "1e+06");
+  EXPECT_EQ(format_one(3.4028235e38f), "3.4028235e+38");
+  EXPECT_EQ(format_one(1.17549435e-38f), "1.1754944e-38");
+  EXPECT_EQ(format_one(std::numeric_limits<float>::denorm_min()), "1e-45");
+  EXPECT_EQ(format({1, -2.5f, 3}), "[1,-2.5,3]");
+}
+
+TEST(VectorText, RoundTripsRandomFloats) {
+  std::mt19937 rng(42);
+  std::vector<float> values;
+  for (int i = 0; i < 20000; i++) {
+    uint32_t bits = rng();
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    if (std::isfinite(f)) values.push_back(f);
+  }
+  // Chunks of up to kMaxDim values, each formatted and parsed back bit for bit.
+  for (size_t start = 0; start < values.size(); start += vec::kMaxDim) {
+    size_t end = std::min(values.size(), start + vec::kMaxDim);
+    std::vector<float> chunk(values.begin() + start, values.begin() + end);
+    std::string text = format(chunk);
+    EXPECT_LE(text.size() + 1, vec::format_text_capacity(static_cast<int>(chunk.size())));
+    std::vector<float> back = parse(text);
+    ASSERT_EQ(back.size(), chunk.size());
+    EXPECT_EQ(std::memcmp(back.data(), chunk.data(), chunk.size() * sizeof(float)), 0);
+  }
+}
+
+TEST(VectorText, CapacityCoversWorstCase) {
+  std::vector<float> worst(100, -1.1754944e-38f);
+  EXPECT_LE(format(worst).size() + 1, vec::format_text_capacity(100));
+  std::vector<float> worst_fixed(100, -0.00012345679f);
+  EXPECT_LE(format(worst_fixed).size() + 1, vec::format_text_capacity(100));
+}
