@@ -31,7 +31,7 @@ INSERT INTO labels VALUES (0, 'T-shirt/top'), (1, 'Trouser'), (2, 'Pullover'), (
 \copy fashion_test FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz 5'
 \timing off
 ANALYZE fashion;
-SELECT count(*) AS images, vector_dims(min(embedding)) AS dims FROM fashion;
+SELECT count(*) AS images, (SELECT vector_dims(embedding) FROM fashion LIMIT 1) AS dims FROM fashion;
 \echo
 \echo The 5 nearest training images (L2 distance) of the first 5 test images:
 \timing on
