@@ -34,6 +34,9 @@ override with_llvm = no
 
 ifneq ($(PGXS),)
 include $(PGXS)
+else
+all:
+	@echo "pg_config not found: run 'make deps' (as root) or put pg_config on PATH" >&2; exit 1
 endif
 
 # ISA flags: kernel files named *_avx512.cpp / *_avx2.cpp are built for that ISA only and
@@ -69,10 +72,7 @@ demo: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) install
-	$(MAKE) test-unit
-	$(MAKE) test-regress
-	$(MAKE) test-server
-	@echo "make test: all suites passed"
+	MAKE="$(MAKE)" tools/run_tests.sh
 
 test-unit:
 	cmake -S . -B $(BUILD_DIR)/unit -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
