@@ -55,8 +55,7 @@ void capture_current_exception(CapturedError* out) noexcept {
     copy_text(out->message, sizeof(out->message), "out of memory");
   } catch (const std::exception& e) {
     out->sqlstate = ERRCODE_INTERNAL_ERROR;
-    std::snprintf(out->message, sizeof(out->message), "internal error in ruvector: %s",
-                  e.what());
+    std::snprintf(out->message, sizeof(out->message), "internal error in ruvector: %s", e.what());
   } catch (...) {
     out->sqlstate = ERRCODE_INTERNAL_ERROR;
     copy_text(out->message, sizeof(out->message), "internal error in ruvector: unknown exception");
@@ -77,9 +76,7 @@ void pg_call_impl(void (*fn)(void*), void* arg) {
   MemoryContext caller_context = CurrentMemoryContext;
   ErrorData* edata = nullptr;
   PG_TRY();
-  {
-    fn(arg);
-  }
+  { fn(arg); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(caller_context);

@@ -73,22 +73,24 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
       Fn* fn;
       Result result;
     } call{&fn, Result{}};
-    pg_call_impl([](void* c) {
-      auto* call = static_cast<Call*>(c);
-      call->result = (*call->fn)();
-    }, &call);
+    pg_call_impl(
+        [](void* c) {
+          auto* call = static_cast<Call*>(c);
+          call->result = (*call->fn)();
+        },
+        &call);
     return call.result;
   }
 }
 
 }  // namespace ruvector::pg
 
-#define RUVECTOR_FUNCTION(name)                                                \
-  static Datum name##_body(FunctionCallInfo fcinfo);                           \
-  extern "C" {                                                                 \
-  PG_FUNCTION_INFO_V1(name);                                                   \
-  Datum name(PG_FUNCTION_ARGS) {                                               \
-    return ::ruvector::pg::guard([fcinfo]() { return name##_body(fcinfo); });  \
-  }                                                                            \
-  }                                                                            \
+#define RUVECTOR_FUNCTION(name)                                               \
+  static Datum name##_body(FunctionCallInfo fcinfo);                          \
+  extern "C" {                                                                \
+  PG_FUNCTION_INFO_V1(name);                                                  \
+  Datum name(PG_FUNCTION_ARGS) {                                              \
+    return ::ruvector::pg::guard([fcinfo]() { return name##_body(fcinfo); }); \
+  }                                                                           \
+  }                                                                           \
   static Datum name##_body(FunctionCallInfo fcinfo)

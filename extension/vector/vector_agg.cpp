@@ -28,8 +28,8 @@ double* state_values(ArrayType* state, const char* caller, int* length) {
 ArrayType* make_state(const double* values, int length) {
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * length));
   for (int i = 0; i < length; i++) datums[i] = Float8GetDatum(values[i]);
-  ArrayType* result = construct_array(datums, length, FLOAT8OID, sizeof(float8),
-                                      FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+  ArrayType* result =
+      construct_array(datums, length, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
   pfree(datums);
   return result;
 }

@@ -62,8 +62,8 @@ RUVECTOR_FUNCTION(ruvector_to_float4) {
   RuVector* v = PG_GETARG_RUVECTOR_P(0);
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * v->dim));
   for (int i = 0; i < v->dim; i++) datums[i] = Float4GetDatum(v->x[i]);
-  ArrayType* result = construct_array(datums, v->dim, FLOAT4OID, sizeof(float4), true,
-                                      TYPALIGN_INT);
+  ArrayType* result =
+      construct_array(datums, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
   pfree(datums);
   PG_FREE_IF_COPY(v, 0);
   PG_RETURN_POINTER(result);

@@ -23,9 +23,9 @@ const ruvector::kernels::DistanceKernels& kernels() {
 }  // namespace
 
 // Fetches two vector arguments of equal dimension as `a` and `b`.
-#define RUVECTOR_TWO_ARGS()                   \
-  RuVector* a = PG_GETARG_RUVECTOR_P(0);      \
-  RuVector* b = PG_GETARG_RUVECTOR_P(1);      \
+#define RUVECTOR_TWO_ARGS()              \
+  RuVector* a = PG_GETARG_RUVECTOR_P(0); \
+  RuVector* b = PG_GETARG_RUVECTOR_P(1); \
   vec::check_same_dim(a->dim, b->dim)
 
 RUVECTOR_FUNCTION(ruvector_l2_distance) {
@@ -83,8 +83,7 @@ RUVECTOR_FUNCTION(ruvector_subvector) {
   int64 start = PG_GETARG_INT32(1);
   int64 count = PG_GETARG_INT32(2);
   if (count < 1) {
-    ruvector::fail(ruvector::ErrorKind::kDataException,
-                   "ruvector must have at least 1 dimension");
+    ruvector::fail(ruvector::ErrorKind::kDataException, "ruvector must have at least 1 dimension");
   }
   int64 end = start + count;  // exclusive; int64 so that start + count cannot overflow
   if (start < 1) start = 1;
@@ -96,12 +95,12 @@ RUVECTOR_FUNCTION(ruvector_subvector) {
   PG_RETURN_RUVECTOR_P(result);
 }
 
-#define RUVECTOR_ELEMENTWISE(name, op)                 \
-  RUVECTOR_FUNCTION(name) {                            \
-    RUVECTOR_TWO_ARGS();                               \
-    RuVector* result = new_ruvector(a->dim);           \
-    op(a->x, b->x, result->x, a->dim);                 \
-    PG_RETURN_RUVECTOR_P(result);                      \
+#define RUVECTOR_ELEMENTWISE(name, op)       \
+  RUVECTOR_FUNCTION(name) {                  \
+    RUVECTOR_TWO_ARGS();                     \
+    RuVector* result = new_ruvector(a->dim); \
+    op(a->x, b->x, result->x, a->dim);       \
+    PG_RETURN_RUVECTOR_P(result);            \
   }
 
 RUVECTOR_ELEMENTWISE(ruvector_add, vec::add)
@@ -114,12 +113,12 @@ RUVECTOR_FUNCTION(ruvector_cmp) {
   PG_RETURN_INT32(vec::compare(a->x, a->dim, b->x, b->dim));
 }
 
-#define RUVECTOR_COMPARISON(name, test)                         \
-  RUVECTOR_FUNCTION(name) {                                     \
-    RuVector* a = PG_GETARG_RUVECTOR_P(0);                      \
-    RuVector* b = PG_GETARG_RUVECTOR_P(1);                      \
-    int c = vec::compare(a->x, a->dim, b->x, b->dim);           \
-    PG_RETURN_BOOL(test);                                       \
+#define RUVECTOR_COMPARISON(name, test)               \
+  RUVECTOR_FUNCTION(name) {                           \
+    RuVector* a = PG_GETARG_RUVECTOR_P(0);            \
+    RuVector* b = PG_GETARG_RUVECTOR_P(1);            \
+    int c = vec::compare(a->x, a->dim, b->x, b->dim); \
+    PG_RETURN_BOOL(test);                             \
   }
 
 RUVECTOR_COMPARISON(ruvector_lt, c < 0)

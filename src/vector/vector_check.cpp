@@ -9,14 +9,16 @@
 namespace ruvector::vector {
 
 void check_element_slow(float value, const char* type_name) {
-  if (std::isnan(value)) fail(ErrorKind::kDataException, std::string("NaN not allowed in ") + type_name);
+  if (std::isnan(value))
+    fail(ErrorKind::kDataException, std::string("NaN not allowed in ") + type_name);
   if (std::isinf(value)) {
     fail(ErrorKind::kDataException, std::string("infinite value not allowed in ") + type_name);
   }
 }
 
 void check_dim(int dim, const char* type_name) {
-  if (dim < 1) fail(ErrorKind::kDataException, std::string(type_name) + " must have at least 1 dimension");
+  if (dim < 1)
+    fail(ErrorKind::kDataException, std::string(type_name) + " must have at least 1 dimension");
   if (dim > kMaxDim) {
     fail(ErrorKind::kProgramLimit, std::string(type_name) + " cannot have more than " +
                                        std::to_string(kMaxDim) + " dimensions");

@@ -33,7 +33,8 @@ int parse_text(const char* text, float* out, const char* type_name) {
   if (*pt != '[') syntax_error(text, type_name, "Vector contents must start with \"[\".");
   pt++;
   while (is_space(*pt)) pt++;
-  if (*pt == ']') fail(ErrorKind::kDataException, std::string(type_name) + " must have at least 1 dimension");
+  if (*pt == ']')
+    fail(ErrorKind::kDataException, std::string(type_name) + " must have at least 1 dimension");
 
   int dim = 0;
   for (;;) {

@@ -1,0 +1,12 @@
+// AVX-512 instantiation of the distance kernels (built with -mavx512f and friends).
+#include "kernels/cpu/distance_impl.h"
+#include "kernels/cpu/distance_isa.h"
+
+namespace ruvector::kernels::detail {
+
+const DistanceKernels& avx512_distance_kernels() {
+  static constexpr DistanceKernels kTable = SimdDistance<xsimd::avx512bw>::table("avx512");
+  return kTable;
+}
+
+}  // namespace ruvector::kernels::detail

@@ -1,0 +1,63 @@
+// Portable kernels for CPUs without AVX2 (and for cross-checking the SIMD ones). Four
+// accumulators, like the SIMD code, so that the loop is not one long dependency chain.
+#include <cmath>
+
+#include "kernels/cpu/distance_isa.h"
+
+namespace ruvector::kernels::detail {
+namespace {
+
+float l2_squared(const float* a, const float* b, std::size_t n) {
+  float s[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; j++) {
+      float d = a[i + j] - b[i + j];
+      s[j] += d * d;
+    }
+  }
+  float sum = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) {
+    float d = a[i] - b[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
+float inner_product(const float* a, const float* b, std::size_t n) {
+  float s[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; j++) s[j] += a[i + j] * b[i + j];
+  }
+  float sum = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+float l1(const float* a, const float* b, std::size_t n) {
+  float s[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; j++) s[j] += std::fabs(a[i + j] - b[i + j]);
+  }
+  float sum = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; i++) sum += std::fabs(a[i] - b[i]);
+  return sum;
+}
+
+float norm_squared(const float* a, std::size_t n) { return inner_product(a, a, n); }
+
+CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
+  return CosineParts{inner_product(a, b, n), inner_product(a, a, n), inner_product(b, b, n)};
+}
+
+}  // namespace
+
+const DistanceKernels& scalar_distance_kernels() {
+  static constexpr DistanceKernels kTable{"scalar", &l2_squared,   &inner_product,
+                                          &l1,      &norm_squared, &cosine_parts};
+  return kTable;
+}
+
+}  // namespace ruvector::kernels::detail
