@@ -1,0 +1,205 @@
+// See jws.h. OpenSSL 3 EVP interfaces; every OpenSSL object is owned by a unique_ptr.
+#include "a2a/jws.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
+#include "a2a/base64url.h"
+#include "a2a/canonical_json.h"
+#include "util/error.h"
+
+namespace ruvector::a2a {
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+struct ParamBldFree {
+  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
+};
+struct ParamFree {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+struct EcdsaSigFree {
+  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
+};
+
+[[noreturn]] void bad_key(const std::string& kid, const std::string& why) {
+  fail(ErrorKind::kInvalidParameter, "trusted key \"" + kid + "\": " + why);
+}
+
+std::string member(const nlohmann::json& obj, const char* name, const std::string& kid) {
+  auto it = obj.find(name);
+  if (it == obj.end() || !it->is_string())
+    bad_key(kid, std::string("missing string \"") + name + "\"");
+  return it->get<std::string>();
+}
+
+EVP_PKEY* ec_p256_key(const std::string& x, const std::string& y, const std::string& kid) {
+  if (x.size() != 32 || y.size() != 32) bad_key(kid, "P-256 coordinates must be 32 bytes");
+  std::string point = "\x04" + x + y;
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) ||
+      !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                        point.size())) {
+    fail(ErrorKind::kResourceLimit, "OpenSSL could not build key parameters");
+  }
+  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
+    bad_key(kid, "not a valid P-256 public key");
+  }
+  std::unique_ptr<EVP_PKEY, PkeyFree> owned(key);
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(EVP_PKEY_CTX_new(key, nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) <= 0) bad_key(kid, "point is not on P-256");
+  return owned.release();
+}
+
+// JWS ES256 signatures are r || s, 32 bytes each; OpenSSL wants DER.
+std::string es256_to_der(const std::string& raw) {
+  if (raw.size() != 64) return {};
+  std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
+  if (!sig || !r || !s || !ECDSA_SIG_set0(sig.get(), r, s)) {
+    BN_free(r);
+    BN_free(s);
+    return {};
+  }
+  int len = i2d_ECDSA_SIG(sig.get(), nullptr);
+  std::string der(len > 0 ? len : 0, '\0');
+  unsigned char* p = reinterpret_cast<unsigned char*>(der.data());
+  if (len <= 0 || i2d_ECDSA_SIG(sig.get(), &p) != len) return {};
+  return der;
+}
+
+bool verify_signature(EVP_PKEY* key, const std::string& alg, const std::string& input,
+                      const std::string& signature) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  std::string sig = signature;
+  const EVP_MD* md = nullptr;
+  if (alg == "ES256") {
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
+    sig = es256_to_der(signature);
+    if (sig.empty()) return false;
+    md = EVP_sha256();
+  } else if (alg == "EdDSA") {
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) return false;
+  } else {
+    return false;
+  }
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) <= 0) return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                          reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+}
+
+}  // namespace
+
+KeySet KeySet::from_jwks(const nlohmann::json& jwks) {
+  if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
+    fail(ErrorKind::kInvalidParameter, "trusted keys must be a JWKS document {\"keys\": [...]}");
+  }
+  KeySet set;
+  for (const auto& jwk : jwks["keys"]) {
+    if (!jwk.is_object())
+      fail(ErrorKind::kInvalidParameter, "each trusted key must be a JSON object");
+    std::string kid =
+        jwk.contains("kid") && jwk["kid"].is_string() ? jwk["kid"].get<std::string>() : "";
+    if (kid.empty()) bad_key("?", "every trusted key needs a \"kid\"");
+    std::string kty = member(jwk, "kty", kid), crv = member(jwk, "crv", kid);
+    EVP_PKEY* key = nullptr;
+    if (kty == "EC" && crv == "P-256") {
+      key = ec_p256_key(base64url_decode(member(jwk, "x", kid)),
+                        base64url_decode(member(jwk, "y", kid)), kid);
+    } else if (kty == "OKP" && crv == "Ed25519") {
+      std::string x = base64url_decode(member(jwk, "x", kid));
+      if (x.size() != 32) bad_key(kid, "Ed25519 keys are 32 bytes");
+      key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                        reinterpret_cast<const unsigned char*>(x.data()), x.size());
+      if (key == nullptr) bad_key(kid, "not a valid Ed25519 public key");
+    } else {
+      bad_key(kid, "unsupported key type " + kty + "/" + crv + " (use EC P-256 or OKP Ed25519)");
+    }
+    set.keys_.push_back(Entry{kid, std::shared_ptr<EVP_PKEY>(key, PkeyFree())});
+  }
+  return set;
+}
+
+EVP_PKEY* KeySet::find(const std::string& kid) const {
+  for (const Entry& e : keys_) {
+    if (e.kid == kid) return e.key.get();
+  }
+  return nullptr;
+}
+
+std::string card_signing_payload(const nlohmann::json& card) {
+  nlohmann::json unsigned_card = card;
+  unsigned_card.erase("signatures");
+  return base64url_encode(canonical_json(unsigned_card));
+}
+
+CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys) {
+  CardVerification result;
+  if (!card.is_object()) {
+    result.reason = "agent card is not a JSON object";
+    return result;
+  }
+  auto sigs = card.find("signatures");
+  if (sigs == card.end() || !sigs->is_array() || sigs->empty()) {
+    result.reason = "agent card is not signed";
+    return result;
+  }
+  result.has_signatures = true;
+  std::string payload = card_signing_payload(card);
+  int verified = 0;
+  for (const auto& sig : *sigs) {
+    if (!sig.is_object() || !sig.contains("protected") || !sig["protected"].is_string() ||
+        !sig.contains("signature") || !sig["signature"].is_string()) {
+      result.reason = "malformed signature entry (needs \"protected\" and \"signature\")";
+      return result;
+    }
+    const std::string& protected_b64 = sig["protected"].get_ref<const std::string&>();
+    std::string signature, alg, kid;
+    try {
+      nlohmann::json header = nlohmann::json::parse(base64url_decode(protected_b64));
+      if (!header.is_object()) fail(ErrorKind::kDataException, "protected header is not an object");
+      alg = header.value("alg", "");
+      kid = header.value("kid", "");
+      signature = base64url_decode(sig["signature"].get<std::string>());
+    } catch (const std::exception& e) {
+      result.reason = std::string("malformed signature: ") + e.what();
+      return result;
+    }
+    EVP_PKEY* key = keys.find(kid);
+    if (key == nullptr) continue;  // not ours to judge
+    if (alg != "ES256" && alg != "EdDSA") {
+      result.reason = "signature by key \"" + kid + "\" uses unsupported algorithm \"" + alg + "\"";
+      return result;
+    }
+    if (!verify_signature(key, alg, protected_b64 + "." + payload, signature)) {
+      result.reason = "signature by key \"" + kid + "\" does not match the card";
+      return result;
+    }
+    verified++;
+  }
+  if (verified == 0) {
+    result.reason = "no signature is by a trusted key";
+    return result;
+  }
+  result.verified = true;
+  return result;
+}
+
+}  // namespace ruvector::a2a

@@ -1,0 +1,49 @@
+// Verification of signed A2A AgentCards: each entry of the card's "signatures" is a JWS
+// (RFC 7515, flattened, detached payload) over the RFC 8785 canonical JSON of the card
+// without its "signatures" member. ES256 and EdDSA (Ed25519) are accepted; keys come
+// from a JWKS document the operator trusts (never from a URL the card names).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace ruvector::a2a {
+
+class KeySet {
+ public:
+  // Parses {"keys": [JWK, ...]}: EC P-256 keys ("kty": "EC", "crv": "P-256", x, y) and
+  // Ed25519 keys ("kty": "OKP", "crv": "Ed25519", x), each with a "kid". Throws
+  // ruvector::Error naming the offending key on anything else.
+  static KeySet from_jwks(const nlohmann::json& jwks);
+
+  // The key with this id and family ("EC" or "OKP"), or nullptr.
+  EVP_PKEY* find(const std::string& kid) const;
+  std::size_t size() const { return keys_.size(); }
+
+ private:
+  struct Entry {
+    std::string kid;
+    std::shared_ptr<EVP_PKEY> key;
+  };
+  std::vector<Entry> keys_;
+};
+
+struct CardVerification {
+  bool has_signatures = false;  // the card carries at least one signature
+  bool verified = false;        // some signature verified with a trusted key, none failed
+  std::string reason;           // why not verified, for the error message
+};
+
+// Checks every signature of `card`. A signature by a trusted key that does not verify
+// makes the whole card fail (it was altered); signatures by unknown keys are skipped.
+CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys);
+
+// The payload a signature covers: base64url(JCS(card without "signatures")).
+std::string card_signing_payload(const nlohmann::json& card);
+
+}  // namespace ruvector::a2a
