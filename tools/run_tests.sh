@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every suite (unit via CTest, pg_regress, server scripts) even when one fails, then
+# Runs every suite (unit via CTest, the same under ASan+UBSan, pg_regress, server scripts) even when one fails, then
 # prints each runner's count and one closing line "total: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ run_suite() {
 
 status=0
 run_suite unit "$MAKE" --no-print-directory test-unit || status=1
+run_suite asan "$MAKE" --no-print-directory test-asan || status=1
 run_suite regress "$MAKE" --no-print-directory test-regress || status=1
 run_suite server "$MAKE" --no-print-directory test-server || status=1
 
@@ -25,13 +26,15 @@ failed=0
 add() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 # ctest: "100% tests passed, 0 tests failed out of 57"
-if line=$(grep -E "tests passed, [0-9]+ tests? failed out of" "$log_dir/unit.log" | tail -1); then
-  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
-  t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
-  add $((t - f)) "$f"
-else
-  add 0 1
-fi
+for suite in unit asan; do
+  if line=$(grep -E "tests passed, [0-9]+ tests? failed out of" "$log_dir/$suite.log" | tail -1); then
+    f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+    add $((t - f)) "$f"
+  else
+    add 0 1
+  fi
+done
 # pg_regress: "All 4 tests passed." or "1 of 4 tests failed."
 if line=$(grep -E "All [0-9]+ tests passed" "$log_dir/regress.log" | tail -1); then
   add "$(sed -E 's/.*All ([0-9]+) tests.*/\1/' <<<"$line")" 0
