@@ -107,18 +107,23 @@ RUVECTOR_ELEMENTWISE(ruvector_add, vec::add)
 RUVECTOR_ELEMENTWISE(ruvector_sub, vec::subtract)
 RUVECTOR_ELEMENTWISE(ruvector_mul, vec::multiply)
 
-RUVECTOR_FUNCTION(ruvector_cmp) {
+// Comparisons run inside sorts and btree builds, where detoasted copies would pile up
+// until the end of the sort: free them at once.
+static int compare_args(FunctionCallInfo fcinfo) {
   RuVector* a = PG_GETARG_RUVECTOR_P(0);
   RuVector* b = PG_GETARG_RUVECTOR_P(1);
-  PG_RETURN_INT32(vec::compare(a->x, a->dim, b->x, b->dim));
+  int c = vec::compare(a->x, a->dim, b->x, b->dim);
+  PG_FREE_IF_COPY(a, 0);
+  PG_FREE_IF_COPY(b, 1);
+  return c;
 }
 
-#define RUVECTOR_COMPARISON(name, test)               \
-  RUVECTOR_FUNCTION(name) {                           \
-    RuVector* a = PG_GETARG_RUVECTOR_P(0);            \
-    RuVector* b = PG_GETARG_RUVECTOR_P(1);            \
-    int c = vec::compare(a->x, a->dim, b->x, b->dim); \
-    PG_RETURN_BOOL(test);                             \
+RUVECTOR_FUNCTION(ruvector_cmp) { PG_RETURN_INT32(compare_args(fcinfo)); }
+
+#define RUVECTOR_COMPARISON(name, test) \
+  RUVECTOR_FUNCTION(name) {             \
+    int c = compare_args(fcinfo);       \
+    PG_RETURN_BOOL(test);               \
   }
 
 RUVECTOR_COMPARISON(ruvector_lt, c < 0)
