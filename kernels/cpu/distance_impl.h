@@ -2,7 +2,8 @@
 // only by the per-ISA translation units (distance_avx2.cpp, distance_avx512.cpp), each of
 // which is compiled with that ISA's -m flags and instantiates its own Arch.
 //
-// Four independent accumulators hide the FMA latency (4 cycles at 2 per cycle); the tail
+// Each FMA needs two loads and a core does two loads per cycle, so at most one FMA per cycle
+// can issue; with a 4-cycle FMA latency that takes four independent accumulators. The tail
 // shorter than one register is finished in scalar code. Inputs need no alignment.
 #pragma once
 
@@ -14,6 +15,25 @@
 #include "kernels/cpu/distance.h"
 
 namespace ruvector::kernels::detail {
+
+// a * b + c in one rounding. xsimd 8.1 has no AVX-512 fma kernel and falls back to x * y + z,
+// which is one instruction only when the compiler contracts across the inlined operators (GCC
+// does by default, clang does not), so the AVX-512 build asks for the instruction itself.
+template <class Arch>
+inline xsimd::batch<float, Arch> madd(const xsimd::batch<float, Arch>& a,
+                                      const xsimd::batch<float, Arch>& b,
+                                      const xsimd::batch<float, Arch>& c) {
+  return xsimd::fma(a, b, c);
+}
+
+#ifdef __AVX512F__
+template <>
+inline xsimd::batch<float, xsimd::avx512bw> madd(const xsimd::batch<float, xsimd::avx512bw>& a,
+                                                 const xsimd::batch<float, xsimd::avx512bw>& b,
+                                                 const xsimd::batch<float, xsimd::avx512bw>& c) {
+  return _mm512_fmadd_ps(a, b, c);
+}
+#endif
 
 template <class Arch>
 struct SimdDistance {
@@ -30,14 +50,14 @@ struct SimdDistance {
       Batch d1 = load(a + i + kWidth) - load(b + i + kWidth);
       Batch d2 = load(a + i + 2 * kWidth) - load(b + i + 2 * kWidth);
       Batch d3 = load(a + i + 3 * kWidth) - load(b + i + 3 * kWidth);
-      acc0 = xsimd::fma(d0, d0, acc0);
-      acc1 = xsimd::fma(d1, d1, acc1);
-      acc2 = xsimd::fma(d2, d2, acc2);
-      acc3 = xsimd::fma(d3, d3, acc3);
+      acc0 = madd(d0, d0, acc0);
+      acc1 = madd(d1, d1, acc1);
+      acc2 = madd(d2, d2, acc2);
+      acc3 = madd(d3, d3, acc3);
     }
     for (; i + kWidth <= n; i += kWidth) {
       Batch d = load(a + i) - load(b + i);
-      acc0 = xsimd::fma(d, d, acc0);
+      acc0 = madd(d, d, acc0);
     }
     float sum = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
     for (; i < n; i++) {
@@ -51,12 +71,12 @@ struct SimdDistance {
     Batch acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
     std::size_t i = 0;
     for (; i + 4 * kWidth <= n; i += 4 * kWidth) {
-      acc0 = xsimd::fma(load(a + i), load(b + i), acc0);
-      acc1 = xsimd::fma(load(a + i + kWidth), load(b + i + kWidth), acc1);
-      acc2 = xsimd::fma(load(a + i + 2 * kWidth), load(b + i + 2 * kWidth), acc2);
-      acc3 = xsimd::fma(load(a + i + 3 * kWidth), load(b + i + 3 * kWidth), acc3);
+      acc0 = madd(load(a + i), load(b + i), acc0);
+      acc1 = madd(load(a + i + kWidth), load(b + i + kWidth), acc1);
+      acc2 = madd(load(a + i + 2 * kWidth), load(b + i + 2 * kWidth), acc2);
+      acc3 = madd(load(a + i + 3 * kWidth), load(b + i + 3 * kWidth), acc3);
     }
-    for (; i + kWidth <= n; i += kWidth) acc0 = xsimd::fma(load(a + i), load(b + i), acc0);
+    for (; i + kWidth <= n; i += kWidth) acc0 = madd(load(a + i), load(b + i), acc0);
     float sum = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
     for (; i < n; i++) sum += a[i] * b[i];
     return sum;
@@ -86,18 +106,18 @@ struct SimdDistance {
     for (; i + 2 * kWidth <= n; i += 2 * kWidth) {
       Batch a0 = load(a + i), a1 = load(a + i + kWidth);
       Batch b0 = load(b + i), b1 = load(b + i + kWidth);
-      dot0 = xsimd::fma(a0, b0, dot0);
-      dot1 = xsimd::fma(a1, b1, dot1);
-      na0 = xsimd::fma(a0, a0, na0);
-      na1 = xsimd::fma(a1, a1, na1);
-      nb0 = xsimd::fma(b0, b0, nb0);
-      nb1 = xsimd::fma(b1, b1, nb1);
+      dot0 = madd(a0, b0, dot0);
+      dot1 = madd(a1, b1, dot1);
+      na0 = madd(a0, a0, na0);
+      na1 = madd(a1, a1, na1);
+      nb0 = madd(b0, b0, nb0);
+      nb1 = madd(b1, b1, nb1);
     }
     for (; i + kWidth <= n; i += kWidth) {
       Batch a0 = load(a + i), b0 = load(b + i);
-      dot0 = xsimd::fma(a0, b0, dot0);
-      na0 = xsimd::fma(a0, a0, na0);
-      nb0 = xsimd::fma(b0, b0, nb0);
+      dot0 = madd(a0, b0, dot0);
+      na0 = madd(a0, a0, na0);
+      nb0 = madd(b0, b0, nb0);
     }
     CosineParts parts{xsimd::hadd(dot0 + dot1), xsimd::hadd(na0 + na1), xsimd::hadd(nb0 + nb1)};
     for (; i < n; i++) {

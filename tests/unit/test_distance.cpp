@@ -1,15 +1,25 @@
 // Distance kernels of every ISA this CPU has, against a double-precision reference.
 //
-// Tolerance: summing n float terms in any order (sequentially, in SIMD lanes, or a tree)
-// has error at most gamma_{n} * sum|term_i| with gamma_n = n*u/(1 - n*u), u = 2^-24; each
-// term carries at most two further roundings (the subtraction and the product, or one for
-// FMA). So |computed - exact| <= (n + 3) * u * sum|term_i| * (1 + 1e-6) is a hard bound: a
-// correct kernel can never exceed it, and a wrong one (a dropped tail, a lane counted twice,
-// a wrong operand) misses it by whole terms.
+// Tolerance. A float sum of n terms, added in any order (sequentially, in SIMD lanes, or as
+// a tree), is off by at most gamma_k * sum|term_i|, where k bounds the number of roundings on
+// any one term's path and gamma_k = k*u/(1 - k*u), u = 2^-24. Each term is formed with at
+// most two roundings (a subtraction and a product; an FMA folds the product into the add)
+// and passes through at most n - 1 additions, so k <= n + 1 and
+//     |computed - exact| <= (n + 3) * u * sum|term_i|   (the +2 and the 1e-6 cover gamma's
+//                                                        denominator and the reference's own
+//                                                        double rounding, ~1e-16 relative).
+// This is a hard bound, not a statistical one: no correct kernel can exceed it, whatever its
+// order of summation, and a wrong one (a dropped tail, a lane counted twice, a wrong operand)
+// misses it by whole terms. At n = 2000 it allows 1.2e-4 of sum|term_i|.
+//
+// The scalar kernel sums in four interleaved lanes of n/4 terms, joins them with two adds
+// and adds a tail of at most three, so its k is at most n/4 + 7; it is held to that tighter
+// (n/4 + 8) * u bound. (On random data the actual error is far below either bound, so these
+// catch wrong sums, not a change of summation order.)
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -22,11 +32,18 @@ namespace k = ruvector::kernels;
 namespace {
 
 constexpr double kUnit = 1.0 / (1 << 24);
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
 double bound(std::size_t n, double abs_sum) { return (n + 3) * kUnit * abs_sum * (1 + 1e-6); }
 
+double scalar_bound(std::size_t n, double abs_sum) {
+  return (n / 4 + 8) * kUnit * abs_sum * (1 + 1e-6);
+}
+
+// Exact sums (up to double rounding) and, for the signed one, the sum of |terms| that
+// scales its error bound. The other sums have no negative terms.
 struct Reference {
-  double l2, l2_abs, ip, ip_abs, l1, na, nb;
+  double l2, ip, ip_abs, l1, na, nb;
 };
 
 Reference reference(const float* a, const float* b, std::size_t n) {
@@ -40,10 +57,10 @@ Reference reference(const float* a, const float* b, std::size_t n) {
     r.na += x * x;
     r.nb += y * y;
   }
-  r.l2_abs = r.l2;
   return r;
 }
 
+// Best first, as the dispatcher ranks them.
 std::vector<const k::DistanceKernels*> available() {
   std::vector<const k::DistanceKernels*> out;
   for (const char* isa : {"avx512", "avx2", "scalar"}) {
@@ -52,19 +69,28 @@ std::vector<const k::DistanceKernels*> available() {
   return out;
 }
 
+using Bound = double (*)(std::size_t, double);
+
+void check_table(const k::DistanceKernels* t, const float* a, const float* b, std::size_t n,
+                 const Reference& r, Bound tol) {
+  EXPECT_NEAR(t->l2_squared(a, b, n), r.l2, tol(n, r.l2)) << "l2_squared";
+  EXPECT_NEAR(t->inner_product(a, b, n), r.ip, tol(n, r.ip_abs)) << "inner_product";
+  EXPECT_NEAR(t->l1(a, b, n), r.l1, tol(n, r.l1)) << "l1";
+  EXPECT_NEAR(t->norm_squared(a, n), r.na, tol(n, r.na)) << "norm_squared";
+  k::CosineParts p = t->cosine_parts(a, b, n);
+  EXPECT_NEAR(p.dot, r.ip, tol(n, r.ip_abs)) << "cosine_parts.dot";
+  EXPECT_NEAR(p.norm_a_sq, r.na, tol(n, r.na)) << "cosine_parts.norm_a_sq";
+  EXPECT_NEAR(p.norm_b_sq, r.nb, tol(n, r.nb)) << "cosine_parts.norm_b_sq";
+}
+
 void check_all(const float* a, const float* b, std::size_t n, const std::string& what) {
   Reference r = reference(a, b, n);
   for (const k::DistanceKernels* t : available()) {
     SCOPED_TRACE(std::string(t->isa) + " " + what + " n=" + std::to_string(n));
-    EXPECT_NEAR(t->l2_squared(a, b, n), r.l2, bound(n, r.l2_abs));
-    EXPECT_NEAR(t->inner_product(a, b, n), r.ip, bound(n, r.ip_abs));
-    EXPECT_NEAR(t->l1(a, b, n), r.l1, bound(n, r.l1));
-    EXPECT_NEAR(t->norm_squared(a, n), r.na, bound(n, r.na));
-    k::CosineParts p = t->cosine_parts(a, b, n);
-    EXPECT_NEAR(p.dot, r.ip, bound(n, r.ip_abs));
-    EXPECT_NEAR(p.norm_a_sq, r.na, bound(n, r.na));
-    EXPECT_NEAR(p.norm_b_sq, r.nb, bound(n, r.nb));
+    check_table(t, a, b, n, r, bound);
   }
+  SCOPED_TRACE("scalar (tight) " + what + " n=" + std::to_string(n));
+  check_table(k::distance_kernels_for("scalar"), a, b, n, r, scalar_bound);
 }
 
 std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, float scale) {
@@ -74,19 +100,45 @@ std::vector<float> random_floats(std::mt19937_64& rng, std::size_t n, float scal
   return v;
 }
 
+// Magnitudes spread over 2^-20 .. 2^20 with random signs, so that a few terms dominate.
+std::vector<float> wide_range_floats(std::mt19937_64& rng, std::size_t n) {
+  std::uniform_real_distribution<float> mantissa(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> exponent(-20, 20);
+  std::vector<float> v(n);
+  for (float& x : v) x = std::ldexp(mantissa(rng), exponent(rng));
+  return v;
+}
+
 }  // namespace
 
 TEST(Distance, ScalarIsAlwaysAvailable) {
   ASSERT_NE(k::distance_kernels_for("scalar"), nullptr);
   EXPECT_EQ(k::distance_kernels_for("sse9"), nullptr);
+  EXPECT_EQ(k::distance_kernels_for(""), nullptr);
+  for (const k::DistanceKernels* t : available()) {
+    EXPECT_STREQ(k::distance_kernels_for(t->isa)->isa, t->isa);
+  }
+}
+
+// The dispatcher's own detection against what the compiler's runtime reports.
+TEST(Distance, OffersTheIsasTheCpuReports) {
+  bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  // Offering an ISA the CPU lacks would crash; the converse (withholding one it has) can
+  // happen only on exotic CPUs, such as AVX2 without BMI2 or AVX-512 without CD.
+  EXPECT_EQ(k::distance_kernels_for("avx2") != nullptr, avx2);
+  EXPECT_EQ(k::distance_kernels_for("avx512") != nullptr, avx512);
 }
 
 TEST(Distance, DispatchPicksTheBestIsa) {
-  const char* forced = std::getenv("RUVECTOR_ISA");
-  if (forced != nullptr && *forced != '\0') GTEST_SKIP() << "RUVECTOR_ISA is set";
-  std::vector<const k::DistanceKernels*> isas = available();
-  EXPECT_STREQ(k::distance_kernels().isa, isas.front()->isa);
   EXPECT_EQ(&k::distance_kernels(), &k::distance_kernels());  // chosen once
+  const char* forced = std::getenv("RUVECTOR_ISA");
+  if (forced != nullptr && k::distance_kernels_for(forced) != nullptr) {
+    EXPECT_STREQ(k::distance_kernels().isa, forced) << "RUVECTOR_ISA not honoured";
+  } else {
+    EXPECT_STREQ(k::distance_kernels().isa, available().front()->isa);
+  }
 }
 
 TEST(Distance, EverySizeUpTo64) {
@@ -99,10 +151,30 @@ TEST(Distance, EverySizeUpTo64) {
 
 TEST(Distance, ManySizesUpTo2000) {
   std::mt19937_64 rng(2);
-  for (std::size_t n : {65,  96,  127, 128, 129,  255,  256,  257,  383,  511, 767,
-                        768, 769, 784, 997, 1023, 1024, 1031, 1536, 1999, 2000}) {
+  std::vector<std::size_t> sizes = {65,  96,  127, 128, 129,  255,  256,  257,  383,  511, 767,
+                                    768, 769, 784, 997, 1023, 1024, 1031, 1536, 1999, 2000};
+  for (std::size_t n = 67; n < 2000; n += 37) sizes.push_back(n);  // 37 is prime: all residues
+  for (std::size_t n : sizes) {
     auto a = random_floats(rng, n, 3.0f), b = random_floats(rng, n, 0.5f);
-    check_all(a.data(), b.data(), n, "large");
+    check_all(a.data(), b.data(), n, "random");
+  }
+}
+
+TEST(Distance, WideRangeOfMagnitudes) {
+  std::mt19937_64 rng(5);
+  for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
+    auto a = wide_range_floats(rng, n), b = wide_range_floats(rng, n);
+    check_all(a.data(), b.data(), n, "wide");
+  }
+}
+
+TEST(Distance, AllNegative) {
+  std::mt19937_64 rng(6);
+  for (std::size_t n : {3, 16, 77, 768}) {
+    auto a = random_floats(rng, n, 1.0f), b = random_floats(rng, n, 1.0f);
+    for (float& x : a) x = -std::fabs(x) - 0.5f;
+    for (float& x : b) x = -std::fabs(x);
+    check_all(a.data(), b.data(), n, "negative");
   }
 }
 
@@ -111,52 +183,88 @@ TEST(Distance, UnalignedPointers) {
   auto buf_a = random_floats(rng, 1100, 1.0f), buf_b = random_floats(rng, 1100, 1.0f);
   for (std::size_t off_a = 0; off_a < 4; off_a++) {
     for (std::size_t off_b = 0; off_b < 4; off_b++) {
-      for (std::size_t n : {7, 33, 100, 1000}) {
-        check_all(buf_a.data() + off_a, buf_b.data() + off_b, n, "unaligned");
+      for (std::size_t n : {1, 7, 15, 16, 17, 33, 63, 64, 65, 100, 1000, 1027}) {
+        check_all(buf_a.data() + off_a, buf_b.data() + off_b, n,
+                  "offsets " + std::to_string(off_a) + "," + std::to_string(off_b));
       }
     }
   }
 }
 
+// Each ISA is within its bound of the exact sum, so two ISAs are within the sum of bounds.
 TEST(Distance, IsasAgreeWithEachOther) {
   std::mt19937_64 rng(4);
-  auto a = random_floats(rng, 1537, 1.0f), b = random_floats(rng, 1537, 1.0f);
-  Reference r = reference(a.data(), b.data(), a.size());
-  const k::DistanceKernels* scalar = k::distance_kernels_for("scalar");
-  for (const k::DistanceKernels* t : available()) {
-    EXPECT_NEAR(t->l2_squared(a.data(), b.data(), a.size()),
-                scalar->l2_squared(a.data(), b.data(), a.size()), 2 * bound(a.size(), r.l2))
-        << t->isa;
-    EXPECT_NEAR(t->inner_product(a.data(), b.data(), a.size()),
-                scalar->inner_product(a.data(), b.data(), a.size()), 2 * bound(a.size(), r.ip_abs))
-        << t->isa;
+  const k::DistanceKernels* s = k::distance_kernels_for("scalar");
+  for (std::size_t n : {9, 100, 768, 1537}) {
+    auto va = random_floats(rng, n, 1.0f), vb = random_floats(rng, n, 1.0f);
+    const float *a = va.data(), *b = vb.data();
+    Reference r = reference(a, b, n);
+    for (const k::DistanceKernels* t : available()) {
+      SCOPED_TRACE(std::string(t->isa) + " vs scalar, n=" + std::to_string(n));
+      EXPECT_NEAR(t->l2_squared(a, b, n), s->l2_squared(a, b, n), 2 * bound(n, r.l2));
+      EXPECT_NEAR(t->inner_product(a, b, n), s->inner_product(a, b, n), 2 * bound(n, r.ip_abs));
+      EXPECT_NEAR(t->l1(a, b, n), s->l1(a, b, n), 2 * bound(n, r.l1));
+      EXPECT_NEAR(t->norm_squared(a, n), s->norm_squared(a, n), 2 * bound(n, r.na));
+      k::CosineParts p = t->cosine_parts(a, b, n), q = s->cosine_parts(a, b, n);
+      EXPECT_NEAR(p.dot, q.dot, 2 * bound(n, r.ip_abs));
+      EXPECT_NEAR(p.norm_a_sq, q.norm_a_sq, 2 * bound(n, r.na));
+      EXPECT_NEAR(p.norm_b_sq, q.norm_b_sq, 2 * bound(n, r.nb));
+    }
   }
 }
 
-TEST(Distance, EdgeValues) {
+// Small integers: every partial sum is exact, so every ISA must give the exact answer.
+TEST(Distance, ExactValues) {
   std::vector<float> zeros(100, 0.0f), ones(100, 1.0f), neg(100, -2.0f);
   for (const k::DistanceKernels* t : available()) {
     SCOPED_TRACE(t->isa);
-    EXPECT_EQ(t->l2_squared(zeros.data(), zeros.data(), 100), 0.0f);
-    EXPECT_EQ(t->l2_squared(ones.data(), neg.data(), 100), 900.0f);
-    EXPECT_EQ(t->inner_product(ones.data(), neg.data(), 100), -200.0f);
-    EXPECT_EQ(t->l1(ones.data(), neg.data(), 100), 300.0f);
-    EXPECT_EQ(t->l2_squared(ones.data(), neg.data(), 1), 9.0f);
-    k::CosineParts z = t->cosine_parts(zeros.data(), ones.data(), 100);
-    EXPECT_EQ(z.norm_a_sq, 0.0f);
-    EXPECT_EQ(z.norm_b_sq, 100.0f);
+    for (std::size_t n : {1, 2, 15, 16, 17, 100}) {
+      float f = static_cast<float>(n);
+      EXPECT_EQ(t->l2_squared(zeros.data(), zeros.data(), n), 0.0f);
+      EXPECT_EQ(t->inner_product(zeros.data(), ones.data(), n), 0.0f);
+      EXPECT_EQ(t->l1(zeros.data(), zeros.data(), n), 0.0f);
+      EXPECT_EQ(t->norm_squared(zeros.data(), n), 0.0f);
+      EXPECT_EQ(t->l2_squared(ones.data(), neg.data(), n), 9.0f * f);
+      EXPECT_EQ(t->inner_product(ones.data(), neg.data(), n), -2.0f * f);
+      EXPECT_EQ(t->l1(ones.data(), neg.data(), n), 3.0f * f);
+      EXPECT_EQ(t->norm_squared(neg.data(), n), 4.0f * f);
+      k::CosineParts z = t->cosine_parts(zeros.data(), neg.data(), n);
+      EXPECT_EQ(z.dot, 0.0f);
+      EXPECT_EQ(z.norm_a_sq, 0.0f);
+      EXPECT_EQ(z.norm_b_sq, 4.0f * f);
+    }
   }
 }
 
-TEST(Distance, OverflowGivesInfinityNotNan) {
-  std::vector<float> big(100, 2e19f), small(100, -2e19f);
+// (2e18)^2 = 4e36 fits a float, but 86 of them exceed FLT_MAX = 3.4e38: the sum must
+// saturate to +inf. A kernel that formed |a|^2 + |b|^2 - 2ab would give inf - inf = NaN.
+TEST(Distance, LargeMagnitudesOverflowToInfinityNotNan) {
+  std::vector<float> pos(1000, 1e18f), neg(1000, -1e18f), huge(1000, 1e20f);
   for (const k::DistanceKernels* t : available()) {
     SCOPED_TRACE(t->isa);
-    for (std::size_t n : {1, 17, 100}) {
-      EXPECT_EQ(t->l2_squared(big.data(), small.data(), n), std::numeric_limits<float>::infinity());
-      EXPECT_EQ(t->inner_product(big.data(), small.data(), n),
-                -std::numeric_limits<float>::infinity());
-      EXPECT_EQ(t->norm_squared(big.data(), n), std::numeric_limits<float>::infinity());
+    for (std::size_t n : {1, 17, 64}) {  // still finite: compare with the reference
+      Reference r = reference(pos.data(), neg.data(), n);
+      EXPECT_NEAR(t->l2_squared(pos.data(), neg.data(), n), r.l2, bound(n, r.l2));
+      EXPECT_NEAR(t->inner_product(pos.data(), neg.data(), n), r.ip, bound(n, r.ip_abs));
+      EXPECT_NEAR(t->l1(pos.data(), neg.data(), n), r.l1, bound(n, r.l1));
+    }
+    for (std::size_t n : {86, 100, 101, 1000}) {
+      EXPECT_EQ(t->l2_squared(pos.data(), neg.data(), n), kInf) << n;
+      EXPECT_EQ(t->l2_squared(pos.data(), pos.data(), n), 0.0f) << n;
+    }
+    for (std::size_t n : {400, 401, 1000}) {  // 1e36 per term needs 341 to overflow
+      EXPECT_EQ(t->inner_product(pos.data(), neg.data(), n), -kInf) << n;
+      EXPECT_EQ(t->norm_squared(pos.data(), n), kInf) << n;
+    }
+    for (std::size_t n : {1, 7, 33, 1000}) {  // each term overflows on its own
+      EXPECT_EQ(t->l2_squared(huge.data(), neg.data(), n), kInf);
+      EXPECT_EQ(t->l2_squared(huge.data(), huge.data(), n), 0.0f);
+      EXPECT_EQ(t->inner_product(huge.data(), huge.data(), n), kInf);
+      k::CosineParts p = t->cosine_parts(huge.data(), pos.data(), n);
+      EXPECT_FALSE(std::isnan(p.dot));
+      EXPECT_EQ(p.norm_a_sq, kInf);
+      EXPECT_EQ(t->cosine_parts(huge.data(), huge.data(), n).dot, kInf);
+      EXPECT_FALSE(std::isnan(p.norm_b_sq));
     }
   }
 }
