@@ -12,7 +12,7 @@ MODULE_big = ruvector
 
 SOURCES = $(sort $(wildcard src/*/*.cpp kernels/cpu/*.cpp extension/*.cpp extension/*/*.cpp))
 OBJS = $(SOURCES:.cpp=.o)
-HEADERS = $(wildcard src/*/*.h kernels/cpu/*.h extension/*.h extension/*/*.h)
+DEP_HEADERS = $(wildcard src/*/*.h kernels/cpu/*.h extension/*.h extension/*/*.h)
 
 # The install script is assembled from one piece per capability, in file-name order.
 SQL_PIECES = $(sort $(wildcard extension/sql/*.sql))
@@ -46,7 +46,7 @@ AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
 $(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(AVX512_FLAGS)
 $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
 
-$(OBJS): $(HEADERS)
+$(OBJS): $(DEP_HEADERS)
 
 extension/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
