@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace ruvector::kernels {
 
@@ -19,6 +20,9 @@ struct DistanceKernels {
   float (*l1)(const float* a, const float* b, std::size_t n);
   float (*norm_squared)(const float* a, std::size_t n);
   CosineParts (*cosine_parts)(const float* a, const float* b, std::size_t n);
+  // RaBitQ: sum_j 2^j popcount(code AND plane_j) over 4 query bit planes of `words` words.
+  std::uint32_t (*bitplane_dot4)(const std::uint64_t* code, const std::uint64_t* planes,
+                                 std::size_t words);
 };
 
 // The table for the best ISA of this CPU; decided on first call and then fixed.

@@ -9,4 +9,13 @@ const DistanceKernels& avx512_distance_kernels() {
   return kTable;
 }
 
+const DistanceKernels& avx512_vpopcnt_distance_kernels() {
+  static constexpr DistanceKernels kTable = [] {
+    DistanceKernels t = SimdDistance<xsimd::avx512bw>::table("avx512");
+    t.bitplane_dot4 = &bitplane_dot4_vpopcnt;
+    return t;
+  }();
+  return kTable;
+}
+
 }  // namespace ruvector::kernels::detail

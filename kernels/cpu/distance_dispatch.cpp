@@ -46,12 +46,17 @@ bool cpu_has_avx512() {
          os_saves(kXcr0Avx512);
 }
 
+const DistanceKernels& best_avx512() {
+  return __builtin_cpu_supports("avx512vpopcntdq") ? detail::avx512_vpopcnt_distance_kernels()
+                                                   : detail::avx512_distance_kernels();
+}
+
 const DistanceKernels* choose() {
   const char* forced = std::getenv("RUVECTOR_ISA");
   if (forced != nullptr && *forced != '\0') {
     if (const DistanceKernels* k = distance_kernels_for(forced)) return k;
   }
-  if (cpu_has_avx512()) return &detail::avx512_distance_kernels();
+  if (cpu_has_avx512()) return &best_avx512();
   if (cpu_has_avx2()) return &detail::avx2_distance_kernels();
   return &detail::scalar_distance_kernels();
 }
@@ -68,7 +73,7 @@ const DistanceKernels& distance_kernels() {
 const DistanceKernels* distance_kernels_for(const char* isa) {
   if (isa == nullptr) return nullptr;
   if (std::strcmp(isa, "avx512") == 0) {
-    return cpu_has_avx512() ? &detail::avx512_distance_kernels() : nullptr;
+    return cpu_has_avx512() ? &best_avx512() : nullptr;
   }
   if (std::strcmp(isa, "avx2") == 0) {
     return cpu_has_avx2() ? &detail::avx2_distance_kernels() : nullptr;

@@ -12,6 +12,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/cpu/bitplane_impl.h"
 #include "kernels/cpu/distance.h"
 
 namespace ruvector::kernels::detail {
@@ -129,7 +130,8 @@ struct SimdDistance {
   }
 
   static constexpr DistanceKernels table(const char* isa) {
-    return DistanceKernels{isa, &l2_squared, &inner_product, &l1, &norm_squared, &cosine_parts};
+    return DistanceKernels{isa,           &l2_squared,   &inner_product, &l1,
+                           &norm_squared, &cosine_parts, &bitplane_dot4};
   }
 };
 

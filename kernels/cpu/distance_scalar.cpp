@@ -2,6 +2,7 @@
 // accumulators, like the SIMD code, so that the loop is not one long dependency chain.
 #include <cmath>
 
+#include "kernels/cpu/bitplane_impl.h"
 #include "kernels/cpu/distance_isa.h"
 
 namespace ruvector::kernels::detail {
@@ -55,8 +56,8 @@ CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
 }  // namespace
 
 const DistanceKernels& scalar_distance_kernels() {
-  static constexpr DistanceKernels kTable{"scalar", &l2_squared,   &inner_product,
-                                          &l1,      &norm_squared, &cosine_parts};
+  static constexpr DistanceKernels kTable{"scalar",      &l2_squared,   &inner_product, &l1,
+                                          &norm_squared, &cosine_parts, &bitplane_dot4};
   return kTable;
 }
 

@@ -1,0 +1,16 @@
+// Nearest-centroid search for IVF: by L2 distance, or by largest inner product for
+// spherical (inner product) indexes. Ties go to the lowest centroid id, so results are
+// deterministic.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ruvector::ivf {
+
+// For each of n row-major vectors, the id of its nearest centroid.
+void nearest_centroids_batch(const float* vectors, std::size_t n, const float* centroids,
+                             std::uint32_t clusters, std::uint32_t dim, bool inner_product,
+                             unsigned threads, std::uint32_t* out);
+
+}  // namespace ruvector::ivf

@@ -1,0 +1,149 @@
+// See kmeans.h. Lloyd iterations: assign every row to its nearest centroid (in parallel
+// over rows), then recompute each centroid as the mean of its rows summed in row order in
+// double (in parallel over centroids), so no sum depends on the thread count. Empty
+// clusters take half of the largest one, as faiss does.
+#include "ivf/kmeans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "ivf/assign.h"
+#include "ivf/parallel.h"
+#include "kernels/cpu/distance.h"
+
+namespace ruvector::ivf {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t* state) {
+  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void normalize(float* c, std::uint32_t dim) {
+  double norm = 0;
+  for (std::uint32_t j = 0; j < dim; j++) norm += static_cast<double>(c[j]) * c[j];
+  norm = std::sqrt(norm);
+  if (norm == 0) return;
+  for (std::uint32_t j = 0; j < dim; j++) c[j] = static_cast<float>(c[j] / norm);
+}
+
+// k-means++ seeding (Arthur & Vassilvitskii 2007) with a seeded generator: each next
+// centroid is a row drawn with probability proportional to its squared distance to the
+// nearest centroid so far. Costs one pass over the rows per centroid, about one Lloyd
+// iteration in all, and avoids the merged clusters a uniform draw often starts from.
+void init_centroids(const float* data, std::size_t n, std::uint32_t dim,
+                    const KMeansOptions& options, float* centroids) {
+  const auto& k = kernels::distance_kernels();
+  std::uint64_t state = options.seed ^ 0x6b6d65616e73ULL;
+  std::size_t first = splitmix64(&state) % n;
+  std::memcpy(centroids, data + first * dim, sizeof(float) * dim);
+  std::vector<double> nearest(n);
+  constexpr std::size_t kChunk = 1024;
+  const std::size_t tasks = (n + kChunk - 1) / kChunk;
+  for (std::uint32_t c = 1; c <= options.clusters; c++) {
+    const float* last = centroids + static_cast<std::size_t>(c - 1) * dim;
+    parallel_for(options.threads, tasks, [&](std::size_t t) {
+      std::size_t end = std::min(n, (t + 1) * kChunk);
+      for (std::size_t i = t * kChunk; i < end; i++) {
+        double d = k.l2_squared(data + i * dim, last, dim);
+        if (c == 1 || d < nearest[i]) nearest[i] = d;
+      }
+    });
+    if (c == options.clusters) break;
+    double total = 0;
+    for (std::size_t i = 0; i < n; i++) total += nearest[i];
+    std::size_t pick = 0;
+    if (total > 0) {
+      double target = static_cast<double>(splitmix64(&state) >> 11) * 0x1.0p-53 * total;
+      double run = 0;
+      for (pick = 0; pick + 1 < n; pick++) {
+        run += nearest[pick];
+        if (run > target && nearest[pick] > 0) break;
+      }
+    } else {
+      pick = splitmix64(&state) % n;  // every row coincides with a centroid already
+    }
+    std::memcpy(centroids + static_cast<std::size_t>(c) * dim, data + pick * dim,
+                sizeof(float) * dim);
+  }
+}
+
+// Gives each empty cluster half of the currently largest one by splitting its centroid
+// into two slightly perturbed copies.
+void split_empty(std::vector<std::size_t>& sizes, std::uint32_t dim, float* centroids) {
+  constexpr float kEps = 1.0f / 1024;
+  for (std::size_t e = 0; e < sizes.size(); e++) {
+    if (sizes[e] != 0) continue;
+    std::size_t big = 0;
+    for (std::size_t c = 1; c < sizes.size(); c++) {
+      if (sizes[c] > sizes[big]) big = c;
+    }
+    if (sizes[big] <= 1) return;
+    float* cb = centroids + big * dim;
+    float* ce = centroids + e * dim;
+    for (std::uint32_t j = 0; j < dim; j++) {
+      float sign = (j % 2 == 0) ? 1.0f : -1.0f;
+      float shift = kEps * (std::fabs(cb[j]) + kEps);
+      ce[j] = cb[j] + sign * shift;
+      cb[j] = cb[j] - sign * shift;
+    }
+    sizes[e] = sizes[big] / 2;
+    sizes[big] -= sizes[e];
+  }
+}
+
+}  // namespace
+
+KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
+                          const KMeansOptions& options, float* centroids) {
+  const std::uint32_t k = options.clusters;
+  if (k == 0 || dim == 0) throw std::invalid_argument("k-means needs at least one cluster");
+  if (n < k) throw std::invalid_argument("k-means needs at least as many rows as clusters");
+  init_centroids(data, n, dim, options, centroids);
+  if (options.spherical) {
+    for (std::uint32_t c = 0; c < k; c++)
+      normalize(centroids + static_cast<std::size_t>(c) * dim, dim);
+  }
+
+  std::vector<std::uint32_t> assign(n);
+  std::vector<std::size_t> sizes(k), start(k + 1);
+  std::vector<std::size_t> members(n);
+  for (std::uint32_t it = 0; it < options.iterations; it++) {
+    if (options.progress && !options.progress(options.progress_arg, it, options.iterations)) {
+      return KMeansStatus::kCancelled;
+    }
+    nearest_centroids_batch(data, n, centroids, k, dim, options.spherical, options.threads,
+                            assign.data());
+    // Counting sort of rows by cluster, keeping row order inside each cluster.
+    std::fill(sizes.begin(), sizes.end(), 0);
+    for (std::size_t i = 0; i < n; i++) sizes[assign[i]]++;
+    start[0] = 0;
+    for (std::uint32_t c = 0; c < k; c++) start[c + 1] = start[c] + sizes[c];
+    std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < n; i++) members[fill[assign[i]]++] = i;
+
+    parallel_for(options.threads, k, [&](std::size_t c) {
+      if (sizes[c] == 0) return;
+      std::vector<double> sum(dim, 0.0);
+      for (std::size_t m = start[c]; m < start[c + 1]; m++) {
+        const float* x = data + members[m] * dim;
+        for (std::uint32_t j = 0; j < dim; j++) sum[j] += x[j];
+      }
+      float* out = centroids + c * dim;
+      for (std::uint32_t j = 0; j < dim; j++) out[j] = static_cast<float>(sum[j] / sizes[c]);
+      if (options.spherical) normalize(out, dim);
+    });
+    split_empty(sizes, dim, centroids);
+  }
+  if (options.progress)
+    options.progress(options.progress_arg, options.iterations, options.iterations);
+  return KMeansStatus::kDone;
+}
+
+}  // namespace ruvector::ivf

@@ -1,0 +1,92 @@
+// See rotator.h. Each step is orthogonal and its own inverse (a sign flip, a normalised
+// Hadamard transform, a normalised butterfly), so the inverse applies them in reverse.
+#include "rabitq/rotator.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace ruvector::rabitq {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t* state) {
+  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// In-place unnormalised Walsh-Hadamard transform of n = 2^k floats.
+void fwht(float* x, std::uint32_t n) {
+  for (std::uint32_t len = 1; len < n; len <<= 1) {
+    for (std::uint32_t i = 0; i < n; i += len << 1) {
+      for (std::uint32_t j = i; j < i + len; j++) {
+        float a = x[j];
+        float b = x[j + len];
+        x[j] = a + b;
+        x[j + len] = a - b;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Rotator::Rotator(std::uint32_t dim, std::uint64_t seed)
+    : dim_(dim), padded_(padded_dimensions(dim)) {
+  if (dim == 0) throw std::invalid_argument("rotation of zero dimensions");
+  block_ = 1;
+  while (block_ * 2 <= padded_) block_ *= 2;
+  std::uint32_t words = padded_ / 64;
+  signs_.resize(static_cast<std::size_t>(kRounds) * words);
+  std::uint64_t state = seed;
+  for (auto& w : signs_) w = splitmix64(&state);
+}
+
+void Rotator::flip(int round, float* x) const {
+  const std::uint64_t* bits = signs_.data() + static_cast<std::size_t>(round) * (padded_ / 64);
+  for (std::uint32_t i = 0; i < padded_; i++) {
+    if ((bits[i / 64] >> (i % 64)) & 1) x[i] = -x[i];
+  }
+}
+
+void Rotator::hadamard(int round, float* x) const {
+  float* part = (round % 2 == 0) ? x : x + (padded_ - block_);
+  fwht(part, block_);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(block_));
+  for (std::uint32_t i = 0; i < block_; i++) part[i] *= scale;
+}
+
+void Rotator::butterfly(float* x) const {
+  if (block_ == padded_) return;  // a power of two: the Hadamard step already mixes all
+  const std::uint32_t half = padded_ / 2;
+  const float scale = static_cast<float>(1.0 / std::sqrt(2.0));
+  for (std::uint32_t i = 0; i < half; i++) {
+    float a = x[i];
+    float b = x[i + half];
+    x[i] = (a + b) * scale;
+    x[i + half] = (a - b) * scale;
+  }
+}
+
+void Rotator::rotate(const float* in, float* out) const {
+  std::memcpy(out, in, sizeof(float) * dim_);
+  std::memset(out + dim_, 0, sizeof(float) * (padded_ - dim_));
+  for (int r = 0; r < kRounds; r++) {
+    flip(r, out);
+    hadamard(r, out);
+    butterfly(out);
+  }
+}
+
+void Rotator::inverse_rotate(const float* in, float* out) const {
+  std::memcpy(out, in, sizeof(float) * padded_);
+  for (int r = kRounds - 1; r >= 0; r--) {
+    butterfly(out);
+    hadamard(r, out);
+    flip(r, out);
+  }
+}
+
+}  // namespace ruvector::rabitq
