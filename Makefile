@@ -22,7 +22,8 @@ REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
-PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror
+PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror \
+              -fconstexpr-ops-limit=2000000000
 SHLIB_LINK = -lstdc++ -lcrypto
 
 PG_CONFIG ?= pg_config

@@ -1,6 +1,7 @@
 // Module entry: the magic block and _PG_init, which fixes process-wide choices once.
 #include "extension/boundary.h"
 
+#include "extension/rabitq/rabitq.h"
 #include "kernels/cpu/distance.h"
 
 extern "C" {
@@ -9,5 +10,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void) {
   // Pick the distance kernels for this CPU now rather than on the first query.
   ruvector::pg::guard([] { (void)ruvector::kernels::distance_kernels(); });
+  ruvector::pg::rabitq::init_reloptions();
+  ruvector::pg::rabitq::init_gucs();
 }
 }

@@ -1,0 +1,213 @@
+// The rabitq index access method: on-disk layout, options, GUCs and the entry points
+// shared by the callback files (build, insert, scan, vacuum, cost, handler).
+//
+// Layout (every page carries a RabitqPageOpaque in its special space):
+//   block 0                     metapage: RabitqMeta
+//   centroid_start ...          the rotated centroids, lists × padded_dim float4, as one byte
+//                               stream across pages (an entry may span a page boundary)
+//   directory_start ...         one RabitqListEntry per list, kEntriesPerDirectoryPage a page
+//   the rest                    per list, two chains linked by opaque->next:
+//                                 code pages: one item per row (CodeTuple: heap TID, factors,
+//                                   1-bit RaBitQ code of the residual against the list centroid)
+//                                 vector pages: the raw vector of each row, for the exact rerank,
+//                                   as one or more chunk items (a vector may span pages)
+// Codes and vectors are kept apart so that a scan touches only the small code pages and
+// fetches a raw vector only for the few candidates whose lower bound can still win.
+#pragma once
+
+#include "extension/pg_wrapper.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+}
+
+#include <cstdint>
+
+#include "rabitq/code.h"
+
+namespace ruvector::pg::rabitq {
+
+constexpr uint32 kMagic = 0x52425131;  // "RBQ1"
+constexpr uint32 kFormatVersion = 1;
+constexpr BlockNumber kMetaBlock = 0;
+constexpr uint16 kPageId = 0xFF8A;  // identifies our pages, as pgvector's page ids do
+
+enum class Metric : uint16 { kL2 = 1, kInnerProduct = 2, kCosine = 3 };
+
+enum PageType : uint16 {
+  kPageMeta = 1,
+  kPageCentroids = 2,
+  kPageDirectory = 3,
+  kPageCodes = 4,
+  kPageVectors = 5,
+};
+
+struct RabitqPageOpaque {
+  BlockNumber next;  // next page of the same chain, or InvalidBlockNumber
+  uint16 type;       // PageType
+  uint16 page_id;    // kPageId
+};
+
+struct RabitqMeta {
+  uint32 magic;
+  uint32 version;
+  uint32 dim;         // the column's dimensions
+  uint32 padded_dim;  // dim rounded up to a multiple of 64: the code length in bits
+  uint32 lists;
+  uint16 metric;  // Metric
+  uint16 bits;    // bits per dimension of the codes
+  uint64 seed;    // rotation seed
+  BlockNumber centroid_start;
+  BlockNumber directory_start;
+  uint64 centroid_hash;  // FNV-1a of the centroid bytes: keys the backend-local cache
+  uint64 built_rows;     // rows indexed by CREATE INDEX
+};
+
+struct RabitqListEntry {
+  BlockNumber code_head;
+  BlockNumber code_tail;  // inserts append here
+  BlockNumber vector_head;
+  BlockNumber vector_tail;
+  uint32 live;   // rows added (build + inserts) minus rows removed by VACUUM
+  uint32 dead;   // rows VACUUM removed: their space is reclaimed only by REINDEX
+  float radius;  // the largest ||residual|| ever added: bounds every row's distance
+  uint32 unused;
+};
+
+// A row's entry on a code page. The code words follow, 8-byte aligned.
+struct CodeTuple {
+  ItemPointerData heap_tid;
+  uint16 flags;  // kCodeDeleted
+  BlockNumber vector_block;
+  OffsetNumber vector_offset;
+  uint16 unused;
+  ::ruvector::rabitq::CodeFactors factors;
+  uint64 code[FLEXIBLE_ARRAY_MEMBER];
+};
+constexpr uint16 kCodeDeleted = 1;
+
+// A piece of a raw vector on a vector page; the floats follow.
+struct VectorChunk {
+  BlockNumber next_block;  // the next chunk of the same vector, or InvalidBlockNumber
+  OffsetNumber next_offset;
+  uint16 count;  // floats in this chunk
+  float x[FLEXIBLE_ARRAY_MEMBER];
+};
+
+// Bytes of a page usable by items after the header, one line pointer and the special space.
+constexpr Size kPagePayload =
+    BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(RabitqPageOpaque));
+constexpr Size kEntriesPerDirectoryPage = kPagePayload / sizeof(RabitqListEntry);
+// The largest item an empty page takes: PageAddItem needs its MAXALIGNed size plus a
+// line pointer to fit between the header and the special space.
+constexpr Size kMaxItemSize =
+    (BLCKSZ - MAXALIGN(sizeof(RabitqPageOpaque)) - SizeOfPageHeaderData - sizeof(ItemIdData)) &
+    ~(MAXIMUM_ALIGNOF - 1);
+
+inline Size code_tuple_size(uint32 padded_dim) {
+  return MAXALIGN(offsetof(CodeTuple, code) + padded_dim / 8);
+}
+
+inline RabitqPageOpaque* page_opaque(Page page) {
+  return reinterpret_cast<RabitqPageOpaque*>(PageGetSpecialPointer(page));
+}
+
+// Options (reloptions) as stored in rd_options.
+struct RabitqOptions {
+  int32 vl_len_;
+  int lists;  // 0: chosen from the row count
+  int bits;
+  int seed;
+  int sample_factor;
+  int kmeans_iterations;
+};
+
+constexpr int kDefaultBits = 1;
+constexpr int kDefaultSampleFactor = 64;
+constexpr int kDefaultKmeansIterations = 10;
+constexpr int kMaxLists = 65536;
+
+// GUCs
+enum IterativeScan { kIterativeOff = 0, kIterativeRelaxed = 1, kIterativeStrict = 2 };
+extern int probes;
+extern double epsilon;
+extern int iterative_scan;
+extern int max_scan_tuples;
+
+void init_gucs();
+void init_reloptions();
+
+// Progress phases reported in pg_stat_progress_create_index.
+constexpr int kPhaseSampling = 2;
+constexpr int kPhaseKmeans = 3;
+constexpr int kPhaseAssigning = 4;
+
+// Pages (rabitq_pages.cpp)
+// A new page at the end of the index, exclusively locked; the caller initialises it.
+Buffer new_page(Relation index, bool lock_extension);
+void init_page(Page page, PageType type);
+RabitqMeta read_meta(Relation index);
+[[noreturn]] void report_bad_page(Page page, BlockNumber block, PageType expected, Relation index);
+// Raises an index-corrupted error unless `page` is one of ours of the expected type.
+inline void check_page(Page page, BlockNumber block, PageType expected, Relation index) {
+  if (unlikely(PageIsNew(page) || page_opaque(page)->page_id != kPageId ||
+               page_opaque(page)->type != expected)) {
+    report_bad_page(page, block, expected, index);
+  }
+}
+
+// The metric of an index from its opclass's distance support function.
+Metric index_metric(Relation index);
+const char* metric_name(Metric metric);
+
+// The index's rows per list and centroids, cached per backend (rabitq_centroids.cpp).
+struct IndexShape {
+  RabitqMeta meta;
+  const float* centroids;       // lists × padded_dim, rotated
+  const float* centroid_norms;  // lists: ||c|| (for inner product and list bounds)
+};
+const IndexShape* index_shape(Relation index);
+
+// Prepares a vector for the index space: checks it and, for cosine, normalises it into
+// `out` (dim floats). Returns false when the vector cannot be indexed (a zero vector
+// under cosine) so that the caller skips the row, as pgvector does.
+bool prepare_vector(Metric metric, const float* x, int dim, float* out);
+
+// dim rounded up to the code length (a multiple of 64).
+uint32 padded_dimensions(int dim);
+
+// Rotates n rows of dim floats into n rows of padded_dim floats with the rotation of `seed`.
+void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out);
+
+// Exact distance in operator units between a stored row and the query, computed exactly
+// as the SQL operator computes it so that index and sequential scans agree bit for bit.
+double exact_distance(Metric metric, const float* row, const float* query, int dim);
+
+// Reads the raw vector at (block, offset) into `out` (dim floats).
+void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim);
+
+// Callbacks
+IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info);
+void build_empty(Relation index);
+bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation heap,
+            IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo* info);
+IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
+                                   IndexBulkDeleteCallback callback, void* callback_state);
+IndexBulkDeleteResult* vacuum_cleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats);
+void cost_estimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* startup_cost,
+                   Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
+IndexScanDesc begin_scan(Relation index, int nkeys, int norderbys);
+void rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool get_tuple(IndexScanDesc scan, ScanDirection dir);
+void end_scan(IndexScanDesc scan);
+bytea* options(Datum reloptions, bool validate);
+bool validate(Oid opclassoid);
+char* build_phase_name(int64 phase);
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,414 @@
+// CREATE INDEX for rabitq: count rows (when lists is automatic), draw a deterministic
+// reservoir sample, train k-means on it, then scan the table again, assigning every row
+// to its nearest centroid and appending its code and raw vector to that list's chains.
+// The heap is scanned in physical order without synchronized scans, so the same rows and
+// seed give byte-identical pages. The whole index is WAL-logged once at the end.
+#include "extension/rabitq/rabitq.h"
+
+#include <algorithm>
+
+#include <cmath>
+
+#include "extension/boundary.h"
+#include "extension/rabitq/rabitq_chain.h"
+#include "extension/vector/vector_type.h"
+#include "ivf/assign.h"
+#include "ivf/defaults.h"
+#include "ivf/kmeans.h"
+#include "prime/shard_router.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/postmaster.h"
+#include "utils/rel.h"
+}
+
+namespace ruvector::pg::rabitq {
+
+namespace {
+
+constexpr uint32 kAssignBatch = 1024;
+constexpr int kMaxDimensions = 16000;
+
+struct BuildState {
+  Relation heap;
+  Relation index;
+  IndexInfo* info;
+  Metric metric;
+  int dim;
+  uint32 padded_dim;
+  uint32 lists;
+  const RabitqOptions* options;
+  uint32 threads;
+  MemoryContext tmp;
+
+  // sampling
+  uint64 rows_seen;
+  uint64 sample_capacity;
+  uint64 sample_rows;
+  float* sample;  // sample_capacity × dim, prepared (normalised for cosine)
+  uint64 rng;
+
+  // assignment
+  float* centroids;  // lists × padded_dim, rotated
+  RabitqListEntry* entries;
+  uint32 batch_rows;
+  ItemPointerData batch_tids[kAssignBatch];
+  float* batch_raw;      // kAssignBatch × dim, as stored in the table
+  float* batch_rotated;  // kAssignBatch × padded_dim
+  uint32 batch_lists[kAssignBatch];
+  float* batch_prepared;  // kAssignBatch × dim, normalised for cosine
+  uint64 options_seed;
+  float* residual;
+  CodeTuple* tuple;
+  double indexed;
+};
+
+uint64 next_random(uint64* state) {
+  *state += 0x9e3779b97f4a7c15ULL;
+  return ::ruvector::prime::splitmix64(*state);
+}
+
+const float* row_values(BuildState* st, Datum value) {
+  RuVector* v = datum_get_ruvector(value);
+  if (v->dim != st->dim) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", st->dim, v->dim)));
+  }
+  return v->x;
+}
+
+void count_callback(Relation, ItemPointer, Datum*, bool* isnull, bool, void* arg) {
+  // Rows that cannot be indexed (zero vectors under cosine) are counted too: the count
+  // only sizes the lists.
+  if (!isnull[0]) static_cast<BuildState*>(arg)->rows_seen++;
+}
+
+// Algorithm R over the rows in physical order with a seeded generator: a uniform sample
+// that is the same on every build of the same table.
+void sample_callback(Relation, ItemPointer, Datum* values, bool* isnull, bool, void* arg) {
+  guard([&] {
+    auto* st = static_cast<BuildState*>(arg);
+    if (isnull[0]) return;
+    CHECK_FOR_INTERRUPTS();
+    uint64 slot = st->sample_rows;
+    if (st->sample_rows >= st->sample_capacity) {
+      slot = next_random(&st->rng) % (st->rows_seen + 1);
+      if (slot >= st->sample_capacity) {
+        st->rows_seen++;
+        return;
+      }
+    }
+    MemoryContext old = MemoryContextSwitchTo(st->tmp);
+    bool ok =
+        prepare_vector(st->metric, row_values(st, values[0]), st->dim, st->sample + slot * st->dim);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(st->tmp);
+    if (!ok) return;  // a zero vector under cosine is not indexed
+    st->rows_seen++;
+    if (st->sample_rows < st->sample_capacity) st->sample_rows++;
+  });
+}
+
+void flush_batch(BuildState* st) {
+  if (st->batch_rows == 0) return;
+  rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
+  ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
+                               st->padded_dim, st->metric == Metric::kInnerProduct, st->threads,
+                               st->batch_lists);
+  Size tuple_size = code_tuple_size(st->padded_dim);
+  for (uint32 i = 0; i < st->batch_rows; i++) {
+    CHECK_FOR_INTERRUPTS();
+    uint32 list = st->batch_lists[i];
+    RabitqListEntry* entry = &st->entries[list];
+    const float* rotated = st->batch_rotated + static_cast<Size>(i) * st->padded_dim;
+    const float* centroid = st->centroids + static_cast<Size>(list) * st->padded_dim;
+    for (uint32 j = 0; j < st->padded_dim; j++) st->residual[j] = rotated[j] - centroid[j];
+
+    CodeTuple* tuple = st->tuple;
+    memset(tuple, 0, tuple_size);
+    ::ruvector::rabitq::encode(st->residual, st->padded_dim, tuple->code, &tuple->factors);
+    tuple->heap_tid = st->batch_tids[i];
+    ItemPointerData where = store_vector(st->index, ChainRef{entry, true},
+                                         st->batch_raw + static_cast<Size>(i) * st->dim, st->dim,
+                                         false, DirectorySlot{InvalidBuffer, 0});
+    tuple->vector_block = ItemPointerGetBlockNumber(&where);
+    tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
+    entry->live++;
+    entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
+    st->indexed++;
+  }
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->indexed));
+  st->batch_rows = 0;
+}
+
+void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg) {
+  guard([&] {
+    auto* st = static_cast<BuildState*>(arg);
+    if (isnull[0]) return;
+    Size row = st->batch_rows;
+    MemoryContext old = MemoryContextSwitchTo(st->tmp);
+    memcpy(st->batch_raw + row * st->dim, row_values(st, values[0]), sizeof(float) * st->dim);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(st->tmp);
+    if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
+                        st->batch_prepared + row * st->dim)) {
+      return;
+    }
+    st->batch_tids[st->batch_rows++] = *tid;
+    if (st->batch_rows == kAssignBatch) flush_batch(st);
+  });
+}
+
+// k-means asks between iterations whether to go on; it must not be interrupted by a
+// longjmp (its frames own memory), so it only reads the flag and the caller acts on it.
+bool kmeans_progress(void* arg, uint32_t done, uint32_t total) {
+  (void)arg;
+  (void)total;
+  (void)done;
+  return !InterruptPending;
+}
+
+uint64 fnv1a(const void* data, Size size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64 h = 0xcbf29ce484222325ULL;
+  for (Size i = 0; i < size; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+int column_dimensions(Relation index) {
+  int dim = TupleDescAttr(index->rd_att, 0)->atttypmod;
+  if (dim < 1) {
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
+             errhint("Declare the column as ruvector(n) to index it with rabitq.")));
+  }
+  if (dim > kMaxDimensions) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("column cannot have more than %d dimensions for rabitq index",
+                           kMaxDimensions)));
+  }
+  return dim;
+}
+
+void check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) {
+  double bytes = static_cast<double>(sample_rows) * dim * sizeof(float) +
+                 static_cast<double>(lists) * (dim + padded_dim) * sizeof(float) +
+                 static_cast<double>(kAssignBatch) * (2 * dim + padded_dim) * sizeof(float);
+  double limit = static_cast<double>(maintenance_work_mem) * 1024.0;
+  if (bytes > limit) {
+    ereport(ERROR,
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("memory required is %.0f MB, maintenance_work_mem is %d MB",
+                    std::ceil(bytes / (1024.0 * 1024.0)), maintenance_work_mem / 1024),
+             errdetail("The k-means sample holds %llu rows of %d dimensions for %u lists.",
+                       static_cast<unsigned long long>(sample_rows), dim, lists),
+             errhint("Raise maintenance_work_mem, or lower the index's lists or sample_factor.")));
+  }
+}
+
+// Writes the metapage, the centroid pages and the directory pages at blocks 0.. of `fork`.
+// During a build they are written before any list page and rewritten at the end, so the
+// layout's block numbers are known up front.
+void write_header_pages(Relation index, ForkNumber fork, const RabitqMeta& meta,
+                        const float* centroids, const RabitqListEntry* entries, bool extend) {
+  auto page_at = [&](BlockNumber block, PageType type) {
+    Buffer buffer = extend ? ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr)
+                           : ReadBufferExtended(index, fork, block, RBM_NORMAL, nullptr);
+    if (BufferGetBlockNumber(buffer) != block) {
+      elog(ERROR, "rabitq index \"%s\": expected block %u, got %u", RelationGetRelationName(index),
+           block, BufferGetBlockNumber(buffer));
+    }
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buffer);
+    BlockNumber next = extend ? InvalidBlockNumber : page_opaque(page)->next;
+    init_page(page, type);
+    page_opaque(page)->next = next;
+    return buffer;
+  };
+  auto finish = [](Buffer buffer, Size used) {
+    Page page = BufferGetPage(buffer);
+    ((PageHeader)page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + used;
+    MarkBufferDirty(buffer);
+    UnlockReleaseBuffer(buffer);
+  };
+
+  Buffer buffer = page_at(kMetaBlock, kPageMeta);
+  memcpy(PageGetContents(BufferGetPage(buffer)), &meta, sizeof(meta));
+  finish(buffer, sizeof(meta));
+
+  Size total = static_cast<Size>(meta.lists) * meta.padded_dim * sizeof(float);
+  const char* src = reinterpret_cast<const char*>(centroids);
+  BlockNumber block = meta.centroid_start;
+  for (Size done = 0; done < total; block++) {
+    Size n = std::min(total - done, kPagePayload);
+    buffer = page_at(block, kPageCentroids);
+    memcpy(PageGetContents(BufferGetPage(buffer)), src + done, n);
+    finish(buffer, n);
+    done += n;
+  }
+
+  block = meta.directory_start;
+  for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
+    uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
+    buffer = page_at(block, kPageDirectory);
+    memcpy(PageGetContents(BufferGetPage(buffer)), entries + first, n * sizeof(RabitqListEntry));
+    finish(buffer, n * sizeof(RabitqListEntry));
+  }
+}
+
+RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, uint64 seed,
+                     const float* centroids) {
+  RabitqMeta meta;
+  memset(&meta, 0, sizeof(meta));
+  meta.magic = kMagic;
+  meta.version = kFormatVersion;
+  meta.dim = dim;
+  meta.padded_dim = padded_dim;
+  meta.lists = lists;
+  meta.metric = static_cast<uint16>(metric);
+  meta.bits = 1;
+  meta.seed = seed;
+  Size centroid_bytes = static_cast<Size>(lists) * padded_dim * sizeof(float);
+  BlockNumber centroid_pages = (centroid_bytes + kPagePayload - 1) / kPagePayload;
+  meta.centroid_start = kMetaBlock + 1;
+  meta.directory_start = meta.centroid_start + centroid_pages;
+  meta.centroid_hash = fnv1a(centroids, centroid_bytes);
+  return meta;
+}
+
+RabitqListEntry* empty_entries(uint32 lists) {
+  auto* entries = static_cast<RabitqListEntry*>(palloc0(sizeof(RabitqListEntry) * lists));
+  for (uint32 i = 0; i < lists; i++) {
+    entries[i].code_head = entries[i].code_tail = InvalidBlockNumber;
+    entries[i].vector_head = entries[i].vector_tail = InvalidBlockNumber;
+  }
+  return entries;
+}
+
+void train(BuildState* st, float* centroids_rotated) {
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseKmeans);
+  auto* centroids = static_cast<float*>(
+      palloc_extended(sizeof(float) * st->lists * st->dim, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+  if (st->sample_rows > 0) {
+    ivf::KMeansOptions options;
+    options.clusters = st->lists;
+    options.iterations = static_cast<uint32_t>(st->options->kmeans_iterations);
+    options.seed = static_cast<uint64_t>(st->options->seed);
+    options.spherical = st->metric == Metric::kInnerProduct;
+    options.threads = st->threads;
+    options.progress = kmeans_progress;
+    options.progress_arg = st;
+    ivf::train_kmeans(st->sample, st->sample_rows, st->dim, options, centroids);
+    CHECK_FOR_INTERRUPTS();
+  }
+  rotate_rows(st->dim, st->options_seed, st->lists, centroids, centroids_rotated);
+  pfree(centroids);
+}
+
+}  // namespace
+
+IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
+  if (RelationGetNumberOfBlocks(index) != 0) {
+    elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+  }
+  auto* st = static_cast<BuildState*>(palloc0(sizeof(BuildState)));
+  static const RabitqOptions kDefaults = {
+      0, 0, kDefaultBits, 0, kDefaultSampleFactor, kDefaultKmeansIterations};
+  st->heap = heap;
+  st->index = index;
+  st->info = info;
+  st->metric = index_metric(index);
+  st->dim = column_dimensions(index);
+  st->padded_dim = padded_dimensions(st->dim);
+  st->options = index->rd_options != nullptr
+                    ? reinterpret_cast<const RabitqOptions*>(index->rd_options)
+                    : &kDefaults;
+  st->options_seed = static_cast<uint64>(st->options->seed);
+  st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
+  st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
+  st->rng = st->options_seed;
+
+  // Lists: the option, or a count pass and the default for that many rows.
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseSampling);
+  uint64 rows = 0;
+  if (st->options->lists > 0) {
+    st->lists = static_cast<uint32>(st->options->lists);
+  } else {
+    table_index_build_scan(heap, index, info, false, false, count_callback, st, nullptr);
+    rows = st->rows_seen;
+    st->rows_seen = 0;
+    st->lists = ivf::default_lists(rows);
+  }
+  st->sample_capacity = static_cast<uint64>(st->options->sample_factor) * st->lists;
+  if (st->options->lists == 0)
+    st->sample_capacity = std::min(st->sample_capacity, std::max<uint64>(rows, 1));
+  check_memory(st->sample_capacity, st->dim, st->lists, st->padded_dim);
+  st->sample = static_cast<float*>(
+      palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
+  table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
+
+  if (st->sample_rows < st->lists) {
+    uint32 fewer = static_cast<uint32>(std::max<uint64>(st->sample_rows, 1));
+    if (st->sample_rows > 0) {
+      ereport(NOTICE, (errmsg("rabitq index created with little data: %u lists for %llu rows",
+                              fewer, static_cast<unsigned long long>(st->sample_rows)),
+                       errdetail("The index was asked for %u lists.", st->lists),
+                       errhint("REINDEX once the table has data, for better recall.")));
+    }
+    st->lists = fewer;
+  }
+  st->centroids = static_cast<float*>(palloc_extended(sizeof(float) * st->lists * st->padded_dim,
+                                                      MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+  train(st, st->centroids);
+  pfree(st->sample);
+  st->sample = nullptr;
+
+  RabitqMeta meta =
+      make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->options_seed, st->centroids);
+  st->entries = empty_entries(st->lists);
+  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
+
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseAssigning);
+  st->batch_raw = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
+  st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
+  st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->padded_dim));
+  st->residual = static_cast<float*>(palloc(sizeof(float) * st->padded_dim));
+  st->tuple = static_cast<CodeTuple*>(palloc(code_tuple_size(st->padded_dim)));
+  double heap_rows =
+      table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
+  flush_batch(st);
+
+  meta.built_rows = static_cast<uint64>(st->indexed);
+  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, false);
+  if (RelationNeedsWAL(index)) {
+    log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+  }
+
+  auto* result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
+  result->heap_tuples = heap_rows;
+  result->index_tuples = st->indexed;
+  MemoryContextDelete(st->tmp);
+  return result;
+}
+
+// The init fork of an unlogged index: one list with a zero centroid, no rows.
+void build_empty(Relation index) {
+  int dim = column_dimensions(index);
+  uint32 padded_dim = padded_dimensions(dim);
+  auto* centroid = static_cast<float*>(palloc0(sizeof(float) * padded_dim));
+  RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, 0, centroid);
+  const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
+  if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
+  write_header_pages(index, INIT_FORKNUM, meta, centroid, empty_entries(1), true);
+  log_newpage_range(index, INIT_FORKNUM, 0, RelationGetNumberOfBlocksInFork(index, INIT_FORKNUM),
+                    true);
+}
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,140 @@
+// Appending items to a list's page chain. During CREATE INDEX the index is invisible to
+// everyone else, so pages are written directly and WAL-logged in bulk at the end; after
+// that every change goes through GenericXLog so that it is crash-safe and replayed on
+// standbys.
+#include "extension/rabitq/rabitq_chain.h"
+
+extern "C" {
+#include "utils/rel.h"
+}
+
+namespace ruvector::pg::rabitq {
+
+namespace {
+
+OffsetNumber add_item(Relation index, Page page, const void* item, Size size) {
+  OffsetNumber offset = PageAddItem(page, static_cast<Item>(const_cast<void*>(item)), size,
+                                    InvalidOffsetNumber, false, false);
+  if (offset == InvalidOffsetNumber) {
+    elog(ERROR, "rabitq index \"%s\": failed to add an item of %zu bytes",
+         RelationGetRelationName(index), size);
+  }
+  return offset;
+}
+
+bool fits(Page page, Size size) { return PageGetFreeSpace(page) >= MAXALIGN(size); }
+
+ItemPointerData place(BlockNumber block, OffsetNumber offset) {
+  ItemPointerData where;
+  ItemPointerSet(&where, block, offset);
+  return where;
+}
+
+}  // namespace
+
+ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const void* item,
+                                   Size size) {
+  Buffer buffer;
+  Page page;
+  if (BlockNumberIsValid(chain.tail())) {
+    buffer = ReadBuffer(index, chain.tail());
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    page = BufferGetPage(buffer);
+    if (!fits(page, size)) {
+      Buffer fresh = new_page(index, false);
+      init_page(BufferGetPage(fresh), chain.type());
+      page_opaque(page)->next = BufferGetBlockNumber(fresh);
+      MarkBufferDirty(buffer);
+      UnlockReleaseBuffer(buffer);
+      buffer = fresh;
+      page = BufferGetPage(buffer);
+    }
+  } else {
+    buffer = new_page(index, false);
+    page = BufferGetPage(buffer);
+    init_page(page, chain.type());
+    chain.head() = BufferGetBlockNumber(buffer);
+  }
+  chain.tail() = BufferGetBlockNumber(buffer);
+  OffsetNumber offset = add_item(index, page, item, size);
+  MarkBufferDirty(buffer);
+  UnlockReleaseBuffer(buffer);
+  return place(chain.tail(), offset);
+}
+
+ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
+                                    Size size, DirectorySlot directory) {
+  Buffer buffer = InvalidBuffer;
+  Page page = nullptr;
+  // The tail recorded in the directory is authoritative, but follow next links anyway:
+  // it costs nothing and keeps appends correct if an entry was ever left behind.
+  for (BlockNumber block = chain.tail(); BlockNumberIsValid(block);) {
+    buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    page = BufferGetPage(buffer);
+    check_page(page, block, chain.type(), index);
+    BlockNumber next = page_opaque(page)->next;
+    if (!BlockNumberIsValid(next)) {
+      chain.tail() = block;
+      break;
+    }
+    UnlockReleaseBuffer(buffer);
+    buffer = InvalidBuffer;
+    block = next;
+  }
+
+  Buffer fresh = InvalidBuffer;
+  if (!BufferIsValid(buffer) || !fits(page, size)) fresh = new_page(index, true);
+
+  GenericXLogState* state = GenericXLogStart(index);
+  Page dir_page = GenericXLogRegisterBuffer(state, directory.buffer, 0);
+  Page target;
+  if (BufferIsValid(fresh)) {
+    target = GenericXLogRegisterBuffer(state, fresh, GENERIC_XLOG_FULL_IMAGE);
+    init_page(target, chain.type());
+    if (BufferIsValid(buffer)) {
+      Page old_tail = GenericXLogRegisterBuffer(state, buffer, 0);
+      page_opaque(old_tail)->next = BufferGetBlockNumber(fresh);
+    } else {
+      chain.head() = BufferGetBlockNumber(fresh);
+    }
+    chain.tail() = BufferGetBlockNumber(fresh);
+  } else {
+    target = GenericXLogRegisterBuffer(state, buffer, 0);
+  }
+  OffsetNumber offset = add_item(index, target, item, size);
+  directory_entries(dir_page)[directory.slot] = *chain.entry;
+  GenericXLogFinish(state);
+
+  if (BufferIsValid(buffer)) UnlockReleaseBuffer(buffer);
+  if (BufferIsValid(fresh)) UnlockReleaseBuffer(fresh);
+  return place(chain.tail(), offset);
+}
+
+ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
+                             bool logged, DirectorySlot directory) {
+  // A vector that fits on one page is one chunk; a longer one is split into chunks that
+  // each fill a page, written last to first so that each chunk can point at its successor.
+  const int per_chunk = static_cast<int>((kMaxItemSize - offsetof(VectorChunk, x)) / sizeof(float));
+  int chunks = (dim + per_chunk - 1) / per_chunk;
+  auto* chunk = static_cast<VectorChunk*>(
+      palloc(offsetof(VectorChunk, x) + sizeof(float) * std::min(dim, per_chunk)));
+  ItemPointerData next;
+  ItemPointerSetInvalid(&next);
+  for (int c = chunks - 1; c >= 0; c--) {
+    int start = c * per_chunk;
+    int count = std::min(per_chunk, dim - start);
+    bool has_next = ItemPointerIsValid(&next);
+    chunk->next_block = has_next ? ItemPointerGetBlockNumber(&next) : InvalidBlockNumber;
+    chunk->next_offset = has_next ? ItemPointerGetOffsetNumber(&next) : InvalidOffsetNumber;
+    chunk->count = static_cast<uint16>(count);
+    memcpy(chunk->x, x + start, sizeof(float) * count);
+    Size size = offsetof(VectorChunk, x) + sizeof(float) * count;
+    next = logged ? chain_append_logged(index, chain, chunk, size, directory)
+                  : chain_append_build(index, chain, chunk, size);
+  }
+  pfree(chunk);
+  return next;
+}
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,49 @@
+// Appending to a list's chain of code or vector pages (see rabitq_chain.cpp).
+#pragma once
+
+#include "extension/rabitq/rabitq.h"
+
+namespace ruvector::pg::rabitq {
+
+// One chain of one list: `entry` is the list's directory entry (a copy the caller owns);
+// `vectors` selects its vector chain, otherwise its code chain.
+struct ChainRef {
+  RabitqListEntry* entry;
+  bool vectors;
+  BlockNumber& head() const { return vectors ? entry->vector_head : entry->code_head; }
+  BlockNumber& tail() const { return vectors ? entry->vector_tail : entry->code_tail; }
+  PageType type() const { return vectors ? kPageVectors : kPageCodes; }
+};
+
+// Where the list's entry lives on disk, for logged appends: the directory page (locked
+// exclusively by the caller for the whole insert) and the entry's index on that page.
+struct DirectorySlot {
+  Buffer buffer;
+  uint32 slot;
+};
+
+// During CREATE INDEX: no WAL, no locks against other backends. Returns the item's place.
+ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const void* item,
+                                   Size size);
+
+// After build: one GenericXLog record adds the item (and a new page when the tail is
+// full) and writes *chain.entry into the directory, so the chain and its entry never
+// disagree after a crash.
+ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
+                                    Size size, DirectorySlot directory);
+
+// Stores a raw vector as one or more chunks; returns the place of the first chunk.
+// `directory` is used only when `logged`.
+ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
+                             bool logged, DirectorySlot directory);
+
+// The directory entry of `list`: its block and index on that block.
+inline BlockNumber directory_block(const RabitqMeta& meta, uint32 list) {
+  return meta.directory_start + list / kEntriesPerDirectoryPage;
+}
+inline uint32 directory_slot(uint32 list) { return list % kEntriesPerDirectoryPage; }
+inline RabitqListEntry* directory_entries(Page page) {
+  return reinterpret_cast<RabitqListEntry*>(PageGetContents(page));
+}
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,73 @@
+// INSERT into a table with a rabitq index: the row is rotated, assigned to its nearest
+// centroid and encoded against it, exactly as the build does; its raw vector and code are
+// appended to the list's chains under the lock of the list's directory page, each append
+// in one GenericXLog record together with the updated directory entry.
+#include "extension/rabitq/rabitq.h"
+
+#include <algorithm>
+
+#include "extension/rabitq/rabitq_chain.h"
+#include "extension/vector/vector_type.h"
+#include "ivf/assign.h"
+
+extern "C" {
+#include "utils/rel.h"
+}
+
+namespace ruvector::pg::rabitq {
+
+bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation,
+            IndexUniqueCheck, bool, IndexInfo*) {
+  if (isnull[0]) return false;
+  MemoryContext context =
+      AllocSetContextCreate(CurrentMemoryContext, "rabitq insert", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(context);
+
+  RuVector* v = datum_get_ruvector(values[0]);
+  const IndexShape* shape = index_shape(index);
+  RabitqMeta meta = shape->meta;
+  if (v->dim != static_cast<int>(meta.dim)) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %u dimensions, not %d", meta.dim, v->dim)));
+  }
+  auto metric = static_cast<Metric>(meta.metric);
+  auto* prepared = static_cast<float*>(palloc(sizeof(float) * meta.dim));
+  if (!prepare_vector(metric, v->x, meta.dim, prepared)) {
+    // A zero vector has no cosine distance to anything: not indexed, as in the build.
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(context);
+    return false;
+  }
+  auto* rotated = static_cast<float*>(palloc(sizeof(float) * meta.padded_dim));
+  rotate_rows(meta.dim, meta.seed, 1, prepared, rotated);
+  uint32 list = 0;
+  ivf::nearest_centroids_batch(rotated, 1, shape->centroids, meta.lists, meta.padded_dim,
+                               metric == Metric::kInnerProduct, 1, &list);
+  const float* centroid = shape->centroids + static_cast<Size>(list) * meta.padded_dim;
+  for (uint32 j = 0; j < meta.padded_dim; j++) rotated[j] -= centroid[j];
+  Size tuple_size = code_tuple_size(meta.padded_dim);
+  auto* tuple = static_cast<CodeTuple*>(palloc0(tuple_size));
+  ::ruvector::rabitq::encode(rotated, meta.padded_dim, tuple->code, &tuple->factors);
+  tuple->heap_tid = *heap_tid;
+
+  BlockNumber block = directory_block(meta, list);
+  Buffer directory = ReadBuffer(index, block);
+  LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
+  check_page(BufferGetPage(directory), block, kPageDirectory, index);
+  DirectorySlot slot{directory, directory_slot(list)};
+  RabitqListEntry entry = directory_entries(BufferGetPage(directory))[slot.slot];
+
+  ItemPointerData where = store_vector(index, ChainRef{&entry, true}, v->x, meta.dim, true, slot);
+  tuple->vector_block = ItemPointerGetBlockNumber(&where);
+  tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+  entry.live++;
+  entry.radius = std::max(entry.radius, tuple->factors.residual_norm);
+  chain_append_logged(index, ChainRef{&entry, false}, tuple, tuple_size, slot);
+  UnlockReleaseBuffer(directory);
+
+  MemoryContextSwitchTo(old);
+  MemoryContextDelete(context);
+  return false;
+}
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,159 @@
+// Page-level helpers of the rabitq index shared by build, insert, scan and vacuum: page
+// initialisation and checks, the metapage, the metric of an index, raw vector chunks,
+// and the exact distances that must match the SQL operators.
+#include "extension/rabitq/rabitq.h"
+
+#include <algorithm>
+
+#include <cmath>
+
+#include "kernels/cpu/distance.h"
+#include "rabitq/rotator.h"
+#include "vector/vector_math.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+// The distance functions of the opclasses, defined in extension/vector/vector_ops.cpp.
+Datum ruvector_l2_distance(PG_FUNCTION_ARGS);
+Datum ruvector_negative_inner_product(PG_FUNCTION_ARGS);
+Datum ruvector_cosine_distance(PG_FUNCTION_ARGS);
+}
+
+namespace ruvector::pg::rabitq {
+
+void init_page(Page page, PageType type) {
+  PageInit(page, BLCKSZ, sizeof(RabitqPageOpaque));
+  RabitqPageOpaque* opaque = page_opaque(page);
+  opaque->next = InvalidBlockNumber;
+  opaque->type = type;
+  opaque->page_id = kPageId;
+}
+
+Buffer new_page(Relation index, bool lock_extension) {
+  lock_extension = lock_extension && !RELATION_IS_LOCAL(index);
+  if (lock_extension) LockRelationForExtension(index, ExclusiveLock);
+  Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+  if (lock_extension) UnlockRelationForExtension(index, ExclusiveLock);
+  return buffer;
+}
+
+void report_bad_page(Page, BlockNumber block, PageType, Relation index) {
+  ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                  errmsg("rabitq index \"%s\" has an unexpected page at block %u",
+                         RelationGetRelationName(index), block),
+                  errhint("REINDEX the index.")));
+  pg_unreachable();
+}
+
+RabitqMeta read_meta(Relation index) {
+  Buffer buffer = ReadBuffer(index, kMetaBlock);
+  LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buffer);
+  check_page(page, kMetaBlock, kPageMeta, index);
+  RabitqMeta meta;
+  memcpy(&meta, PageGetContents(page), sizeof(meta));
+  UnlockReleaseBuffer(buffer);
+  if (meta.magic != kMagic || meta.version != kFormatVersion) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("rabitq index \"%s\" has format version %u, this build reads %u",
+                           RelationGetRelationName(index), meta.version, kFormatVersion),
+                    errhint("REINDEX the index.")));
+  }
+  return meta;
+}
+
+Metric index_metric(Relation index) {
+  FmgrInfo* proc = index_getprocinfo(index, 1, 1);
+  if (proc->fn_addr == ruvector_l2_distance) return Metric::kL2;
+  if (proc->fn_addr == ruvector_negative_inner_product) return Metric::kInnerProduct;
+  if (proc->fn_addr == ruvector_cosine_distance) return Metric::kCosine;
+  ereport(ERROR, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                  errmsg("rabitq index \"%s\": support function 1 is not a ruvector distance",
+                         RelationGetRelationName(index))));
+  pg_unreachable();
+}
+
+const char* metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::kL2:
+      return "l2";
+    case Metric::kInnerProduct:
+      return "inner product";
+    case Metric::kCosine:
+      return "cosine";
+  }
+  return "unknown";
+}
+
+bool prepare_vector(Metric metric, const float* x, int dim, float* out) {
+  if (metric != Metric::kCosine) {
+    memcpy(out, x, sizeof(float) * dim);
+    return true;
+  }
+  double norm = std::sqrt(static_cast<double>(kernels::distance_kernels().norm_squared(x, dim)));
+  if (norm == 0 || !std::isfinite(norm)) return false;
+  for (int i = 0; i < dim; i++) out[i] = static_cast<float>(x[i] / norm);
+  return true;
+}
+
+uint32 padded_dimensions(int dim) { return (static_cast<uint32>(dim) + 63) / 64 * 64; }
+
+void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out) {
+  // The rotator owns heap memory: it lives only in this frame, which makes no Postgres call.
+  ::ruvector::rabitq::Rotator rotator(static_cast<uint32_t>(dim), seed);
+  uint32 padded = rotator.padded_dim();
+  for (uint32 i = 0; i < n; i++) {
+    rotator.rotate(in + static_cast<Size>(i) * dim, out + static_cast<Size>(i) * padded);
+  }
+}
+
+double exact_distance(Metric metric, const float* row, const float* query, int dim) {
+  const auto& k = kernels::distance_kernels();
+  switch (metric) {
+    case Metric::kL2:
+      return std::sqrt(static_cast<double>(k.l2_squared(row, query, dim)));
+    case Metric::kInnerProduct:
+      return -static_cast<double>(k.inner_product(row, query, dim));
+    case Metric::kCosine: {
+      auto parts = k.cosine_parts(row, query, dim);
+      return vector::cosine_distance_from_parts(parts.dot, parts.norm_a_sq, parts.norm_b_sq);
+    }
+  }
+  return 0;
+}
+
+void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim) {
+  int filled = 0;
+  while (BlockNumberIsValid(block)) {
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buffer);
+    check_page(page, block, kPageVectors, index);
+    if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page)) {
+      ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                      errmsg("rabitq index \"%s\": vector item %u/%u is missing",
+                             RelationGetRelationName(index), block, offset)));
+    }
+    auto* chunk = reinterpret_cast<VectorChunk*>(PageGetItem(page, PageGetItemId(page, offset)));
+    if (filled + chunk->count > dim) {
+      ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                      errmsg("rabitq index \"%s\": vector at %u/%u is longer than %d dimensions",
+                             RelationGetRelationName(index), block, offset, dim)));
+    }
+    memcpy(out + filled, chunk->x, sizeof(float) * chunk->count);
+    filled += chunk->count;
+    block = chunk->next_block;
+    offset = chunk->next_offset;
+    UnlockReleaseBuffer(buffer);
+  }
+  if (filled != dim) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("rabitq index \"%s\": a stored vector has %d of %d dimensions",
+                           RelationGetRelationName(index), filled, dim)));
+  }
+}
+
+}  // namespace ruvector::pg::rabitq

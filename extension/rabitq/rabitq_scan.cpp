@@ -1,0 +1,433 @@
+// Ordered scans of a rabitq index (ORDER BY v <-> q LIMIT k). The scan probes the lists
+// nearest the query, estimates every row's distance from its RaBitQ code with an error
+// bound, and keeps two heaps: candidates by lower bound, and reranked rows by exact
+// distance. A row is returned once its exact distance is no larger than every remaining
+// lower bound, so rows come out in exact-distance order among the probed lists and the
+// scan needs no k: it stops when the executor stops asking.
+//
+// With rabitq.iterative_scan the scan probes further lists when the first ones run out
+// (relaxed_order), or also whenever an unprobed list could hold a closer row
+// (strict_order, using each list's radius), up to rabitq.max_scan_tuples rows.
+#include "extension/rabitq/rabitq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "extension/rabitq/rabitq_chain.h"
+#include "extension/vector/vector_type.h"
+#include "kernels/cpu/distance.h"
+#include "rabitq/query.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "utils/rel.h"
+}
+
+namespace ruvector::pg::rabitq {
+
+namespace {
+
+namespace core = ::ruvector::rabitq;
+
+struct Candidate {
+  float lower;
+  ItemPointerData tid;
+  BlockNumber vector_block;
+  OffsetNumber vector_offset;
+};
+
+struct Result {
+  double distance;
+  ItemPointerData tid;
+};
+
+struct ListOrder {
+  float key;  // the centroid's distance to the query in index space: the probe order
+  uint32 list;
+};
+
+int tid_cmp(const ItemPointerData& a, const ItemPointerData& b) {
+  return ItemPointerCompare(const_cast<ItemPointer>(&a), const_cast<ItemPointer>(&b));
+}
+
+// std heaps are max-heaps: "less" means "comes out later".
+struct CandidateLater {
+  bool operator()(const Candidate& a, const Candidate& b) const {
+    if (a.lower != b.lower) return a.lower > b.lower;
+    return tid_cmp(a.tid, b.tid) > 0;
+  }
+};
+struct ResultLater {
+  bool operator()(const Result& a, const Result& b) const {
+    if (a.distance != b.distance) return a.distance > b.distance;
+    return tid_cmp(a.tid, b.tid) > 0;
+  }
+};
+struct ListEarlier {
+  bool operator()(const ListOrder& a, const ListOrder& b) const {
+    if (a.key != b.key) return a.key < b.key;
+    return a.list < b.list;
+  }
+};
+
+struct ScanState {
+  MemoryContext context;
+  bool started;
+  bool unordered;  // NULL or zero query under cosine: every distance is NULL or NaN
+  Metric metric;
+  RabitqMeta meta;
+  int mode;       // IterativeScan
+  uint32 probes;  // lists probed before any iterative probing
+  uint64 max_tuples;
+  double epsilon;
+
+  float* query;      // dim, as given: exact distances use it
+  float* rotated;    // padded_dim, the prepared query rotated
+  float query_norm;  // ||rotated||
+  float* residual;   // padded_dim scratch
+  uint64* planes;
+  float* vector;  // dim scratch for reranks
+
+  ListOrder* order;  // lists × ...; [0, sorted) sorted by key
+  uint32 sorted;
+  uint32 next;        // lists probed so far (a prefix of order)
+  float* list_bound;  // strict_order: per list, a lower bound of any row's distance
+  float* suffix_min;  // strict_order: min of list_bound over order[i..]
+
+  Candidate* candidates;
+  uint32 ncandidates;
+  uint32 candidate_capacity;
+  Result* results;
+  uint32 nresults;
+  uint32 result_capacity;
+  uint64 scanned;
+  uint64 reranked;
+};
+
+template <typename T>
+void push(T** array, uint32* n, uint32* capacity, const T& item) {
+  if (*n == *capacity) {
+    *capacity *= 2;
+    *array = static_cast<T*>(repalloc_huge(*array, sizeof(T) * *capacity));
+  }
+  (*array)[(*n)++] = item;
+}
+
+// Distance of a centroid to the query in index space, for the probe order.
+float centroid_key(const ScanState* s, const float* centroid) {
+  const auto& k = kernels::distance_kernels();
+  if (s->metric == Metric::kInnerProduct) {
+    return -k.inner_product(s->rotated, centroid, s->meta.padded_dim);
+  }
+  return k.l2_squared(s->rotated, centroid, s->meta.padded_dim);
+}
+
+// A lower bound, in operator units, of the distance of any row in a list with this
+// centroid key and radius (triangle inequality; Cauchy-Schwarz for inner product).
+float list_lower_bound(const ScanState* s, const ListOrder& l, float centroid_norm, float radius) {
+  switch (s->metric) {
+    case Metric::kL2:
+      return std::max(0.0f, std::sqrt(std::max(0.0f, l.key)) - radius);
+    case Metric::kCosine: {
+      float d = std::max(0.0f, std::sqrt(std::max(0.0f, l.key)) - radius);
+      return d * d / 2;
+    }
+    case Metric::kInnerProduct:
+      (void)centroid_norm;
+      return l.key - radius * s->query_norm;
+  }
+  return 0;
+}
+
+void sort_lists_from(ScanState* s, uint32 count) {
+  uint32 lists = s->meta.lists;
+  uint32 want = std::min(lists, count);
+  if (want <= s->sorted) return;
+  std::partial_sort(s->order + s->sorted, s->order + want, s->order + lists, ListEarlier());
+  s->sorted = want;
+}
+
+void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {
+  BlockNumber block = meta.directory_start;
+  for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+    uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
+    memcpy(out + first, directory_entries(BufferGetPage(buffer)), n * sizeof(RabitqListEntry));
+    UnlockReleaseBuffer(buffer);
+  }
+}
+
+RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list) {
+  BlockNumber block = directory_block(meta, list);
+  Buffer buffer = ReadBuffer(index, block);
+  LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
+  UnlockReleaseBuffer(buffer);
+  return entry;
+}
+
+void start(IndexScanDesc scan, ScanState* s) {
+  Relation index = scan->indexRelation;
+  if (scan->numberOfOrderBys == 0 || scan->orderByData == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("cannot scan rabitq index without order"),
+                    errhint("rabitq answers ORDER BY <vector> <operator> <query> LIMIT k.")));
+  }
+  const IndexShape* shape = index_shape(index);
+  s->meta = shape->meta;
+  s->metric = static_cast<Metric>(s->meta.metric);
+  int dim = static_cast<int>(s->meta.dim);
+  uint32 padded = s->meta.padded_dim;
+  uint32 lists = s->meta.lists;
+
+  s->query = static_cast<float*>(palloc0(sizeof(float) * dim));
+  s->rotated = static_cast<float*>(palloc0(sizeof(float) * padded));
+  s->residual = static_cast<float*>(palloc(sizeof(float) * padded));
+  s->planes = static_cast<uint64*>(palloc(sizeof(uint64) * core::query_code_words(padded)));
+  s->vector = static_cast<float*>(palloc(sizeof(float) * dim));
+
+  ScanKey key = &scan->orderByData[0];
+  s->unordered = (key->sk_flags & SK_ISNULL) != 0;
+  if (!s->unordered) {
+    RuVector* q = datum_get_ruvector(key->sk_argument);
+    if (q->dim != dim) {
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("expected %d dimensions, not %d", dim, q->dim),
+                      errdetail("The rabitq index \"%s\" has %d dimensions.",
+                                RelationGetRelationName(index), dim)));
+    }
+    memcpy(s->query, q->x, sizeof(float) * dim);
+    auto* prepared = static_cast<float*>(palloc(sizeof(float) * dim));
+    if (prepare_vector(s->metric, s->query, dim, prepared)) {
+      rotate_rows(dim, s->meta.seed, 1, prepared, s->rotated);
+    } else {
+      s->unordered = true;
+    }
+  }
+  s->query_norm =
+      std::sqrt(kernels::distance_kernels().norm_squared(s->rotated, s->meta.padded_dim));
+
+  s->order = static_cast<ListOrder*>(palloc(sizeof(ListOrder) * lists));
+  for (uint32 i = 0; i < lists; i++) {
+    s->order[i].list = i;
+    s->order[i].key = centroid_key(s, shape->centroids + static_cast<Size>(i) * padded);
+  }
+  s->probes = std::min<uint32>(static_cast<uint32>(probes), lists);
+  s->mode = s->unordered ? kIterativeRelaxed : iterative_scan;
+  s->max_tuples =
+      s->unordered ? std::numeric_limits<uint64>::max() : static_cast<uint64>(max_scan_tuples);
+  s->epsilon = epsilon;
+  if (s->mode == kIterativeStrict) {
+    // Strict order needs every list's bound, and the probe order over all lists.
+    sort_lists_from(s, lists);
+    auto* entries = static_cast<RabitqListEntry*>(palloc(sizeof(RabitqListEntry) * lists));
+    read_list_entries(index, s->meta, entries);
+    s->suffix_min = static_cast<float*>(palloc(sizeof(float) * (lists + 1)));
+    s->suffix_min[lists] = std::numeric_limits<float>::infinity();
+    for (int64 i = static_cast<int64>(lists) - 1; i >= 0; i--) {
+      const ListOrder& l = s->order[i];
+      float bound = list_lower_bound(s, l, shape->centroid_norms[l.list], entries[l.list].radius);
+      s->suffix_min[i] = std::min(bound, s->suffix_min[i + 1]);
+    }
+    pfree(entries);
+  } else {
+    sort_lists_from(s, s->probes);
+  }
+
+  s->candidate_capacity = 1024;
+  s->candidates = static_cast<Candidate*>(palloc(sizeof(Candidate) * s->candidate_capacity));
+  s->result_capacity = 64;
+  s->results = static_cast<Result*>(palloc(sizeof(Result) * s->result_capacity));
+  s->started = true;
+}
+
+// Estimates every live row of the next list in probe order and queues it as a candidate.
+void probe_next_list(Relation index, ScanState* s) {
+  if (s->next >= s->sorted) sort_lists_from(s, std::max(s->sorted * 2, s->probes));
+  uint32 list = s->order[s->next++].list;
+  uint32 padded = s->meta.padded_dim;
+
+  // The query side of the estimate: q - c for L2 and cosine, q for inner product.
+  const IndexShape* shape = index_shape(index);
+  const float* centroid = shape->centroids + static_cast<Size>(list) * padded;
+  float centroid_dot = 0;
+  if (s->metric == Metric::kInnerProduct) {
+    memcpy(s->residual, s->rotated, sizeof(float) * padded);
+    centroid_dot = kernels::distance_kernels().inner_product(s->rotated, centroid, padded);
+  } else {
+    for (uint32 j = 0; j < padded; j++) s->residual[j] = s->rotated[j] - centroid[j];
+  }
+  core::QueryCode qc;
+  core::quantize_query(s->residual, padded, &qc, s->planes);
+  const float v_norm = qc.norm;
+  const float eps = static_cast<float>(s->epsilon);
+
+  RabitqListEntry entry = read_list_entry(index, s->meta, list);
+  for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buffer);
+    check_page(page, block, kPageCodes, index);
+    OffsetNumber max = PageGetMaxOffsetNumber(page);
+    for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
+      auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, off)));
+      if (t->flags & kCodeDeleted) continue;
+      s->scanned++;
+      Candidate c;
+      c.tid = t->heap_tid;
+      c.vector_block = t->vector_block;
+      c.vector_offset = t->vector_offset;
+      if (s->unordered) {
+        c.lower = 0;
+      } else {
+        const core::CodeFactors& f = t->factors;
+        float est = core::estimate_ip(qc, s->planes, t->code, f);  // <r/|r|, v>
+        float r = f.residual_norm;
+        if (s->metric == Metric::kInnerProduct) {
+          float ip = centroid_dot + r * est + eps * r * v_norm * f.error_unit;
+          c.lower = -ip;
+        } else {
+          float sq = r * r + v_norm * v_norm - 2 * r * est - eps * 2 * r * v_norm * f.error_unit;
+          sq = std::max(0.0f, sq);
+          c.lower = s->metric == Metric::kL2 ? std::sqrt(sq) : sq / 2;
+        }
+      }
+      push(&s->candidates, &s->ncandidates, &s->candidate_capacity, c);
+    }
+    block = page_opaque(page)->next;
+    UnlockReleaseBuffer(buffer);
+  }
+}
+
+// Heapifies candidates [from, n): one O(n) make_heap when they are many, else a sift each.
+void heapify_candidates(ScanState* s, uint32 from) {
+  if (from == 0 || s->ncandidates - from > from) {
+    std::make_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+    return;
+  }
+  for (uint32 i = from + 1; i <= s->ncandidates; i++) {
+    std::push_heap(s->candidates, s->candidates + i, CandidateLater());
+  }
+}
+
+bool can_probe_more(const ScanState* s, bool first_batch) {
+  if (s->next >= s->meta.lists) return false;
+  if (first_batch) return true;
+  return s->mode != kIterativeOff && s->scanned < s->max_tuples;
+}
+
+void rerank_one(Relation index, ScanState* s) {
+  Candidate c = s->candidates[0];
+  std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  s->ncandidates--;
+  Result r;
+  r.tid = c.tid;
+  s->reranked++;
+  if (s->unordered) {
+    r.distance = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    read_vector(index, c.vector_block, c.vector_offset, s->vector, static_cast<int>(s->meta.dim));
+    r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
+  }
+  push(&s->results, &s->nresults, &s->result_capacity, r);
+  std::push_heap(s->results, s->results + s->nresults, ResultLater());
+}
+
+}  // namespace
+
+IndexScanDesc begin_scan(Relation index, int nkeys, int norderbys) {
+  IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+  auto* s = static_cast<ScanState*>(palloc0(sizeof(ScanState)));
+  s->context = AllocSetContextCreate(CurrentMemoryContext, "rabitq scan", ALLOCSET_DEFAULT_SIZES);
+  scan->opaque = s;
+  // The executor reads the distances of returned rows from here; the AM allocates them.
+  scan->xs_orderbyvals = static_cast<Datum*>(palloc0(sizeof(Datum) * std::max(norderbys, 1)));
+  scan->xs_orderbynulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(norderbys, 1)));
+  memset(scan->xs_orderbynulls, true, sizeof(bool) * std::max(norderbys, 1));
+  return scan;
+}
+
+void rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
+  auto* s = static_cast<ScanState*>(scan->opaque);
+  if (keys && scan->numberOfKeys > 0) memmove(scan->keyData, keys, nkeys * sizeof(ScanKeyData));
+  if (orderbys && scan->numberOfOrderBys > 0) {
+    memmove(scan->orderByData, orderbys, norderbys * sizeof(ScanKeyData));
+  }
+  MemoryContextReset(s->context);
+  MemoryContext context = s->context;
+  memset(s, 0, sizeof(*s));
+  s->context = context;
+}
+
+bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
+  auto* s = static_cast<ScanState*>(scan->opaque);
+  Relation index = scan->indexRelation;
+  if (dir != ForwardScanDirection) {
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rabitq index scans go forward only")));
+  }
+  MemoryContext old = MemoryContextSwitchTo(s->context);
+  if (!s->started) {
+    start(scan, s);
+    while (s->next < s->probes) probe_next_list(index, s);
+    heapify_candidates(s, 0);
+  }
+
+  bool found = false;
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    const float kInf = std::numeric_limits<float>::infinity();
+    double best = s->nresults > 0 ? s->results[0].distance : kInf;
+    float lower = s->ncandidates > 0 ? s->candidates[0].lower : kInf;
+    float unprobed = kInf;
+    if (s->mode == kIterativeStrict && can_probe_more(s, false)) unprobed = s->suffix_min[s->next];
+
+    if (s->nresults > 0 && (s->unordered || (best <= lower && best <= unprobed))) {
+      found = true;
+    } else if (s->ncandidates > 0 && lower <= unprobed) {
+      rerank_one(index, s);
+      continue;
+    } else if (can_probe_more(s, false)) {
+      uint32 from = s->ncandidates;
+      probe_next_list(index, s);
+      heapify_candidates(s, from);
+      continue;
+    } else if (s->ncandidates > 0) {
+      rerank_one(index, s);
+      continue;
+    } else {
+      found = s->nresults > 0;
+    }
+    break;
+  }
+  if (found) {
+    Result r = s->results[0];
+    std::pop_heap(s->results, s->results + s->nresults, ResultLater());
+    s->nresults--;
+    scan->xs_heaptid = r.tid;
+    scan->xs_recheck = false;
+    scan->xs_recheckorderby = false;
+    scan->xs_orderbyvals[0] = Float8GetDatum(r.distance);
+    scan->xs_orderbynulls[0] = s->unordered;
+  }
+  MemoryContextSwitchTo(old);
+  return found;
+}
+
+void end_scan(IndexScanDesc scan) {
+  auto* s = static_cast<ScanState*>(scan->opaque);
+  if (s->started) {
+    elog(DEBUG1, "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu reranked",
+         RelationGetRelationName(scan->indexRelation), s->next,
+         static_cast<unsigned long long>(s->scanned), static_cast<unsigned long long>(s->reranked));
+  }
+  MemoryContextDelete(s->context);
+  pfree(s);
+  scan->opaque = nullptr;
+}
+
+}  // namespace ruvector::pg::rabitq

@@ -1,0 +1,123 @@
+// VACUUM of a rabitq index: bulk delete marks the code tuples of dead heap rows as
+// deleted (tombstones) page by page, reading only the small code pages; cleanup reports
+// the index's size. Space of deleted rows is reused by nothing yet: REINDEX reclaims it.
+#include "extension/rabitq/rabitq.h"
+
+#include <algorithm>
+
+#include "extension/rabitq/rabitq_chain.h"
+
+extern "C" {
+#include "commands/vacuum.h"
+#include "utils/rel.h"
+}
+
+namespace ruvector::pg::rabitq {
+
+namespace {
+
+// Marks the dead rows of one list; returns how many it marked and counts live ones.
+uint32 vacuum_list(Relation index, const RabitqListEntry& entry, IndexBulkDeleteCallback callback,
+                   void* callback_state, BufferAccessStrategy strategy, double* live) {
+  uint32 removed = 0;
+  OffsetNumber* dead = static_cast<OffsetNumber*>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
+  for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
+    vacuum_delay_point();
+    Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buffer);
+    check_page(page, block, kPageCodes, index);
+    int ndead = 0;
+    OffsetNumber max = PageGetMaxOffsetNumber(page);
+    for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
+      auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, off)));
+      if (t->flags & kCodeDeleted) continue;
+      if (callback(&t->heap_tid, callback_state)) {
+        dead[ndead++] = off;
+      } else {
+        *live += 1;
+      }
+    }
+    if (ndead > 0) {
+      GenericXLogState* state = GenericXLogStart(index);
+      Page copy = GenericXLogRegisterBuffer(state, buffer, 0);
+      for (int i = 0; i < ndead; i++) {
+        auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(copy, PageGetItemId(copy, dead[i])));
+        t->flags |= kCodeDeleted;
+      }
+      GenericXLogFinish(state);
+      removed += ndead;
+    }
+    block = page_opaque(page)->next;
+    UnlockReleaseBuffer(buffer);
+  }
+  pfree(dead);
+  return removed;
+}
+
+void record_removed(Relation index, const RabitqMeta& meta, uint32 list, uint32 removed) {
+  BlockNumber block = directory_block(meta, list);
+  Buffer buffer = ReadBuffer(index, block);
+  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  GenericXLogState* state = GenericXLogStart(index);
+  Page page = GenericXLogRegisterBuffer(state, buffer, 0);
+  RabitqListEntry* entry = &directory_entries(page)[directory_slot(list)];
+  entry->live = entry->live >= removed ? entry->live - removed : 0;
+  entry->dead += removed;
+  GenericXLogFinish(state);
+  UnlockReleaseBuffer(buffer);
+}
+
+}  // namespace
+
+IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
+                                   IndexBulkDeleteCallback callback, void* callback_state) {
+  Relation index = info->index;
+  if (stats == nullptr) {
+    stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
+  }
+  RabitqMeta meta = read_meta(index);
+  double live = 0;
+  for (uint32 list = 0; list < meta.lists; list++) {
+    BlockNumber block = directory_block(meta, list);
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+    RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
+    UnlockReleaseBuffer(buffer);
+    // Rows appended after this point were inserted by live transactions: not our business.
+    uint32 removed = vacuum_list(index, entry, callback, callback_state, info->strategy, &live);
+    if (removed > 0) record_removed(index, meta, list, removed);
+    stats->tuples_removed += removed;
+  }
+  stats->num_index_tuples = live;
+  stats->num_pages = RelationGetNumberOfBlocks(index);
+  return stats;
+}
+
+IndexBulkDeleteResult* vacuum_cleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
+  if (info->analyze_only) return stats;
+  Relation index = info->index;
+  if (stats == nullptr) {
+    // No bulk delete ran: report the live rows the directory counts.
+    stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
+    RabitqMeta meta = read_meta(index);
+    double live = 0;
+    BlockNumber block = meta.directory_start;
+    for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
+      Buffer buffer = ReadBuffer(index, block);
+      LockBuffer(buffer, BUFFER_LOCK_SHARE);
+      check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+      uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
+      for (uint32 i = 0; i < n; i++) live += directory_entries(BufferGetPage(buffer))[i].live;
+      UnlockReleaseBuffer(buffer);
+    }
+    stats->num_index_tuples = live;
+    stats->estimated_count = false;
+  }
+  stats->num_pages = RelationGetNumberOfBlocks(index);
+  return stats;
+}
+
+}  // namespace ruvector::pg::rabitq
