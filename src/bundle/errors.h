@@ -27,8 +27,7 @@ class BundleError : public Error {
 // value out of its domain, a truncated vectors file (22000).
 class FormatError : public BundleError {
  public:
-  explicit FormatError(const std::string& message, std::string field = {},
-                       std::string detail = {})
+  explicit FormatError(const std::string& message, std::string field = {}, std::string detail = {})
       : BundleError(ErrorKind::kDataException, message, std::move(field), std::move(detail)) {}
 };
 

@@ -25,14 +25,12 @@ void check_string(const std::string& value, const char* field, bool allow_empty)
 bool Sidecar::operator==(const Sidecar& o) const {
   return format_version == o.format_version && data_ref == o.data_ref && dim == o.dim &&
          rotation_seed == o.rotation_seed && rerank_factor == o.rerank_factor &&
-         generation == o.generation && pii_policy == o.pii_policy &&
-         lineage_id == o.lineage_id && data_digest == o.data_digest &&
-         rvf_witness == o.rvf_witness;
+         generation == o.generation && pii_policy == o.pii_policy && lineage_id == o.lineage_id &&
+         data_digest == o.data_digest && rvf_witness == o.rvf_witness;
 }
 
 bool is_plain_file_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxDataRefBytes || name == "." || name == "..")
-    return false;
+  if (name.empty() || name.size() > kMaxDataRefBytes || name == "." || name == "..") return false;
   for (char c : name) {
     if (c == '/' || c == '\0') return false;
   }
@@ -84,12 +82,10 @@ void validate_fields(const Sidecar& s) {
         "data_ref");
   check_string(s.data_ref, "data_ref", false);
   if (s.dim < 1 || s.dim > kMaxDim)
-    throw FormatError("bundle sidecar field \"dim\" must be between 1 and " +
-                          std::to_string(kMaxDim),
-                      "dim");
+    throw FormatError(
+        "bundle sidecar field \"dim\" must be between 1 and " + std::to_string(kMaxDim), "dim");
   if (s.rerank_factor < 1)
-    throw FormatError("bundle sidecar field \"rerank_factor\" must be at least 1",
-                      "rerank_factor");
+    throw FormatError("bundle sidecar field \"rerank_factor\" must be at least 1", "rerank_factor");
   if (const auto* number = std::get_if<std::uint64_t>(&s.generation)) {
     if (*number > kMaxGenerationNumber)
       throw FormatError(

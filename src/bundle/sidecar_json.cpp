@@ -16,10 +16,9 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kFieldOrder[] = {"format_version", "data_ref",   "dim",
-                                       "rotation_seed",  "rerank_factor", "generation",
-                                       "pii_policy",     "lineage_id", "data_digest",
-                                       "rvf_witness"};
+constexpr const char* kFieldOrder[] = {
+    "format_version", "data_ref",   "dim",        "rotation_seed", "rerank_factor",
+    "generation",     "pii_policy", "lineage_id", "data_digest",   "rvf_witness"};
 
 [[noreturn]] void bad_field(const std::string& field, const std::string& what) {
   throw FormatError("bundle sidecar field \"" + field + "\" " + what, field);
@@ -30,8 +29,7 @@ constexpr const char* kFieldOrder[] = {"format_version", "data_ref",   "dim",
 json parse_rejecting_duplicates(std::string_view text) {
   std::set<std::string> seen;
   std::string duplicate;
-  json::parser_callback_t callback = [&](int depth, json::parse_event_t event,
-                                         json& parsed) {
+  json::parser_callback_t callback = [&](int depth, json::parse_event_t event, json& parsed) {
     if (event == json::parse_event_t::key && depth == 1 && duplicate.empty() &&
         !seen.insert(parsed.get<std::string>()).second) {
       duplicate = parsed.get<std::string>();
@@ -160,8 +158,8 @@ Sidecar sidecar_from_json(std::string_view text) {
   for (const auto& item : doc.items()) {
     bool known = false;
     for (const char* name : kFieldOrder) known = known || item.key() == name;
-    if (!known) bad_field(item.key(), "is not part of format version " +
-                                          std::to_string(kFormatVersion));
+    if (!known)
+      bad_field(item.key(), "is not part of format version " + std::to_string(kFormatVersion));
   }
   Sidecar s;
   s.format_version = get_u32(doc, "format_version");

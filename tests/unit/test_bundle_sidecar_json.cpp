@@ -57,10 +57,9 @@ TEST(BundleSidecarJson, HasTheDocumentedShape) {
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text);
   std::vector<std::string> keys;
   for (const auto& item : doc.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"format_version", "data_ref", "dim",
-                                            "rotation_seed", "rerank_factor", "generation",
-                                            "pii_policy", "lineage_id", "data_digest",
-                                            "rvf_witness"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"format_version", "data_ref", "dim", "rotation_seed",
+                                            "rerank_factor", "generation", "pii_policy",
+                                            "lineage_id", "data_digest", "rvf_witness"}));
   EXPECT_EQ(doc["rotation_seed"], "12345678901234567890");
   EXPECT_EQ(doc["generation"], 7);
   EXPECT_EQ(doc["rvf_witness"], bundle_test::kWorkedWitness);
@@ -93,14 +92,28 @@ TEST(BundleSidecarJson, EveryFieldIsRequired) {
 
 TEST(BundleSidecarJson, WrongTypesAreRefusedNamingTheField) {
   const std::vector<std::pair<std::string, json>> cases = {
-      {"format_version", "1"},     {"format_version", 1.0},   {"format_version", -1},
-      {"data_ref", 5},             {"data_ref", nullptr},     {"dim", "3"},
-      {"dim", 3.0},                {"dim", -3},               {"dim", json::array({3})},
-      {"rotation_seed", 5},        {"rotation_seed", 5.0},    {"rerank_factor", "20"},
-      {"rerank_factor", 4294967296ULL}, {"generation", -1},   {"generation", 1.5},
-      {"generation", nullptr},     {"generation", true},      {"generation", json::object()},
-      {"pii_policy", false},       {"lineage_id", json::array()},
-      {"data_digest", 0},          {"rvf_witness", json::array()},
+      {"format_version", "1"},
+      {"format_version", 1.0},
+      {"format_version", -1},
+      {"data_ref", 5},
+      {"data_ref", nullptr},
+      {"dim", "3"},
+      {"dim", 3.0},
+      {"dim", -3},
+      {"dim", json::array({3})},
+      {"rotation_seed", 5},
+      {"rotation_seed", 5.0},
+      {"rerank_factor", "20"},
+      {"rerank_factor", 4294967296ULL},
+      {"generation", -1},
+      {"generation", 1.5},
+      {"generation", nullptr},
+      {"generation", true},
+      {"generation", json::object()},
+      {"pii_policy", false},
+      {"lineage_id", json::array()},
+      {"data_digest", 0},
+      {"rvf_witness", json::array()},
   };
   for (const auto& [field, value] : cases) {
     json doc = worked_json();
@@ -182,8 +195,8 @@ TEST(BundleSidecarJson, DuplicateKeysAreRefused) {
 TEST(BundleSidecarJson, MalformedJsonGivesAClearError) {
   std::string good = worked_json().dump();
   for (const std::string& text :
-       {std::string(), std::string("{"), good.substr(0, good.size() / 2), good + "}",
-        good + " x", std::string("{\"format_version\": 1,}"), std::string("\xEF\xBB\xBF\xFF")}) {
+       {std::string(), std::string("{"), good.substr(0, good.size() / 2), good + "}", good + " x",
+        std::string("{\"format_version\": 1,}"), std::string("\xEF\xBB\xBF\xFF")}) {
     try {
       rb::sidecar_from_json(text);
       ADD_FAILURE() << "accepted: " << text;
@@ -195,8 +208,7 @@ TEST(BundleSidecarJson, MalformedJsonGivesAClearError) {
   for (const char* text : {"[]", "\"x\"", "7", "null"}) {
     EXPECT_THROW(rb::sidecar_from_json(text), rb::FormatError) << text;
   }
-  EXPECT_THROW(rb::sidecar_from_json(std::string(rb::kMaxSidecarBytes + 1, ' ')),
-               rb::FormatError);
+  EXPECT_THROW(rb::sidecar_from_json(std::string(rb::kMaxSidecarBytes + 1, ' ')), rb::FormatError);
 }
 
 TEST(BundleSidecarJson, OlderFormatVersionIsADowngrade) {
