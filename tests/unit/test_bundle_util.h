@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bundle/hex.h"
+#include "bundle/publish.h"
 #include "bundle/sidecar.h"
 #include "bundle/witness.h"
 
@@ -82,6 +83,16 @@ inline const char kWorkedWitness[] =
 
 inline const std::vector<std::int64_t> kWorkedIds = {1, 2};
 inline const std::vector<float> kWorkedRows = {1, 2, 3, 4, 5, 6};
+
+inline rb::BundleMeta worked_meta() {
+  rb::BundleMeta meta;
+  meta.rotation_seed = 12345678901234567890ULL;
+  meta.rerank_factor = 20;
+  meta.generation = std::uint64_t{7};
+  meta.pii_policy = "none";
+  meta.lineage_id = "example/items";
+  return meta;
+}
 
 // The worked example's sidecar, witness included.
 inline rb::Sidecar worked_sidecar() {
