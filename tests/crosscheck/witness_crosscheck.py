@@ -104,9 +104,27 @@ def check_worked_example(fixture_dir):
     assert published == sc, (published, sc)
     with open(os.path.join(path, sc["data_ref"]), "rb") as f:
         assert f.read() == data
-    print("worked example: input", witness_input(sc).hex())
-    print("worked example: data_digest", digest)
-    print("worked example: rvf_witness", sc["rvf_witness"])
+    with open(os.path.join(path, "table.rulake.json"), "r", encoding="utf-8") as f:
+        check_docs(witness_input(sc), digest, sc["rvf_witness"], f.read())
+    print("worked example: rvf_witness", sc["rvf_witness"], "(matches docs/bundle-format.md)")
+
+
+def fenced_block(text, info):
+    start = text.index("```" + info + "\n") + len(info) + 4
+    return text[start:text.index("```", start)]
+
+
+def check_docs(input_bytes, digest, witness_hex, sidecar_text):
+    """The worked example in the docs must be what the code and this script produce."""
+    docs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                        "bundle-format.md")
+    with open(docs, encoding="utf-8") as f:
+        text = f.read()
+    documented = "".join(fenced_block(text, "witness-input-hex").split())
+    assert documented == input_bytes.hex(), ("docs witness input", documented)
+    assert "`data_digest` = `%s`" % digest in text, "docs data_digest"
+    assert "`rvf_witness` = `%s`" % witness_hex in text, "docs rvf_witness"
+    assert fenced_block(text, "json") == sidecar_text, "docs sidecar JSON"
 
 
 def main():
