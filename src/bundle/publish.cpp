@@ -37,30 +37,37 @@ std::string temp_name(const char* base) {
 // an exception leaves no temp file behind. A crash does; the next publish removes it.
 class TempFile {
  public:
-  TempFile(int dir_fd, std::string name) : dir_fd_(dir_fd), name_(std::move(name)) {}
+  explicit TempFile(int dir_fd) : dir_fd_(dir_fd) {}
   ~TempFile() {
     if (armed_) ::unlinkat(dir_fd_, name_.c_str(), 0);
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
 
+  // Creates "<base>.tmp.<pid>.<n>" with O_EXCL. A crashed process with the same pid (pids
+  // are reused) may have left that name behind, so on EEXIST the next n is tried.
+  UniqueFd create(const char* base, const std::string& dir) {
+    for (int tries = 1;; tries++) {
+      std::string name = temp_name(base);
+      int fd =
+          ::openat(dir_fd_, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        name_ = std::move(name);
+        armed_ = true;
+        return UniqueFd(fd);
+      }
+      if (errno != EINTR && (errno != EEXIST || tries == 100))
+        throw_io("create", dir + "/" + name, errno);
+    }
+  }
   const std::string& name() const { return name_; }
   void disarm() { armed_ = false; }
 
  private:
   int dir_fd_;
   std::string name_;
-  bool armed_ = true;
+  bool armed_ = false;
 };
-
-UniqueFd create_exclusive(int dir_fd, const std::string& name, const std::string& dir) {
-  int fd;
-  do {
-    fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) throw_io("create", dir + "/" + name, errno);
-  return UniqueFd(fd);
-}
 
 void rename_in(int dir_fd, const std::string& from, const std::string& to, const std::string& dir) {
   if (::renameat(dir_fd, from.c_str(), dir_fd, to.c_str()) != 0)
@@ -96,9 +103,10 @@ void clean_up(int dir_fd, const std::string& keep, PublishResult* result) {
   int fd = ::dup(dir_fd);
   DIR* listing = fd < 0 ? nullptr : ::fdopendir(fd);
   if (listing == nullptr) {
+    int saved = errno;
     if (fd >= 0) ::close(fd);
     result->cleanup_warning =
-        std::string("could not list the bundle directory: ") + std::strerror(errno);
+        std::string("could not list the bundle directory: ") + std::strerror(saved);
     return;
   }
   ::rewinddir(listing);  // the dup shares the offset of dir_fd
@@ -186,9 +194,9 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
   ensure_directory(dir);
   UniqueFd dir_fd = open_directory(dir);
 
-  TempFile vectors_tmp(dir_fd.get(), temp_name(kVectorsBase));
+  TempFile vectors_tmp(dir_fd.get());
+  UniqueFd vectors_fd = vectors_tmp.create(kVectorsBase, dir);
   const std::string vectors_label = dir + "/" + vectors_tmp.name();
-  UniqueFd vectors_fd = create_exclusive(dir_fd.get(), vectors_tmp.name(), dir);
   step(PublishStep::kVectorsTempCreated);
   VectorsWriter writer(vectors_fd.get(), dim, count, vectors_label);
   produce(writer);
@@ -214,9 +222,9 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
 
   s.rvf_witness = compute_witness(s);
   const std::string text = sidecar_to_json(s);
-  TempFile sidecar_tmp(dir_fd.get(), temp_name(kSidecarName));
+  TempFile sidecar_tmp(dir_fd.get());
+  UniqueFd sidecar_fd = sidecar_tmp.create(kSidecarName, dir);
   const std::string sidecar_label = dir + "/" + sidecar_tmp.name();
-  UniqueFd sidecar_fd = create_exclusive(dir_fd.get(), sidecar_tmp.name(), dir);
   pwrite_all(sidecar_fd.get(), text.data(), text.size(), 0, sidecar_label);
   step(PublishStep::kSidecarTempWritten);
   fsync_or_throw(sidecar_fd.get(), sidecar_label);

@@ -221,3 +221,39 @@ TEST(BundlePublish, TempNamesAreRecognized) {
   EXPECT_FALSE(rb::is_publish_temp_name("notes.tmp.1.2"));
   EXPECT_FALSE(rb::is_publish_temp_name("vectors-" + std::string(64, 'a') + ".rvb"));
 }
+
+namespace {
+
+std::string g_watched_dir;
+std::string g_seen_temp;
+
+void record_temp_name(rb::PublishStep step) {
+  if (step != rb::PublishStep::kVectorsTempCreated) return;
+  for (const std::string& name : list_dir(g_watched_dir))
+    if (rb::is_publish_temp_name(name)) g_seen_temp = name;
+}
+
+}  // namespace
+
+// Backends are processes and pids are reused: a crashed publisher may have left exactly the
+// temp names this process is about to use.
+TEST(BundlePublish, StaleTempFilesOfAReusedPidAreSteppedOverAndRemoved) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("b");
+  g_watched_dir = dir;
+  publish_generation(dir, 1, record_temp_name);
+  const std::string prefix = "vectors.tmp." + std::to_string(::getpid()) + ".";
+  ASSERT_EQ(g_seen_temp.rfind(prefix, 0), 0u) << g_seen_temp;
+  const std::uint64_t next = std::stoull(g_seen_temp.substr(prefix.size())) + 2;
+  std::vector<std::string> stale;
+  for (std::uint64_t n = next; n < next + 5; n++) {
+    stale.push_back(prefix + std::to_string(n));
+    stale.push_back(std::string(rb::kSidecarName) + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(n));
+  }
+  for (const std::string& name : stale) bundle_test::write_file(dir + "/" + name, "stale");
+  rb::PublishResult result = publish_generation(dir, 2);
+  EXPECT_EQ(verified_generation(dir), 2u);
+  EXPECT_EQ(list_dir(dir), (std::vector<std::string>{rb::kSidecarName, result.sidecar.data_ref}));
+  EXPECT_EQ(result.removed.size(), stale.size() + 1);  // and generation 1's data file
+}
