@@ -97,8 +97,7 @@ Generation get_generation(const json& doc) {
 
 void check_version_window(const json& doc) {
   const json& v = member(doc, "format_version");
-  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
-    bad_field("format_version", "must be a non-negative integer");
+  if (!v.is_number_unsigned()) bad_field("format_version", "must be a non-negative integer");
   std::uint64_t version = v.get<std::uint64_t>();
   if (version < kMinReaderVersion)
     throw DowngradeError("bundle format_version " + std::to_string(version) +

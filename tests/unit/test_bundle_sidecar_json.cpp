@@ -232,6 +232,8 @@ TEST(BundleSidecarJson, NewerFormatVersionIsUnsupported) {
   json doc = worked_json();
   doc["format_version"] = rb::kFormatVersion + 1;
   EXPECT_THROW(rb::sidecar_from_json(doc.dump()), rb::UnsupportedVersionError);
+  doc["format_version"] = std::uint64_t{1} << 40;  // beyond u32 is still just "newer"
+  EXPECT_THROW(rb::sidecar_from_json(doc.dump()), rb::UnsupportedVersionError);
 }
 
 TEST(BundleSidecarJson, WritingRefusesWhatReadingWouldRefuse) {
