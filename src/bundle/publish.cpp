@@ -1,0 +1,265 @@
+// See publish.h. The invariant every step keeps: table.rulake.json, when present, is a
+// complete, synced file naming a complete, synced data file that no later step modifies.
+#include "bundle/publish.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "bundle/errors.h"
+#include "bundle/file_io.h"
+#include "bundle/hex.h"
+#include "bundle/sidecar_json.h"
+#include "bundle/witness.h"
+
+namespace ruvector::bundle {
+namespace {
+
+constexpr char kVectorsBase[] = "vectors";
+constexpr char kDataPrefix[] = "vectors-";
+constexpr char kDataSuffix[] = ".rvb";
+
+// Distinguishes temp files of several publishes in one process; the pid distinguishes
+// processes. Together with O_EXCL no two writers ever share a temp file.
+std::atomic<std::uint64_t> g_temp_counter{0};
+
+std::string temp_name(const char* base) {
+  return std::string(base) + ".tmp." + std::to_string(::getpid()) + "." +
+         std::to_string(g_temp_counter.fetch_add(1));
+}
+
+// Removes its file on scope exit unless disarmed (after the rename that publishes it), so
+// an exception leaves no temp file behind. A crash does; the next publish removes it.
+class TempFile {
+ public:
+  explicit TempFile(int dir_fd) : dir_fd_(dir_fd) {}
+  ~TempFile() {
+    if (armed_) ::unlinkat(dir_fd_, name_.c_str(), 0);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  // Creates "<base>.tmp.<pid>.<n>" with O_EXCL. A crashed process with the same pid (pids
+  // are reused) may have left that name behind, so on EEXIST the next n is tried.
+  UniqueFd create(const char* base, const std::string& dir) {
+    for (int tries = 1;; tries++) {
+      std::string name = temp_name(base);
+      int fd =
+          ::openat(dir_fd_, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        name_ = std::move(name);
+        armed_ = true;
+        return UniqueFd(fd);
+      }
+      if (errno != EINTR && (errno != EEXIST || tries == 100))
+        throw_io("create", dir + "/" + name, errno);
+    }
+  }
+  const std::string& name() const { return name_; }
+  void disarm() { armed_ = false; }
+
+ private:
+  int dir_fd_;
+  std::string name_;
+  bool armed_ = false;
+};
+
+void rename_in(int dir_fd, const std::string& from, const std::string& to, const std::string& dir) {
+  if (::renameat(dir_fd, from.c_str(), dir_fd, to.c_str()) != 0)
+    throw_io("rename \"" + from + "\" to", dir + "/" + to, errno);
+}
+
+// Creates the bundle directory when missing and makes its entry durable in the parent.
+void ensure_directory(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    std::size_t slash = dir.find_last_of('/');
+    std::string parent = slash == std::string::npos ? "." : dir.substr(0, slash);
+    if (parent.empty()) parent = "/";
+    UniqueFd parent_fd = open_directory(parent);
+    fsync_or_throw(parent_fd.get(), parent);
+  } else if (errno != EEXIST) {
+    throw_io("create bundle directory", dir, errno);
+  }
+}
+
+bool is_data_file_name(const std::string& name) {
+  const std::size_t prefix = sizeof(kDataPrefix) - 1;
+  const std::size_t suffix = sizeof(kDataSuffix) - 1;
+  return name.size() == prefix + 2 * kDigestSize + suffix &&
+         name.compare(0, prefix, kDataPrefix) == 0 &&
+         name.compare(name.size() - suffix, suffix, kDataSuffix) == 0 &&
+         digest_from_hex(name.substr(prefix, 2 * kDigestSize)).has_value();
+}
+
+// After the commit: remove data files no sidecar names any more and temp files of
+// interrupted publishes. Failures are reported, not thrown: the bundle is already live.
+void clean_up(int dir_fd, const std::string& keep, PublishResult* result) {
+  int fd = ::dup(dir_fd);
+  DIR* listing = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (listing == nullptr) {
+    int saved = errno;
+    if (fd >= 0) ::close(fd);
+    result->cleanup_warning =
+        std::string("could not list the bundle directory: ") + std::strerror(saved);
+    return;
+  }
+  ::rewinddir(listing);  // the dup shares the offset of dir_fd
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(listing)) {
+    std::string name = entry->d_name;
+    if (name != keep && (is_data_file_name(name) || is_publish_temp_name(name)))
+      stale.push_back(std::move(name));
+  }
+  ::closedir(listing);
+  for (const std::string& name : stale) {
+    if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) {
+      result->removed.push_back(name);
+    } else if (result->cleanup_warning.empty()) {
+      result->cleanup_warning = "could not remove stale \"" + name + "\": " + std::strerror(errno);
+    }
+  }
+}
+
+}  // namespace
+
+const char* publish_step_name(PublishStep step) {
+  switch (step) {
+    case PublishStep::kVectorsTempCreated:
+      return "vectors temp created";
+    case PublishStep::kVectorsWritten:
+      return "vectors written";
+    case PublishStep::kVectorsSynced:
+      return "vectors synced";
+    case PublishStep::kVectorsRenamed:
+      return "vectors renamed";
+    case PublishStep::kVectorsDirSynced:
+      return "vectors directory synced";
+    case PublishStep::kSidecarTempWritten:
+      return "sidecar temp written";
+    case PublishStep::kSidecarSynced:
+      return "sidecar synced";
+    case PublishStep::kSidecarRenamed:
+      return "sidecar renamed";
+    case PublishStep::kCommitted:
+      return "committed";
+    case PublishStep::kCleanedUp:
+      return "cleaned up";
+  }
+  return "unknown";
+}
+
+std::string data_file_name(const Digest& data_digest) {
+  return kDataPrefix + to_hex(data_digest) + kDataSuffix;
+}
+
+bool is_publish_temp_name(const std::string& name) {
+  for (const char* base : {kVectorsBase, kSidecarName}) {
+    std::string prefix = std::string(base) + ".tmp.";
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string rest = name.substr(prefix.size());  // "<pid>.<counter>"
+    std::size_t dot = rest.find('.');
+    auto digits = [](const std::string& t) {
+      return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (dot != std::string::npos && digits(rest.substr(0, dot)) && digits(rest.substr(dot + 1)))
+      return true;
+  }
+  return false;
+}
+
+PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std::uint32_t dim,
+                             std::uint64_t count, const RowProducer& produce,
+                             const PublishOptions& options) {
+  auto step = [&](PublishStep s) {
+    if (options.fault_hook != nullptr) options.fault_hook(s);
+  };
+  Sidecar s;
+  s.format_version = kFormatVersion;
+  s.data_ref = data_file_name(Digest{});  // placeholder of the final shape, for validation
+  s.dim = dim;
+  s.rotation_seed = meta.rotation_seed;
+  s.rerank_factor = meta.rerank_factor;
+  s.generation = meta.generation;
+  s.pii_policy = meta.pii_policy;
+  s.lineage_id = meta.lineage_id;
+  validate_fields(s);  // refuse bad metadata before writing gigabytes of rows
+  if (!produce) fail(ErrorKind::kInternal, "publish_bundle called without a row producer");
+
+  ensure_directory(dir);
+  UniqueFd dir_fd = open_directory(dir);
+
+  TempFile vectors_tmp(dir_fd.get());
+  UniqueFd vectors_fd = vectors_tmp.create(kVectorsBase, dir);
+  const std::string vectors_label = dir + "/" + vectors_tmp.name();
+  step(PublishStep::kVectorsTempCreated);
+  VectorsWriter writer(vectors_fd.get(), dim, count, vectors_label);
+  produce(writer);
+  writer.finish();
+  step(PublishStep::kVectorsWritten);
+  // Reading the file back both digests it in file order (the writer fills the ids and rows
+  // regions out of order) and proves it parses as the reader will parse it.
+  VectorsScan scan = scan_vectors_file(vectors_fd.get(), vectors_label, nullptr);
+  if (scan.first_non_finite_row)
+    fail(ErrorKind::kInternal, "vectors file read back with a non-finite value");
+  fsync_or_throw(vectors_fd.get(), vectors_label);
+  vectors_fd.reset();
+  step(PublishStep::kVectorsSynced);
+
+  s.data_digest = scan.digest;
+  s.data_ref = data_file_name(scan.digest);
+  rename_in(dir_fd.get(), vectors_tmp.name(), s.data_ref, dir);
+  vectors_tmp.disarm();
+  step(PublishStep::kVectorsRenamed);
+  // The data file's directory entry must be durable before a sidecar naming it can be.
+  fsync_or_throw(dir_fd.get(), dir);
+  step(PublishStep::kVectorsDirSynced);
+
+  s.rvf_witness = compute_witness(s);
+  const std::string text = sidecar_to_json(s);
+  TempFile sidecar_tmp(dir_fd.get());
+  UniqueFd sidecar_fd = sidecar_tmp.create(kSidecarName, dir);
+  const std::string sidecar_label = dir + "/" + sidecar_tmp.name();
+  pwrite_all(sidecar_fd.get(), text.data(), text.size(), 0, sidecar_label);
+  step(PublishStep::kSidecarTempWritten);
+  fsync_or_throw(sidecar_fd.get(), sidecar_label);
+  sidecar_fd.reset();
+  step(PublishStep::kSidecarSynced);
+
+  rename_in(dir_fd.get(), sidecar_tmp.name(), kSidecarName, dir);
+  sidecar_tmp.disarm();
+  step(PublishStep::kSidecarRenamed);
+  fsync_or_throw(dir_fd.get(), dir);
+  step(PublishStep::kCommitted);
+
+  PublishResult result;
+  result.sidecar = s;
+  clean_up(dir_fd.get(), s.data_ref, &result);
+  step(PublishStep::kCleanedUp);
+  return result;
+}
+
+PublishResult publish_bundle_from_rows(const std::string& dir, const BundleMeta& meta,
+                                       std::uint32_t dim, const std::vector<std::int64_t>& ids,
+                                       const std::vector<float>& rows,
+                                       const PublishOptions& options) {
+  if (rows.size() != ids.size() * static_cast<std::size_t>(dim))
+    throw FormatError(std::to_string(rows.size()) + " floats do not make " +
+                          std::to_string(ids.size()) + " rows of " + std::to_string(dim) +
+                          " dimensions",
+                      "vectors file");
+  return publish_bundle(
+      dir, meta, dim, ids.size(),
+      [&](VectorsWriter& writer) {
+        for (std::size_t i = 0; i < ids.size(); i++)
+          writer.add(ids[i], rows.data() + i * static_cast<std::size_t>(dim));
+      },
+      options);
+}
+
+}  // namespace ruvector::bundle

@@ -1,0 +1,108 @@
+// See verify.h.
+#include "bundle/verify.h"
+
+#include <cerrno>
+
+#include "bundle/errors.h"
+#include "bundle/file_io.h"
+#include "bundle/hex.h"
+#include "bundle/sidecar_json.h"
+#include "bundle/witness.h"
+
+namespace ruvector::bundle {
+namespace {
+
+// A reader can lose the race with a publisher's cleanup at most once per publish; three
+// attempts cover a publish landing while the reader retries.
+constexpr int kMaxAttempts = 3;
+
+std::string read_sidecar_text(int dir_fd, const std::string& dir) {
+  std::string label = dir + "/" + kSidecarName;
+  UniqueFd fd = open_file_in(dir_fd, kSidecarName, label);
+  return read_whole_file(fd.get(), kMaxSidecarBytes, label);
+}
+
+void check_data(const Sidecar& s, const VectorsScan& scan, const std::string& label) {
+  if (scan.digest != s.data_digest) {
+    std::string hint;
+    if (scan.header.dim != s.dim)
+      hint = " (it has dim " + std::to_string(scan.header.dim) + " where the sidecar says " +
+             std::to_string(s.dim) + ")";
+    throw IntegrityError("vectors file \"" + label + "\" does not match the sidecar's " +
+                             "data_digest" + hint + ": the data was changed or replaced",
+                         "data_digest", "digest of the file: " + to_hex(scan.digest));
+  }
+  // Both authenticated yet inconsistent: the publisher wrote a wrong sidecar.
+  if (scan.header.dim != s.dim)
+    throw FormatError("bundle sidecar field \"dim\" is " + std::to_string(s.dim) +
+                          " but vectors file \"" + label + "\" has dim " +
+                          std::to_string(scan.header.dim),
+                      "dim");
+  if (scan.first_non_finite_row)
+    throw FormatError("vectors file \"" + label + "\" has a NaN or infinite value in row " +
+                          std::to_string(*scan.first_non_finite_row),
+                      "vectors file");
+}
+
+LoadedBundle read_bundle(const std::string& dir, bool keep_data, const ReadOptions& options) {
+  UniqueFd dir_fd = open_directory(dir);
+  std::string text = read_sidecar_text(dir_fd.get(), dir);
+  for (int attempt = 1;; attempt++) {
+    LoadedBundle out;
+    out.sidecar = sidecar_from_json(text);
+    const Sidecar& s = out.sidecar;
+    if (compute_witness(s) != s.rvf_witness)
+      throw IntegrityError("bundle sidecar in \"" + dir +
+                               "\" does not match its rvf_witness: a field or the " +
+                               "witness was changed after publishing",
+                           "rvf_witness");
+    if (options.before_data_open != nullptr) options.before_data_open(dir);
+    std::string label = dir + "/" + s.data_ref;
+    UniqueFd data_fd;
+    try {
+      data_fd = open_file_in(dir_fd.get(), s.data_ref, label);
+    } catch (const IoError& e) {
+      if (e.sys_errno() != ENOENT) throw;
+      // A publisher may have replaced the sidecar and removed this data file since we read
+      // it; if so, verify the new bundle instead.
+      std::string again = read_sidecar_text(dir_fd.get(), dir);
+      if (again == text || attempt == kMaxAttempts)
+        throw IntegrityError("bundle sidecar field \"data_ref\" names \"" + s.data_ref +
+                                 "\", which does not exist in \"" + dir + "\"",
+                             "data_ref");
+      text = std::move(again);
+      continue;
+    }
+    VectorsScan scan = scan_vectors_file(data_fd.get(), label, keep_data ? &out.data : nullptr);
+    check_data(s, scan, label);
+    return out;
+  }
+}
+
+}  // namespace
+
+Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options) {
+  return read_bundle(dir, false, options).sidecar;
+}
+
+LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options) {
+  return read_bundle(dir, true, options);
+}
+
+Verification verify_bundle(const std::string& dir) {
+  Verification v;
+  try {
+    v.sidecar = verify_bundle_or_throw(dir);
+    v.valid = true;
+  } catch (const IoError& e) {
+    // Only the directory and the sidecar can fail with ENOENT here: a missing data file is
+    // reported as an IntegrityError above.
+    v.missing = e.sys_errno() == ENOENT;
+    v.reason = e.what();
+  } catch (const BundleError& e) {
+    v.reason = e.what();
+  }
+  return v;
+}
+
+}  // namespace ruvector::bundle

@@ -1,0 +1,56 @@
+// Reading a bundle back: parse the sidecar, recompute its witness, then read the vectors
+// file once, checking its layout and its digest against data_digest. What is returned was
+// verified from the same bytes that were read, so there is no window between checking a
+// bundle and loading it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "bundle/sidecar.h"
+#include "bundle/vectors_file.h"
+
+namespace ruvector::bundle {
+
+struct LoadedBundle {
+  Sidecar sidecar;
+  VectorsData data;
+};
+
+// Verifies the bundle in directory `dir` (already confined, see paths.h) and returns its
+// sidecar. Throws, in the order checked:
+//   IoError          the directory or sidecar cannot be opened (ENOENT: no bundle), or the
+//                    sidecar or vectors file is a symlink or not a regular file;
+//   FormatError      malformed JSON, a missing, unknown, duplicate or mistyped field;
+//   DowngradeError   format_version < kMinReaderVersion;
+//   UnsupportedVersionError  format_version > kFormatVersion;
+//   IntegrityError   the witness does not match the fields, the vectors file is missing,
+//                    or its digest does not match data_digest;
+//   FormatError      the vectors file is truncated, has trailing bytes, a bad header, a
+//                    dim other than the sidecar's, or a NaN or infinity.
+// A publish racing with the read is handled: when the data file named by the sidecar
+// disappears, the sidecar is read again and the newer bundle verified instead.
+// Test-only: runs after the sidecar is verified and before its data file is opened, the
+// one point where a reader can lose a race with a publisher's cleanup.
+using ReadHook = void (*)(const std::string& dir);
+struct ReadOptions {
+  ReadHook before_data_open = nullptr;
+};
+
+Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options = {});
+
+// The same checks, also decoding ids and rows into memory.
+LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options = {});
+
+struct Verification {
+  bool valid = false;
+  bool missing = false;            // no bundle: the directory or the sidecar does not exist
+  std::string reason;              // why not valid, naming the field; empty when valid
+  std::optional<Sidecar> sidecar;  // set only when valid: an unverified sidecar is not data
+};
+
+// verify_bundle_or_throw with BundleErrors turned into a result, for callers that report
+// rather than raise (the cache's refresh tells "missing" from "invalid").
+Verification verify_bundle(const std::string& dir);
+
+}  // namespace ruvector::bundle
