@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Approximate nearest neighbours through SQL on Fashion-MNIST (60k x 784, L2, k = 10):
+# rabitq against pgvector's HNSW and IVFFlat on the same machine, in the same run, when the
+# `vector` extension is installed (this script never builds it). Columns use STORAGE
+# PLAIN, as ann-benchmarks sets for pgvector. Ground truth is an exact scan. QPS is one
+# pgbench client with prepared statements for SECONDS seconds per setting.
+#   bench/ann_fashion.sh [QUERIES] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/cluster.sh
+QUERIES=${1:-200}
+SECONDS_PER=${2:-10}
+DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+mkdir -p build
+g++ -O2 -std=c++17 -o build/idx_to_copy tools/idx_to_copy.cpp
+
+cluster_start "shared_buffers = '2GB'" "max_parallel_workers_per_gather = 0" "jit = off" \
+  "maintenance_work_mem = '2GB'"
+trap cluster_stop EXIT
+PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
+have_pgvector=$("${PSQL[@]}" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+
+"${PSQL[@]}" <<SQL
+CREATE EXTENSION ruvector;
+CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector(784));
+ALTER TABLE fashion ALTER embedding SET STORAGE PLAIN;
+CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector(784));
+\copy fashion FROM PROGRAM 'build/idx_to_copy $DATA/train-images-idx3-ubyte.gz $DATA/train-labels-idx1-ubyte.gz'
+\copy queries FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz $QUERIES'
+VACUUM ANALYZE fashion;
+CREATE TABLE truth AS SELECT q.id AS qid,
+  array(SELECT f.id FROM fashion f ORDER BY f.embedding <-> q.embedding LIMIT 10) AS ids FROM queries q;
+SQL
+if [[ "$have_pgvector" == 1 ]]; then
+  "${PSQL[@]}" <<'SQL'
+CREATE EXTENSION vector;
+CREATE TABLE fashion_pg (id int PRIMARY KEY, embedding vector(784));
+ALTER TABLE fashion_pg ALTER embedding SET STORAGE PLAIN;
+INSERT INTO fashion_pg SELECT id, embedding::text::vector FROM fashion;
+CREATE TABLE queries_pg AS SELECT id, embedding::text::vector AS embedding FROM queries;
+VACUUM ANALYZE fashion_pg;
+SQL
+fi
+
+results=$(mktemp)
+timed() {  # seconds taken by one SQL statement
+  local t0 t1
+  t0=$(date +%s.%N)
+  "${PSQL[@]}" -c "$1" >/dev/null
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+measure() {  # system setting gucs table queries index
+  local system=$1 setting=$2 gucs=$3 table=$4 qtable=$5 index=$6 build=$7 recall qps size
+  recall=$("${PSQL[@]}" -c "$gucs" -c "SET enable_seqscan = off;
+    SELECT round(avg(cardinality(array(SELECT unnest(t.ids) INTERSECT SELECT unnest(array(
+      SELECT f.id FROM $table f ORDER BY f.embedding <-> q.embedding LIMIT 10))))) / 10.0, 3)
+    FROM truth t JOIN $qtable q ON q.id = t.qid" | tail -1)
+  cat >"$CLUSTER_DIR/q.pgb" <<PGB
+\\set qid random(0, $((QUERIES - 1)))
+SELECT id FROM $table ORDER BY embedding <-> (SELECT embedding FROM $qtable WHERE id = :qid) LIMIT 10;
+PGB
+  qps=$(PGOPTIONS="$(sed -E 's/SET ([a-z_.]+) = ([^;]+);/-c \1=\2 /g' <<<"$gucs")" \
+    pgbench -n -f "$CLUSTER_DIR/q.pgb" -T "$SECONDS_PER" -M prepared 2>/dev/null |
+    sed -nE 's/^tps = ([0-9.]+).*/\1/p')
+  size=$("${PSQL[@]}" -c "SELECT pg_relation_size('$index') / 1048576")
+  printf "| %s | %s | %s | %.0f | %.1f | %s |\n" "$system" "$setting" "$recall" "$qps" "$build" "$size" >>"$results"
+}
+
+build=$(timed "CREATE INDEX fashion_rabitq ON fashion USING rabitq (embedding)")
+for p in 2 4 8 16 32; do
+  measure rabitq "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq "$build"
+done
+"${PSQL[@]}" -c "DROP INDEX fashion_rabitq"
+if [[ "$have_pgvector" == 1 ]]; then
+  build=$(timed "CREATE INDEX fashion_hnsw ON fashion_pg USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)")
+  for ef in 10 20 40 80; do
+    measure "pgvector hnsw" "ef_search=$ef" "SET hnsw.ef_search = $ef;" fashion_pg queries_pg fashion_hnsw "$build"
+  done
+  "${PSQL[@]}" -c "DROP INDEX fashion_hnsw"
+  build=$(timed "CREATE INDEX fashion_ivf ON fashion_pg USING ivfflat (embedding vector_l2_ops) WITH (lists = 245)")
+  for p in 4 8 16; do
+    measure "pgvector ivfflat" "probes=$p" "SET ivfflat.probes = $p;" fashion_pg queries_pg fashion_ivf "$build"
+  done
+fi
+echo "Fashion-MNIST 60k x 784, L2, k = 10, $QUERIES queries, one client, $(nproc) cores"
+echo "| system | setting | recall@10 | QPS | build s | index MB |"
+echo "|---|---|---|---|---|---|"
+cat "$results"
+rm -f "$results"
