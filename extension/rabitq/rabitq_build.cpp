@@ -15,7 +15,7 @@
 #include "ivf/assign.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
-#include "prime/shard_router.h"
+#include "util/splitmix64.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -69,11 +69,6 @@ struct BuildState {
   double indexed;
 };
 
-uint64 next_random(uint64* state) {
-  *state += 0x9e3779b97f4a7c15ULL;
-  return ::ruvector::prime::splitmix64(*state);
-}
-
 const float* row_values(BuildState* st, Datum value) {
   RuVector* v = datum_get_ruvector(value);
   if (v->dim != st->dim) {
@@ -98,7 +93,7 @@ void sample_callback(Relation, ItemPointer, Datum* values, bool* isnull, bool, v
     CHECK_FOR_INTERRUPTS();
     uint64 slot = st->sample_rows;
     if (st->sample_rows >= st->sample_capacity) {
-      slot = next_random(&st->rng) % (st->rows_seen + 1);
+      slot = ::ruvector::splitmix64_next(&st->rng) % (st->rows_seen + 1);
       if (slot >= st->sample_capacity) {
         st->rows_seen++;
         return;

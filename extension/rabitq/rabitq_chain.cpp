@@ -137,4 +137,26 @@ ItemPointerData store_vector(Relation index, const ChainRef& chain, const float*
   return next;
 }
 
+void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {
+  BlockNumber block = meta.directory_start;
+  for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+    uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
+    memcpy(out + first, directory_entries(BufferGetPage(buffer)), n * sizeof(RabitqListEntry));
+    UnlockReleaseBuffer(buffer);
+  }
+}
+
+RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list) {
+  BlockNumber block = directory_block(meta, list);
+  Buffer buffer = ReadBuffer(index, block);
+  LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
+  UnlockReleaseBuffer(buffer);
+  return entry;
+}
+
 }  // namespace ruvector::pg::rabitq

@@ -46,4 +46,8 @@ inline RabitqListEntry* directory_entries(Page page) {
   return reinterpret_cast<RabitqListEntry*>(PageGetContents(page));
 }
 
+// Copies of directory entries, read under share locks: all lists, or one.
+void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out);
+RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list);
+
 }  // namespace ruvector::pg::rabitq

@@ -148,28 +148,6 @@ void sort_lists_from(ScanState* s, uint32 count) {
   s->sorted = want;
 }
 
-void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {
-  BlockNumber block = meta.directory_start;
-  for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
-    uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
-    memcpy(out + first, directory_entries(BufferGetPage(buffer)), n * sizeof(RabitqListEntry));
-    UnlockReleaseBuffer(buffer);
-  }
-}
-
-RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list) {
-  BlockNumber block = directory_block(meta, list);
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
-  RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
-  UnlockReleaseBuffer(buffer);
-  return entry;
-}
-
 void start(IndexScanDesc scan, ScanState* s) {
   Relation index = scan->indexRelation;
   if (scan->numberOfOrderBys == 0 || scan->orderByData == nullptr) {

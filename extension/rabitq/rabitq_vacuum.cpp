@@ -80,12 +80,7 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
   RabitqMeta meta = read_meta(index);
   double live = 0;
   for (uint32 list = 0; list < meta.lists; list++) {
-    BlockNumber block = directory_block(meta, list);
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
-    RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
-    UnlockReleaseBuffer(buffer);
+    RabitqListEntry entry = read_list_entry(index, meta, list);
     // Rows appended after this point were inserted by live transactions: not our business.
     uint32 removed = vacuum_list(index, entry, callback, callback_state, info->strategy, &live);
     if (removed > 0) record_removed(index, meta, list, removed);
@@ -103,16 +98,11 @@ IndexBulkDeleteResult* vacuum_cleanup(IndexVacuumInfo* info, IndexBulkDeleteResu
     // No bulk delete ran: report the live rows the directory counts.
     stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
     RabitqMeta meta = read_meta(index);
+    auto* entries = static_cast<RabitqListEntry*>(palloc(sizeof(RabitqListEntry) * meta.lists));
+    read_list_entries(index, meta, entries);
     double live = 0;
-    BlockNumber block = meta.directory_start;
-    for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
-      Buffer buffer = ReadBuffer(index, block);
-      LockBuffer(buffer, BUFFER_LOCK_SHARE);
-      check_page(BufferGetPage(buffer), block, kPageDirectory, index);
-      uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
-      for (uint32 i = 0; i < n; i++) live += directory_entries(BufferGetPage(buffer))[i].live;
-      UnlockReleaseBuffer(buffer);
-    }
+    for (uint32 i = 0; i < meta.lists; i++) live += entries[i].live;
+    pfree(entries);
     stats->num_index_tuples = live;
     stats->estimated_count = false;
   }

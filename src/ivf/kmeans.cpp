@@ -4,6 +4,8 @@
 // clusters take half of the largest one, as faiss does.
 #include "ivf/kmeans.h"
 
+#include "util/splitmix64.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -18,12 +20,7 @@ namespace ruvector::ivf {
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t* state) {
-  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using ::ruvector::splitmix64_next;
 
 void normalize(float* c, std::uint32_t dim) {
   double norm = 0;
@@ -41,7 +38,7 @@ void init_centroids(const float* data, std::size_t n, std::uint32_t dim,
                     const KMeansOptions& options, float* centroids) {
   const auto& k = kernels::distance_kernels();
   std::uint64_t state = options.seed ^ 0x6b6d65616e73ULL;
-  std::size_t first = splitmix64(&state) % n;
+  std::size_t first = splitmix64_next(&state) % n;
   std::memcpy(centroids, data + first * dim, sizeof(float) * dim);
   std::vector<double> nearest(n);
   constexpr std::size_t kChunk = 1024;
@@ -60,14 +57,14 @@ void init_centroids(const float* data, std::size_t n, std::uint32_t dim,
     for (std::size_t i = 0; i < n; i++) total += nearest[i];
     std::size_t pick = 0;
     if (total > 0) {
-      double target = static_cast<double>(splitmix64(&state) >> 11) * 0x1.0p-53 * total;
+      double target = static_cast<double>(splitmix64_next(&state) >> 11) * 0x1.0p-53 * total;
       double run = 0;
       for (pick = 0; pick + 1 < n; pick++) {
         run += nearest[pick];
         if (run > target && nearest[pick] > 0) break;
       }
     } else {
-      pick = splitmix64(&state) % n;  // every row coincides with a centroid already
+      pick = splitmix64_next(&state) % n;  // every row coincides with a centroid already
     }
     std::memcpy(centroids + static_cast<std::size_t>(c) * dim, data + pick * dim,
                 sizeof(float) * dim);

@@ -15,14 +15,11 @@
 
 #include <cstdint>
 
+#include "util/splitmix64.h"
+
 namespace ruvector::prime {
 
-constexpr std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using ::ruvector::splitmix64;
 
 // Throws ruvector::Error(kInvalidParameter) when shards < 1.
 int shard_of(std::int64_t key, int shards);

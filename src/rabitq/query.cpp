@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/cpu/distance.h"
+#include "util/splitmix64.h"
 
 namespace ruvector::rabitq {
 
@@ -29,10 +30,7 @@ struct DitherTable {
 constexpr DitherTable make_dither() {
   DitherTable t{};
   for (std::uint32_t i = 0; i < kDitherPeriod; i++) {
-    std::uint64_t z = kQuerySeed ^ (static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
+    std::uint64_t z = splitmix64(kQuerySeed ^ (static_cast<std::uint64_t>(i) * kSplitMixGamma));
     t.u[i] = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
   }
   return t;

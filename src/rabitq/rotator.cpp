@@ -2,6 +2,8 @@
 // Hadamard transform, a normalised butterfly), so the inverse applies them in reverse.
 #include "rabitq/rotator.h"
 
+#include "util/splitmix64.h"
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -9,13 +11,6 @@
 namespace ruvector::rabitq {
 
 namespace {
-
-std::uint64_t splitmix64(std::uint64_t* state) {
-  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // In-place unnormalised Walsh-Hadamard transform of n = 2^k floats.
 void fwht(float* x, std::uint32_t n) {
@@ -41,7 +36,7 @@ Rotator::Rotator(std::uint32_t dim, std::uint64_t seed)
   std::uint32_t words = padded_ / 64;
   signs_.resize(static_cast<std::size_t>(kRounds) * words);
   std::uint64_t state = seed;
-  for (auto& w : signs_) w = splitmix64(&state);
+  for (auto& w : signs_) w = splitmix64_next(&state);
 }
 
 void Rotator::flip(int round, float* x) const {
