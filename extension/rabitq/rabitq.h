@@ -30,6 +30,7 @@ extern "C" {
 #include <cstdint>
 
 #include "rabitq/code.h"
+#include "rabitq/metric.h"
 
 namespace ruvector::pg::rabitq {
 
@@ -38,7 +39,7 @@ constexpr uint32 kFormatVersion = 1;
 constexpr BlockNumber kMetaBlock = 0;
 constexpr uint16 kPageId = 0xFF8A;  // identifies our pages, as pgvector's page ids do
 
-enum class Metric : uint16 { kL2 = 1, kInnerProduct = 2, kCosine = 3 };
+using ::ruvector::rabitq::Metric;  // stored in the metapage as uint16
 
 enum PageType : uint16 {
   kPageMeta = 1,
@@ -174,20 +175,15 @@ struct IndexShape {
 };
 const IndexShape* index_shape(Relation index);
 
-// Prepares a vector for the index space: checks it and, for cosine, normalises it into
-// `out` (dim floats). Returns false when the vector cannot be indexed (a zero vector
-// under cosine) so that the caller skips the row, as pgvector does.
-bool prepare_vector(Metric metric, const float* x, int dim, float* out);
+// prepare_vector and exact_distance come from rabitq/metric.h, shared with ruLake.
+using ::ruvector::rabitq::exact_distance;
+using ::ruvector::rabitq::prepare_vector;
 
 // dim rounded up to the code length (a multiple of 64).
 uint32 padded_dimensions(int dim);
 
 // Rotates n rows of dim floats into n rows of padded_dim floats with the rotation of `seed`.
 void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out);
-
-// Exact distance in operator units between a stored row and the query, computed exactly
-// as the SQL operator computes it so that index and sequential scans agree bit for bit.
-double exact_distance(Metric metric, const float* row, const float* query, int dim);
 
 // Reads the raw vector at (block, offset) into `out` (dim floats).
 void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim);

@@ -88,17 +88,6 @@ const char* metric_name(Metric metric) {
   return "unknown";
 }
 
-bool prepare_vector(Metric metric, const float* x, int dim, float* out) {
-  if (metric != Metric::kCosine) {
-    memcpy(out, x, sizeof(float) * dim);
-    return true;
-  }
-  double norm = std::sqrt(static_cast<double>(kernels::distance_kernels().norm_squared(x, dim)));
-  if (norm == 0 || !std::isfinite(norm)) return false;
-  for (int i = 0; i < dim; i++) out[i] = static_cast<float>(x[i] / norm);
-  return true;
-}
-
 uint32 padded_dimensions(int dim) { return (static_cast<uint32>(dim) + 63) / 64 * 64; }
 
 void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out) {
@@ -108,21 +97,6 @@ void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out) {
   for (uint32 i = 0; i < n; i++) {
     rotator.rotate(in + static_cast<Size>(i) * dim, out + static_cast<Size>(i) * padded);
   }
-}
-
-double exact_distance(Metric metric, const float* row, const float* query, int dim) {
-  const auto& k = kernels::distance_kernels();
-  switch (metric) {
-    case Metric::kL2:
-      return std::sqrt(static_cast<double>(k.l2_squared(row, query, dim)));
-    case Metric::kInnerProduct:
-      return -static_cast<double>(k.inner_product(row, query, dim));
-    case Metric::kCosine: {
-      auto parts = k.cosine_parts(row, query, dim);
-      return vector::cosine_distance_from_parts(parts.dot, parts.norm_a_sq, parts.norm_b_sq);
-    }
-  }
-  return 0;
 }
 
 void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim) {

@@ -1,0 +1,222 @@
+// The ruLake index image: recall against brute force, determinism and relocation, bad
+// input, and federation's merge.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+#include "rabitq/metric.h"
+#include "rulake/collection_index.h"
+
+namespace rl = ruvector::rulake;
+using ruvector::rabitq::Metric;
+
+namespace {
+
+struct Data {
+  std::uint32_t dim;
+  std::vector<std::int64_t> ids;
+  std::vector<float> rows;
+};
+
+// Gaussian clusters: 16 centres, unit noise.
+Data clustered(std::size_t n, std::uint32_t dim, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  std::vector<float> centres(16 * dim);
+  for (float& c : centres) c = noise(gen) * 4;
+  Data d{dim, {}, {}};
+  for (std::size_t i = 0; i < n; i++) {
+    d.ids.push_back(static_cast<std::int64_t>(i * 3 + 1));
+    const float* c = centres.data() + (i % 16) * dim;
+    for (std::uint32_t j = 0; j < dim; j++) d.rows.push_back(c[j] + noise(gen));
+  }
+  return d;
+}
+
+std::vector<std::int64_t> exact_top(const Data& d, const float* q, Metric m, std::size_t k) {
+  std::vector<std::pair<double, std::int64_t>> all;
+  for (std::size_t i = 0; i < d.ids.size(); i++) {
+    all.emplace_back(ruvector::rabitq::exact_distance(m, d.rows.data() + i * d.dim, q, d.dim),
+                     d.ids[i]);
+  }
+  std::partial_sort(all.begin(), all.begin() + k, all.end());
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < k; i++) out.push_back(all[i].second);
+  return out;
+}
+
+double recall(const Data& d, const std::vector<unsigned char>& image, Metric m,
+              std::uint32_t probes) {
+  Data queries = clustered(50, d.dim, 99);
+  double found = 0;
+  for (std::size_t qi = 0; qi < 50; qi++) {
+    const float* q = queries.rows.data() + qi * d.dim;
+    rl::SearchParams p;
+    p.k = 10;
+    p.rerank_factor = 20;
+    p.probes = probes;
+    std::vector<rl::Hit> hits;
+    rl::search_index(image.data(), image.size(), q, p, &hits);
+    std::vector<std::int64_t> truth = exact_top(d, q, m, 10);
+    std::set<std::int64_t> want(truth.begin(), truth.end());
+    for (const rl::Hit& h : hits) found += want.count(h.id);
+  }
+  return found / (50.0 * 10);
+}
+
+std::vector<unsigned char> build(const Data& d, Metric m, std::uint32_t lists,
+                                 unsigned threads = 1) {
+  rl::IndexParams p;
+  p.dim = d.dim;
+  p.metric = m;
+  p.seed = 42;
+  p.lists = lists;
+  p.threads = threads;
+  return rl::build_index(p, d.ids.data(), d.rows.data(), d.ids.size());
+}
+
+}  // namespace
+
+TEST(RulakeIndex, RecallAgainstBruteForce) {
+  for (std::uint32_t dim : {64u, 100u}) {
+    Data d = clustered(5000, dim, 7);
+    for (Metric m : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+      auto image = build(d, m, 32);
+      EXPECT_GE(recall(d, image, m, 0), 0.95) << "dim " << dim << " metric " << int(m);
+      EXPECT_GE(recall(d, image, m, 8), 0.90) << "dim " << dim << " metric " << int(m);
+    }
+  }
+}
+
+TEST(RulakeIndex, DeterministicAndRelocatable) {
+  Data d = clustered(3000, 48, 3);
+  auto a = build(d, Metric::kL2, 16, 1);
+  auto b = build(d, Metric::kL2, 16, 4);
+  ASSERT_EQ(a, b) << "thread count changed the image";
+  std::vector<unsigned char> moved(a.size() + 64);
+  std::memcpy(moved.data() + 64, a.data(), a.size());  // another address, still aligned
+  rl::SearchParams p;
+  std::vector<rl::Hit> h1, h2, h3;
+  const float* q = d.rows.data() + 17 * d.dim;
+  rl::search_index(a.data(), a.size(), q, p, &h1);
+  rl::search_index(a.data(), a.size(), q, p, &h2);
+  rl::search_index(moved.data() + 64, a.size(), q, p, &h3);
+  ASSERT_EQ(h1.size(), 10u);
+  for (std::size_t i = 0; i < h1.size(); i++) {
+    EXPECT_EQ(h1[i].id, h2[i].id);
+    EXPECT_EQ(h1[i].id, h3[i].id);
+    EXPECT_EQ(std::memcmp(&h1[i].distance, &h3[i].distance, sizeof(float)), 0);
+  }
+  EXPECT_EQ(h1[0].id, d.ids[17]);
+  EXPECT_EQ(h1[0].distance, 0.0f);
+  rl::ImageInfo info = rl::image_info(a.data(), a.size());
+  EXPECT_EQ(info.dim, 48u);
+  EXPECT_EQ(info.padded_dim, 64u);
+  EXPECT_EQ(info.lists, 16u);
+  EXPECT_EQ(info.rows, 3000u);
+  EXPECT_EQ(info.seed, 42u);
+}
+
+TEST(RulakeIndex, RejectsCorruptImagesAndBadQueries) {
+  Data d = clustered(500, 16, 5);
+  auto image = build(d, Metric::kL2, 8);
+  EXPECT_THROW(rl::image_info(image.data(), image.size() - 1), std::runtime_error);
+  EXPECT_THROW(rl::image_info(image.data(), 10), std::runtime_error);
+  auto bad = image;
+  bad[0] ^= 1;
+  EXPECT_THROW(rl::image_info(bad.data(), bad.size()), std::runtime_error);
+  bad = image;
+  bad[12] ^= 1;  // dim
+  EXPECT_THROW(rl::image_info(bad.data(), bad.size()), std::runtime_error);
+  std::vector<float> q(16, 1.0f);
+  q[3] = std::nanf("");
+  std::vector<rl::Hit> hits;
+  EXPECT_THROW(rl::search_index(image.data(), image.size(), q.data(), {}, &hits),
+               std::invalid_argument);
+  auto cosine = build(d, Metric::kCosine, 8);
+  std::vector<float> zero(16, 0.0f);
+  EXPECT_THROW(rl::search_index(cosine.data(), cosine.size(), zero.data(), {}, &hits),
+               std::invalid_argument);
+  rl::IndexParams p;
+  p.dim = 0;
+  EXPECT_THROW(rl::build_index(p, nullptr, nullptr, 0), std::invalid_argument);
+  p.dim = 16;
+  std::vector<float> nan_row(16, std::nanf(""));
+  std::int64_t id = 1;
+  EXPECT_THROW(rl::build_index(p, &id, nan_row.data(), 1), std::invalid_argument);
+}
+
+TEST(RulakeIndex, EdgeCases) {
+  rl::IndexParams p;
+  p.dim = 4;
+  auto empty = rl::build_index(p, nullptr, nullptr, 0);
+  std::vector<float> q = {1, 2, 3, 4};
+  std::vector<rl::Hit> hits;
+  rl::search_index(empty.data(), empty.size(), q.data(), {}, &hits);
+  EXPECT_TRUE(hits.empty());
+
+  // Duplicates: ties come out by id; k beyond the rows returns them all, sorted.
+  std::vector<std::int64_t> ids = {9, 3, 7, 5};
+  std::vector<float> rows = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+  auto image = rl::build_index(p, ids.data(), rows.data(), ids.size());
+  rl::SearchParams sp;
+  sp.k = 100;
+  rl::search_index(image.data(), image.size(), q.data(), sp, &hits);
+  ASSERT_EQ(hits.size(), 4u);
+  EXPECT_EQ(hits[0].id, 3);
+  EXPECT_EQ(hits[1].id, 7);
+  EXPECT_EQ(hits[2].id, 9);
+  EXPECT_EQ(hits[3].id, 5);
+  sp.k = 0;
+  rl::search_index(image.data(), image.size(), q.data(), sp, &hits);
+  EXPECT_TRUE(hits.empty());
+  // A zero row has no cosine direction: left out.
+  p.metric = Metric::kCosine;
+  auto cosine = rl::build_index(p, ids.data(), rows.data(), ids.size());
+  EXPECT_EQ(rl::image_info(cosine.data(), cosine.size()).rows, 3u);
+}
+
+TEST(RulakeIndex, FederationMergesShards) {
+  EXPECT_EQ(rl::per_shard_rerank(20, 4), 5u);
+  EXPECT_EQ(rl::per_shard_rerank(40, 4), 10u);
+  EXPECT_EQ(rl::per_shard_rerank(20, 1), 20u);
+  EXPECT_EQ(rl::per_shard_rerank(3, 4), 3u);
+  std::vector<std::vector<rl::Hit>> per = {{{1, 0.5f}, {2, 0.9f}}, {{8, 0.5f}, {9, 0.1f}}};
+  auto merged = rl::merge_hits(per, 3);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].id, 9);
+  EXPECT_EQ(merged[1].shard, 0u);  // 0.5 tie: shard 0 first
+  EXPECT_EQ(merged[2].id, 8);
+
+  // Four shards merged answer like one collection of the same rows.
+  Data d = clustered(4000, 32, 11);
+  std::vector<Data> shards(4, Data{32, {}, {}});
+  for (std::size_t i = 0; i < d.ids.size(); i++) {
+    Data& s = shards[i % 4];
+    s.ids.push_back(d.ids[i]);
+    s.rows.insert(s.rows.end(), d.rows.begin() + i * 32, d.rows.begin() + (i + 1) * 32);
+  }
+  std::vector<std::vector<unsigned char>> images;
+  for (const Data& s : shards) images.push_back(build(s, Metric::kL2, 8));
+  Data queries = clustered(30, 32, 123);
+  double found = 0;
+  for (std::size_t qi = 0; qi < 30; qi++) {
+    const float* q = queries.rows.data() + qi * 32;
+    std::vector<std::vector<rl::Hit>> hits(4);
+    rl::SearchParams sp;
+    sp.rerank_factor = rl::per_shard_rerank(20, 4);
+    for (int s = 0; s < 4; s++)
+      rl::search_index(images[s].data(), images[s].size(), q, sp, &hits[s]);
+    auto top = rl::merge_hits(hits, 10);
+    std::vector<std::int64_t> truth = exact_top(d, q, Metric::kL2, 10);
+    std::set<std::int64_t> want(truth.begin(), truth.end());
+    for (const auto& h : top) found += want.count(h.id);
+  }
+  EXPECT_GE(found / 300.0, 0.95);
+}
