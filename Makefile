@@ -24,7 +24,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
 PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror \
               -fconstexpr-ops-limit=2000000000
-SHLIB_LINK = -lstdc++ -lcrypto
+SHLIB_LINK = -lstdc++ -lcrypto -lcurl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bundle/dir_commit.h"
 #include "bundle/errors.h"
 #include "bundle/file_io.h"
 #include "bundle/hex.h"
@@ -18,115 +19,6 @@
 #include "bundle/witness.h"
 
 namespace ruvector::bundle {
-namespace {
-
-constexpr char kVectorsBase[] = "vectors";
-constexpr char kDataPrefix[] = "vectors-";
-constexpr char kDataSuffix[] = ".rvb";
-
-// Distinguishes temp files of several publishes in one process; the pid distinguishes
-// processes. Together with O_EXCL no two writers ever share a temp file.
-std::atomic<std::uint64_t> g_temp_counter{0};
-
-std::string temp_name(const char* base) {
-  return std::string(base) + ".tmp." + std::to_string(::getpid()) + "." +
-         std::to_string(g_temp_counter.fetch_add(1));
-}
-
-// Removes its file on scope exit unless disarmed (after the rename that publishes it), so
-// an exception leaves no temp file behind. A crash does; the next publish removes it.
-class TempFile {
- public:
-  explicit TempFile(int dir_fd) : dir_fd_(dir_fd) {}
-  ~TempFile() {
-    if (armed_) ::unlinkat(dir_fd_, name_.c_str(), 0);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  // Creates "<base>.tmp.<pid>.<n>" with O_EXCL. A crashed process with the same pid (pids
-  // are reused) may have left that name behind, so on EEXIST the next n is tried.
-  UniqueFd create(const char* base, const std::string& dir) {
-    for (int tries = 1;; tries++) {
-      std::string name = temp_name(base);
-      int fd =
-          ::openat(dir_fd_, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        name_ = std::move(name);
-        armed_ = true;
-        return UniqueFd(fd);
-      }
-      if (errno != EINTR && (errno != EEXIST || tries == 100))
-        throw_io("create", dir + "/" + name, errno);
-    }
-  }
-  const std::string& name() const { return name_; }
-  void disarm() { armed_ = false; }
-
- private:
-  int dir_fd_;
-  std::string name_;
-  bool armed_ = false;
-};
-
-void rename_in(int dir_fd, const std::string& from, const std::string& to, const std::string& dir) {
-  if (::renameat(dir_fd, from.c_str(), dir_fd, to.c_str()) != 0)
-    throw_io("rename \"" + from + "\" to", dir + "/" + to, errno);
-}
-
-// Creates the bundle directory when missing and makes its entry durable in the parent.
-void ensure_directory(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  if (::mkdir(dir.c_str(), 0755) == 0) {
-    std::size_t slash = dir.find_last_of('/');
-    std::string parent = slash == std::string::npos ? "." : dir.substr(0, slash);
-    if (parent.empty()) parent = "/";
-    UniqueFd parent_fd = open_directory(parent);
-    fsync_or_throw(parent_fd.get(), parent);
-  } else if (errno != EEXIST) {
-    throw_io("create bundle directory", dir, errno);
-  }
-}
-
-bool is_data_file_name(const std::string& name) {
-  const std::size_t prefix = sizeof(kDataPrefix) - 1;
-  const std::size_t suffix = sizeof(kDataSuffix) - 1;
-  return name.size() == prefix + 2 * kDigestSize + suffix &&
-         name.compare(0, prefix, kDataPrefix) == 0 &&
-         name.compare(name.size() - suffix, suffix, kDataSuffix) == 0 &&
-         digest_from_hex(name.substr(prefix, 2 * kDigestSize)).has_value();
-}
-
-// After the commit: remove data files no sidecar names any more and temp files of
-// interrupted publishes. Failures are reported, not thrown: the bundle is already live.
-void clean_up(int dir_fd, const std::string& keep, PublishResult* result) {
-  int fd = ::dup(dir_fd);
-  DIR* listing = fd < 0 ? nullptr : ::fdopendir(fd);
-  if (listing == nullptr) {
-    int saved = errno;
-    if (fd >= 0) ::close(fd);
-    result->cleanup_warning =
-        std::string("could not list the bundle directory: ") + std::strerror(saved);
-    return;
-  }
-  ::rewinddir(listing);  // the dup shares the offset of dir_fd
-  std::vector<std::string> stale;
-  while (const dirent* entry = ::readdir(listing)) {
-    std::string name = entry->d_name;
-    if (name != keep && (is_data_file_name(name) || is_publish_temp_name(name)))
-      stale.push_back(std::move(name));
-  }
-  ::closedir(listing);
-  for (const std::string& name : stale) {
-    if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) {
-      result->removed.push_back(name);
-    } else if (result->cleanup_warning.empty()) {
-      result->cleanup_warning = "could not remove stale \"" + name + "\": " + std::strerror(errno);
-    }
-  }
-}
-
-}  // namespace
 
 const char* publish_step_name(PublishStep step) {
   switch (step) {
@@ -239,7 +131,7 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
 
   PublishResult result;
   result.sidecar = s;
-  clean_up(dir_fd.get(), s.data_ref, &result);
+  clean_up(dir_fd.get(), s.data_ref, &result.removed, &result.cleanup_warning);
   step(PublishStep::kCleanedUp);
   return result;
 }

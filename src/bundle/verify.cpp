@@ -22,7 +22,49 @@ std::string read_sidecar_text(int dir_fd, const std::string& dir) {
   return read_whole_file(fd.get(), kMaxSidecarBytes, label);
 }
 
-void check_data(const Sidecar& s, const VectorsScan& scan, const std::string& label) {
+LoadedBundle read_bundle(const std::string& dir, bool keep_data, const ReadOptions& options) {
+  UniqueFd dir_fd = open_directory(dir);
+  std::string text = read_sidecar_text(dir_fd.get(), dir);
+  for (int attempt = 1;; attempt++) {
+    LoadedBundle out;
+    out.sidecar = parse_checked_sidecar(text, dir);
+    const Sidecar& s = out.sidecar;
+    if (options.before_data_open != nullptr) options.before_data_open(dir);
+    std::string label = dir + "/" + s.data_ref;
+    UniqueFd data_fd;
+    try {
+      data_fd = open_file_in(dir_fd.get(), s.data_ref, label);
+    } catch (const IoError& e) {
+      if (e.sys_errno() != ENOENT) throw;
+      // A publisher may have replaced the sidecar and removed this data file since we read
+      // it; if so, verify the new bundle instead.
+      std::string again = read_sidecar_text(dir_fd.get(), dir);
+      if (again == text || attempt == kMaxAttempts)
+        throw IntegrityError("bundle sidecar field \"data_ref\" names \"" + s.data_ref +
+                                 "\", which does not exist in \"" + dir + "\"",
+                             "data_ref");
+      text = std::move(again);
+      continue;
+    }
+    VectorsScan scan = scan_vectors_file(data_fd.get(), label, keep_data ? &out.data : nullptr);
+    check_vectors_match(s, scan, label);
+    return out;
+  }
+}
+
+}  // namespace
+
+Sidecar parse_checked_sidecar(const std::string& text, const std::string& dir) {
+  Sidecar s = sidecar_from_json(text);
+  if (compute_witness(s) != s.rvf_witness)
+    throw IntegrityError("bundle sidecar in \"" + dir +
+                             "\" does not match its rvf_witness: a field or the " +
+                             "witness was changed after publishing",
+                         "rvf_witness");
+  return s;
+}
+
+void check_vectors_match(const Sidecar& s, const VectorsScan& scan, const std::string& label) {
   if (scan.digest != s.data_digest) {
     std::string hint;
     if (scan.header.dim != s.dim)
@@ -44,42 +86,10 @@ void check_data(const Sidecar& s, const VectorsScan& scan, const std::string& la
                       "vectors file");
 }
 
-LoadedBundle read_bundle(const std::string& dir, bool keep_data, const ReadOptions& options) {
+Sidecar read_sidecar_checked(const std::string& dir) {
   UniqueFd dir_fd = open_directory(dir);
-  std::string text = read_sidecar_text(dir_fd.get(), dir);
-  for (int attempt = 1;; attempt++) {
-    LoadedBundle out;
-    out.sidecar = sidecar_from_json(text);
-    const Sidecar& s = out.sidecar;
-    if (compute_witness(s) != s.rvf_witness)
-      throw IntegrityError("bundle sidecar in \"" + dir +
-                               "\" does not match its rvf_witness: a field or the " +
-                               "witness was changed after publishing",
-                           "rvf_witness");
-    if (options.before_data_open != nullptr) options.before_data_open(dir);
-    std::string label = dir + "/" + s.data_ref;
-    UniqueFd data_fd;
-    try {
-      data_fd = open_file_in(dir_fd.get(), s.data_ref, label);
-    } catch (const IoError& e) {
-      if (e.sys_errno() != ENOENT) throw;
-      // A publisher may have replaced the sidecar and removed this data file since we read
-      // it; if so, verify the new bundle instead.
-      std::string again = read_sidecar_text(dir_fd.get(), dir);
-      if (again == text || attempt == kMaxAttempts)
-        throw IntegrityError("bundle sidecar field \"data_ref\" names \"" + s.data_ref +
-                                 "\", which does not exist in \"" + dir + "\"",
-                             "data_ref");
-      text = std::move(again);
-      continue;
-    }
-    VectorsScan scan = scan_vectors_file(data_fd.get(), label, keep_data ? &out.data : nullptr);
-    check_data(s, scan, label);
-    return out;
-  }
+  return parse_checked_sidecar(read_sidecar_text(dir_fd.get(), dir), dir);
 }
-
-}  // namespace
 
 Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options) {
   return read_bundle(dir, false, options).sidecar;

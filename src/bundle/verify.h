@@ -39,6 +39,18 @@ struct ReadOptions {
 
 Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options = {});
 
+// Parses sidecar text and checks it against its rvf_witness; `where` names it in errors.
+Sidecar parse_checked_sidecar(const std::string& text, const std::string& where);
+
+// Checks a scanned vectors file against an authenticated sidecar: digest, dim, finite
+// values. Throws IntegrityError or FormatError naming `label`.
+void check_vectors_match(const Sidecar& sidecar, const VectorsScan& scan, const std::string& label);
+
+// Only the first checks: the sidecar parses and matches its witness. The vectors file is
+// not read, so this is cheap enough to run on every query of a fresh collection; the data
+// is verified when it is loaded.
+Sidecar read_sidecar_checked(const std::string& dir);
+
 // The same checks, also decoding ids and rows into memory.
 LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options = {});
 
