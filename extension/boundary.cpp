@@ -2,6 +2,7 @@
 #include "extension/boundary.h"
 
 #include <cstdio>
+#include <stdexcept>
 #include <new>
 
 #include "util/error.h"
@@ -50,6 +51,10 @@ void capture_current_exception(CapturedError* out) noexcept {
     out->sqlstate = sqlstate_for(e.kind());
     copy_text(out->message, sizeof(out->message), e.what());
     copy_text(out->detail, sizeof(out->detail), e.detail().c_str());
+  } catch (const std::invalid_argument& e) {
+    // The core's argument checks: a caller's mistake, reported as such.
+    out->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
+    copy_text(out->message, sizeof(out->message), e.what());
   } catch (const std::bad_alloc&) {
     out->sqlstate = ERRCODE_OUT_OF_MEMORY;
     copy_text(out->message, sizeof(out->message), "out of memory");

@@ -2,6 +2,7 @@
 #include "extension/boundary.h"
 
 #include "extension/rabitq/rabitq.h"
+#include "extension/rulake/rulake.h"
 #include "kernels/cpu/distance.h"
 
 extern "C" {
@@ -12,5 +13,12 @@ void _PG_init(void) {
   ruvector::pg::guard([] { (void)ruvector::kernels::distance_kernels(); });
   ruvector::pg::rabitq::init_reloptions();
   ruvector::pg::rabitq::init_gucs();
+  ruvector::pg::rulake::init_gucs();
+  // ruLake's cache and refill worker exist only when the server preloads us; without that
+  // its functions say so (rulake::shared()).
+  if (process_shared_preload_libraries_in_progress) {
+    ruvector::pg::rulake::init_shmem_hooks();
+    ruvector::pg::rulake::register_worker();
+  }
 }
 }

@@ -1,0 +1,132 @@
+// ruLake: a cache of compressed collection indexes in shared memory (docs/rulake.md).
+//
+// A collection is a registered source of (id, vector) rows: a table column, a bundle
+// directory under rulake.bundle_root, or a remote bundle mirrored by the refill worker.
+// Its witness (data_ref, dim, seed, rerank factor, generation) plus the index options is
+// the cache key, so collections over the same data share one entry. Entries are index
+// images (src/rulake/collection_index.h) copied into a DSA area that lives inside the main
+// shared memory segment, sized by rulake.cache_size; least recently used ones are evicted.
+//
+// Shared state, under one LWLock:
+//   CacheEntry[max_collections]       one per cached image: key, image, pins, LRU tick
+//   CollectionState[max_collections]  one per (database, collection): the key it uses,
+//                                     counters for rulake.stats(), refill requests
+// Searches pin an entry and read the image without the lock; priming builds the image
+// with no lock held and takes the lock only to install it.
+#pragma once
+
+#include "extension/pg_wrapper.h"
+
+extern "C" {
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/dsa.h"
+#include "utils/timestamp.h"
+}
+
+#include <cstdint>
+
+namespace ruvector::pg::rulake {
+
+constexpr int kWitnessBytes = 32;
+
+enum Consistency : int { kFresh = 0, kEventual = 1, kFrozen = 2 };
+enum SourceKind : int { kSourceTable = 0, kSourceBundle = 1, kSourceRemote = 2 };
+enum CollectionStatus : int { kCold = 0, kReady = 1, kInvalidated = 2, kFailed = 3 };
+
+// What identifies a cache entry: the collection's witness and the options that shape the
+// index built from the same data.
+struct CacheKey {
+  uint8 witness[kWitnessBytes];
+  uint32 metric;  // rabitq::Metric
+  uint32 lists;   // the lists option (0: chosen from the row count)
+};
+
+struct CacheEntry {
+  bool used;
+  bool dead;  // evicted or invalidated while pinned: the last unpin frees it
+  CacheKey key;
+  dsa_pointer image;
+  uint64 bytes;
+  uint64 rows;
+  uint32 pins;
+  uint64 last_used;  // RulakeShared::clock when last searched
+};
+
+struct CollectionState {
+  bool used;
+  Oid database;
+  NameData name;
+  bool has_key;  // key: the entry this collection was last primed into
+  CacheKey key;
+  int status;  // CollectionStatus
+  uint64 primes;
+  uint64 hits;
+  uint64 misses;
+  TimestampTz last_primed;
+  TimestampTz last_checked;  // when the source's witness was last compared (eventual)
+  bool refill_wanted;        // a backend waits for the worker to fetch or prime this
+  char last_error[256];
+};
+
+struct RulakeShared {
+  int lock_tranche;
+  int dsa_tranche;
+  LWLock* lock;
+  ConditionVariable changed;  // broadcast when an entry is installed or a refill ends
+  Latch* worker_latch;        // the refill worker's, while it runs
+  uint64 clock;
+  int capacity;  // rulake.max_collections at startup: length of both arrays
+  Size dsa_bytes;
+  CacheEntry* entries;
+  CollectionState* collections;
+  void* dsa_place;
+};
+
+// GUCs (rulake_gucs.cpp).
+extern int cache_size_mb;
+extern int max_collections;
+extern int refresh_interval_s;
+extern int cold_wait_ms;
+extern char* worker_database;
+extern char* bundle_root;
+extern char* allowed_hosts;
+extern int fetch_timeout_s;
+extern int max_fetch_mb;
+
+void init_gucs();
+void init_shmem_hooks();  // from _PG_init while preloading
+void register_worker();   // likewise
+
+// Shared state (rulake_cache.cpp). shared() raises a clear error when ruvector was not
+// preloaded; attached() says whether it was, for callers that must not raise.
+RulakeShared* shared();
+bool attached();
+dsa_area* area();
+
+// A pinned entry: its image stays valid until unpin(), even if evicted meanwhile.
+struct Pinned {
+  int entry;  // index into entries, -1 when nothing was found
+  const void* image;
+  Size bytes;
+};
+Pinned pin_entry(const CacheKey& key);
+void unpin_entry(int entry);
+// Copies an image into the cache under `key`, evicting least recently used entries to make
+// room; returns false when it cannot fit even in an empty cache. An entry already there
+// under the same key is kept and the copy discarded.
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows);
+// Marks the entry dead (freed now, or by its last unpin).
+void drop_entry(const CacheKey& key);
+bool entry_present(const CacheKey& key, uint64* bytes);
+
+// Finds or creates the state of a collection of this database (lock held by the caller in
+// exclusive mode for create).
+CollectionState* find_collection(const char* name, bool create);
+void forget_collection(const char* name);
+void wake_worker();
+
+bool keys_equal(const CacheKey& a, const CacheKey& b);
+
+}  // namespace ruvector::pg::rulake

@@ -1,0 +1,329 @@
+// ruLake's shared memory: the entry and collection tables and the DSA area that holds the
+// index images. The area is created in place inside the main shared memory segment with a
+// size limit equal to its size, so the cache never grows past rulake.cache_size and needs
+// no dynamic shared memory segments (which the postmaster cannot create).
+#include "extension/rulake/rulake.h"
+
+#include <cstring>
+
+extern "C" {
+#include "access/xact.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+}
+
+namespace ruvector::pg::rulake {
+
+namespace {
+
+RulakeShared* state = nullptr;
+dsa_area* dsa = nullptr;  // this backend's attachment, in TopMemoryContext
+shmem_startup_hook_type prev_startup_hook = nullptr;
+#if PG_VERSION_NUM >= 150000
+shmem_request_hook_type prev_request_hook = nullptr;
+#endif
+
+Size dsa_size() { return static_cast<Size>(cache_size_mb) * 1024 * 1024; }
+
+Size shared_size() {
+  Size size = MAXALIGN(sizeof(RulakeShared));
+  size = add_size(size, MAXALIGN(mul_size(sizeof(CacheEntry), max_collections)));
+  size = add_size(size, MAXALIGN(mul_size(sizeof(CollectionState), max_collections)));
+  return add_size(size, dsa_size());
+}
+
+void request_shmem() {
+#if PG_VERSION_NUM >= 150000
+  if (prev_request_hook) prev_request_hook();
+#endif
+  RequestAddinShmemSpace(shared_size());
+  RequestNamedLWLockTranche("rulake", 1);
+}
+
+void startup_shmem() {
+  if (prev_startup_hook) prev_startup_hook();
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  bool found = false;
+  auto* s = static_cast<RulakeShared*>(ShmemInitStruct("ruvector rulake", shared_size(), &found));
+  if (!found) {
+    memset(s, 0, MAXALIGN(sizeof(RulakeShared)));
+    char* p = reinterpret_cast<char*>(s) + MAXALIGN(sizeof(RulakeShared));
+    s->capacity = max_collections;
+    s->entries = reinterpret_cast<CacheEntry*>(p);
+    p += MAXALIGN(sizeof(CacheEntry) * max_collections);
+    s->collections = reinterpret_cast<CollectionState*>(p);
+    p += MAXALIGN(sizeof(CollectionState) * max_collections);
+    memset(s->entries, 0, sizeof(CacheEntry) * max_collections);
+    memset(s->collections, 0, sizeof(CollectionState) * max_collections);
+    s->dsa_place = p;
+    s->dsa_bytes = dsa_size();
+    s->lock = &GetNamedLWLockTranche("rulake")[0].lock;
+    s->dsa_tranche = LWLockNewTrancheId();
+    ConditionVariableInit(&s->changed);
+    dsa_area* a = dsa_create_in_place(s->dsa_place, s->dsa_bytes, s->dsa_tranche, nullptr);
+    dsa_pin(a);
+    dsa_set_size_limit(a, s->dsa_bytes);
+    dsa_detach(a);
+  }
+  LWLockRelease(AddinShmemInitLock);
+  state = s;
+}
+
+void release_pins_at_exit(int, Datum);
+void release_pins_at_abort(XactEvent event, void*);
+void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransactionId, void*);
+
+bool dead_and_unpinned(const CacheEntry& e) { return e.used && e.dead && e.pins == 0; }
+
+// Frees an entry's image and its slot. Lock held exclusively.
+void free_entry(CacheEntry* e) {
+  if (DsaPointerIsValid(e->image)) dsa_free(dsa, e->image);
+  memset(e, 0, sizeof(*e));
+}
+
+// Removes the least recently used live, unpinned entry; false when there is none.
+// Lock held exclusively.
+bool evict_one() {
+  CacheEntry* victim = nullptr;
+  for (int i = 0; i < state->capacity; i++) {
+    CacheEntry* e = &state->entries[i];
+    if (!e->used) continue;
+    if (dead_and_unpinned(*e)) {
+      free_entry(e);
+      return true;
+    }
+    if (e->dead || e->pins > 0) continue;
+    if (victim == nullptr || e->last_used < victim->last_used) victim = e;
+  }
+  if (victim == nullptr) return false;
+  free_entry(victim);
+  return true;
+}
+
+int find_entry(const CacheKey& key) {
+  for (int i = 0; i < state->capacity; i++) {
+    const CacheEntry& e = state->entries[i];
+    if (e.used && !e.dead && keys_equal(e.key, key)) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+void init_shmem_hooks() {
+#if PG_VERSION_NUM >= 150000
+  prev_request_hook = shmem_request_hook;
+  shmem_request_hook = request_shmem;
+#else
+  request_shmem();
+#endif
+  prev_startup_hook = shmem_startup_hook;
+  shmem_startup_hook = startup_shmem;
+}
+
+bool attached() { return state != nullptr; }
+
+RulakeShared* shared() {
+  if (state == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("ruLake needs ruvector in shared_preload_libraries"),
+                    errhint("Add ruvector to shared_preload_libraries in postgresql.conf and "
+                            "restart the server.")));
+  }
+  if (dsa == nullptr) {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    LWLockRegisterTranche(state->dsa_tranche, "rulake_dsa");
+    dsa = dsa_attach_in_place(state->dsa_place, nullptr);
+    dsa_pin_mapping(dsa);
+    MemoryContextSwitchTo(old);
+    before_shmem_exit(release_pins_at_exit, 0);
+    RegisterXactCallback(release_pins_at_abort, nullptr);
+    RegisterSubXactCallback(release_pins_at_subabort, nullptr);
+  }
+  return state;
+}
+
+dsa_area* area() {
+  shared();
+  return dsa;
+}
+
+bool keys_equal(const CacheKey& a, const CacheKey& b) {
+  return memcmp(a.witness, b.witness, kWitnessBytes) == 0 && a.metric == b.metric &&
+         a.lists == b.lists;
+}
+
+namespace {
+
+// The entries this backend has pinned: searches pin one at a time, so a few slots do.
+constexpr int kMaxLocalPins = 4;
+int local_pins[kMaxLocalPins];
+int nlocal_pins = 0;
+
+void unpin_locked(int index) {
+  CacheEntry* e = &state->entries[index];
+  Assert(e->pins > 0);
+  e->pins--;
+  if (dead_and_unpinned(*e)) free_entry(e);
+}
+
+void release_local_pins() {
+  if (nlocal_pins == 0 || state == nullptr) return;
+  LWLockAcquire(state->lock, LW_EXCLUSIVE);
+  while (nlocal_pins > 0) unpin_locked(local_pins[--nlocal_pins]);
+  LWLockRelease(state->lock);
+}
+
+// Pins last for one search call and never span statements, so any pin still held when a
+// (sub)transaction aborts or the backend exits belongs to a search an error interrupted;
+// without this an evicted image would stay allocated forever.
+void release_pins_at_exit(int, Datum) { release_local_pins(); }
+void release_pins_at_abort(XactEvent event, void*) {
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) release_local_pins();
+}
+void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB) release_local_pins();
+}
+
+}  // namespace
+
+Pinned pin_entry(const CacheKey& key) {
+  RulakeShared* s = shared();
+  Pinned out{-1, nullptr, 0};
+  if (nlocal_pins == kMaxLocalPins) elog(ERROR, "rulake: too many pinned cache entries");
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  int i = find_entry(key);
+  if (i >= 0) {
+    CacheEntry* e = &s->entries[i];
+    e->pins++;
+    e->last_used = ++s->clock;
+    out.entry = i;
+    out.image = dsa_get_address(dsa, e->image);
+    out.bytes = e->bytes;
+    local_pins[nlocal_pins++] = i;
+  }
+  LWLockRelease(s->lock);
+  return out;
+}
+
+void unpin_entry(int entry) {
+  if (entry < 0) return;
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  unpin_locked(entry);
+  for (int i = 0; i < nlocal_pins; i++) {
+    if (local_pins[i] == entry) {
+      local_pins[i] = local_pins[--nlocal_pins];
+      break;
+    }
+  }
+  LWLockRelease(s->lock);
+}
+
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows) {
+  RulakeShared* s = shared();
+  dsa_pointer p = InvalidDsaPointer;
+  for (;;) {
+    p = dsa_allocate_extended(dsa, bytes, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
+    if (DsaPointerIsValid(p)) break;
+    LWLockAcquire(s->lock, LW_EXCLUSIVE);
+    bool evicted = evict_one();
+    LWLockRelease(s->lock);
+    if (!evicted) return false;
+  }
+  // The copy runs without the lock: searches of other entries go on meanwhile.
+  memcpy(dsa_get_address(dsa, p), image, bytes);
+
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  if (find_entry(key) >= 0) {
+    LWLockRelease(s->lock);
+    dsa_free(dsa, p);  // primed concurrently by another backend: keep theirs
+    return true;
+  }
+  int slot = -1;
+  for (;;) {
+    for (int i = 0; i < s->capacity && slot < 0; i++) {
+      if (!s->entries[i].used) slot = i;
+    }
+    if (slot >= 0 || !evict_one()) break;
+  }
+  if (slot < 0) {
+    LWLockRelease(s->lock);
+    dsa_free(dsa, p);
+    return false;
+  }
+  CacheEntry* e = &s->entries[slot];
+  memset(e, 0, sizeof(*e));
+  e->used = true;
+  e->key = key;
+  e->image = p;
+  e->bytes = bytes;
+  e->rows = rows;
+  e->last_used = ++s->clock;
+  LWLockRelease(s->lock);
+  ConditionVariableBroadcast(&s->changed);
+  return true;
+}
+
+void drop_entry(const CacheKey& key) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  int i = find_entry(key);
+  if (i >= 0) {
+    CacheEntry* e = &s->entries[i];
+    e->dead = true;
+    if (e->pins == 0) free_entry(e);
+  }
+  LWLockRelease(s->lock);
+}
+
+bool entry_present(const CacheKey& key, uint64* bytes) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_SHARED);
+  int i = find_entry(key);
+  if (i >= 0 && bytes != nullptr) *bytes = s->entries[i].bytes;
+  LWLockRelease(s->lock);
+  return i >= 0;
+}
+
+CollectionState* find_collection(const char* name, bool create) {
+  RulakeShared* s = shared();
+  CollectionState* free_slot = nullptr;
+  for (int i = 0; i < s->capacity; i++) {
+    CollectionState* c = &s->collections[i];
+    if (!c->used) {
+      if (free_slot == nullptr) free_slot = c;
+      continue;
+    }
+    if (c->database == MyDatabaseId && strcmp(NameStr(c->name), name) == 0) return c;
+  }
+  if (!create) return nullptr;
+  if (free_slot == nullptr) {
+    ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                    errmsg("ruLake tracks at most %d collections", s->capacity),
+                    errhint("Raise rulake.max_collections and restart the server.")));
+  }
+  memset(free_slot, 0, sizeof(*free_slot));
+  free_slot->used = true;
+  free_slot->database = MyDatabaseId;
+  namestrcpy(&free_slot->name, name);
+  return free_slot;
+}
+
+void forget_collection(const char* name) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* c = find_collection(name, false);
+  if (c != nullptr) memset(c, 0, sizeof(*c));
+  LWLockRelease(s->lock);
+}
+
+void wake_worker() {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_SHARED);
+  Latch* latch = s->worker_latch;
+  LWLockRelease(s->lock);
+  if (latch != nullptr) SetLatch(latch);
+}
+
+}  // namespace ruvector::pg::rulake

@@ -1,0 +1,60 @@
+// ruLake's settings. The cache's size and table length are fixed at server start (shared
+// memory); paths and hosts are superuser-only because they reach the server's files and
+// network.
+#include "extension/rulake/rulake.h"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace ruvector::pg::rulake {
+
+int cache_size_mb = 256;
+int max_collections = 256;
+int refresh_interval_s = 60;
+int cold_wait_ms = 10000;
+char* worker_database = nullptr;
+char* bundle_root = nullptr;
+char* allowed_hosts = nullptr;
+int fetch_timeout_s = 60;
+int max_fetch_mb = 4096;
+
+void init_gucs() {
+  DefineCustomIntVariable("rulake.cache_size", "Shared memory for cached collection indexes.",
+                          "Least recently used entries are evicted when it is full.",
+                          &cache_size_mb, 256, 8, INT_MAX / 2, PGC_POSTMASTER, GUC_UNIT_MB, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rulake.max_collections", "Collections (and cache entries) ruLake tracks at once.", nullptr,
+      &max_collections, 256, 1, 100000, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rulake.refresh_interval", "How often eventual collections are checked against their source.",
+      "Searches of an eventual collection compare it with its source at most this often; the "
+      "refill worker refreshes it in the background and refetches remote bundles.",
+      &refresh_interval_s, 60, 1, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rulake.cold_wait", "How long a search waits for the refill worker to fetch a remote bundle.",
+      "0 raises an error at once when the bundle has not been fetched yet.", &cold_wait_ms, 10000,
+      0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "rulake.database", "Database whose collections the refill worker serves.", nullptr,
+      &worker_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "rulake.bundle_root", "Directory under which bundles are read and published.",
+      "Empty disables server-side bundles. Paths outside it, \"..\" and escaping symlinks are "
+      "refused.",
+      &bundle_root, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("rulake.allowed_hosts",
+                             "Hosts remote bundles may be fetched from, separated by commas.",
+                             "Empty allows none; * allows any.", &allowed_hosts, "", PGC_SUSET, 0,
+                             nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("rulake.fetch_timeout", "Time limit of one remote bundle download.",
+                          nullptr, &fetch_timeout_s, 60, 1, 86400, PGC_SUSET, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("rulake.max_fetch_size", "Largest remote file the worker downloads.",
+                          nullptr, &max_fetch_mb, 4096, 1, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB,
+                          nullptr, nullptr, nullptr);
+  MarkGUCPrefixReserved("rulake");
+}
+
+}  // namespace ruvector::pg::rulake

@@ -1,0 +1,205 @@
+// Serving a search: decide, by the collection's consistency mode, which key the answer
+// must come from; pin that entry (a hit) or prime it (a miss); then search the image.
+#include "extension/rulake/rulake_serve.h"
+
+#include <vector>
+
+#include "bundle/paths.h"
+#include "extension/boundary.h"
+#include "rulake/collection_index.h"
+
+extern "C" {
+#include "pgstat.h"
+}
+
+namespace ruvector::pg::rulake {
+
+namespace core = ::ruvector::rulake;
+
+namespace {
+
+struct StateView {
+  bool has_key;
+  CacheKey key;
+  TimestampTz last_checked;
+  char last_error[256];
+};
+
+StateView view_state(const Collection& c) {
+  StateView v;
+  memset(&v, 0, sizeof(v));
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* state = find_collection(c.name, true);
+  v.has_key = state->has_key && state->status == kReady;
+  v.key = state->key;
+  v.last_checked = state->last_checked;
+  memcpy(v.last_error, state->last_error, sizeof(v.last_error));
+  LWLockRelease(s->lock);
+  return v;
+}
+
+void count(const Collection& c, bool hit, const CacheKey* key) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* state = find_collection(c.name, true);
+  if (hit) {
+    state->hits++;
+  } else {
+    state->misses++;
+  }
+  if (key != nullptr) {
+    state->has_key = true;
+    state->key = *key;
+    state->status = kReady;
+  }
+  LWLockRelease(s->lock);
+}
+
+void mark_checked(const Collection& c) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  find_collection(c.name, true)->last_checked = GetCurrentTimestamp();
+  LWLockRelease(s->lock);
+}
+
+// A remote bundle not mirrored yet: ask the refill worker and wait up to rulake.cold_wait.
+void wait_for_mirror(const Collection& c) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  find_collection(c.name, true)->refill_wanted = true;
+  LWLockRelease(s->lock);
+  wake_worker();
+  TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), cold_wait_ms);
+  ConditionVariablePrepareToSleep(&s->changed);
+  for (;;) {
+    if (current_key(c).present) break;
+    if (GetCurrentTimestamp() >= deadline) {
+      ConditionVariableCancelSleep();
+      StateView v = view_state(c);
+      ereport(ERROR,
+              (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+               errmsg("rulake collection \"%s\" has not been fetched yet", c.name),
+               v.last_error[0] != '\0'
+                   ? errdetail("The refill worker reported: %s", v.last_error)
+                   : errdetail("The refill worker fetches %s in the background.", c.location),
+               errhint("Retry later, raise rulake.cold_wait (now %d ms), or check that the server "
+                       "runs with ruvector preloaded and rulake.database names this database.",
+                       cold_wait_ms)));
+    }
+    ConditionVariableTimedSleep(&s->changed, 100, PG_WAIT_EXTENSION);
+  }
+  ConditionVariableCancelSleep();
+}
+
+}  // namespace
+
+Served serve(const Collection& c) {
+  Served out;
+  memset(&out, 0, sizeof(out));
+  out.pin.entry = -1;
+  StateView v = view_state(c);
+  bool use_state = false;
+  if (v.has_key && c.consistency == kFrozen) use_state = true;
+  if (v.has_key && c.consistency == kEventual &&
+      !TimestampDifferenceExceeds(v.last_checked, GetCurrentTimestamp(),
+                                  refresh_interval_s * 1000)) {
+    use_state = true;
+  }
+  SourceKey source;
+  memset(&source, 0, sizeof(source));
+  if (use_state) {
+    source.present = true;
+    source.key = v.key;
+    source.rerank_factor = c.rerank_factor;
+  } else {
+    source = current_key(c);
+    if (!source.present && c.kind == kSourceRemote) {
+      wait_for_mirror(c);
+      source = current_key(c);
+    }
+    if (!source.present) {
+      ereport(ERROR,
+              (errcode(ERRCODE_UNDEFINED_FILE),
+               errmsg("rulake collection \"%s\" has no bundle in \"%s\"", c.name, c.location)));
+    }
+    if (c.consistency == kEventual) mark_checked(c);
+  }
+  out.rerank_factor = source.rerank_factor;
+  if (!source.own_writes) {
+    out.pin = pin_entry(source.key);
+    if (out.pin.entry >= 0) {
+      count(c, true, &source.key);
+      return out;
+    }
+  }
+  // A miss: prime. Only the entry's own backend waits for it; others keep searching.
+  for (int attempt = 0;; attempt++) {
+    Primed p = prime(c);
+    note_primed(c, p);
+    count(c, false, nullptr);
+    out.rerank_factor = p.rerank_factor;
+    if (!p.installed) {
+      out.private_image = p.private_image;
+      out.private_bytes = p.private_bytes;
+      return out;
+    }
+    out.pin = pin_entry(p.key);
+    if (out.pin.entry >= 0) return out;
+    // Evicted between install and pin by concurrent primes of other collections.
+    if (attempt == 2) {
+      ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+                      errmsg("rulake cache is too small to keep collection \"%s\"", c.name),
+                      errhint("Raise rulake.cache_size (now %d MB).", cache_size_mb)));
+    }
+  }
+}
+
+void release(const Served& served) {
+  unpin_entry(served.pin.entry);
+  if (served.private_image != nullptr) pfree(served.private_image);
+}
+
+const void* served_image(const Served& s, Size* bytes) {
+  if (s.private_image != nullptr) {
+    *bytes = s.private_bytes;
+    return s.private_image;
+  }
+  *bytes = s.pin.bytes;
+  return s.pin.image;
+}
+
+int search_served(const Collection& c, const Served& served, const float* query, int dim, int k,
+                  uint32 rerank_factor, Hit* out) {
+  Size bytes = 0;
+  const void* image = served_image(served, &bytes);
+  // The image lives in shared memory or this backend's memory; the search below makes no
+  // Postgres call, and the vector is freed before any error is raised.
+  struct Outcome {
+    int n;
+    int image_dim;
+  } r = guard([&] {
+    core::ImageInfo info = core::image_info(image, bytes);
+    if (static_cast<int>(info.dim) != dim && info.rows > 0)
+      return Outcome{-1, static_cast<int>(info.dim)};
+    core::SearchParams params;
+    params.k = static_cast<std::uint32_t>(k);
+    params.rerank_factor = rerank_factor;
+    params.probes = c.probes;
+    std::vector<core::Hit> hits;
+    if (info.rows > 0) core::search_index(image, bytes, query, params, &hits);
+    for (size_t i = 0; i < hits.size(); i++) {
+      out[i].id = hits[i].id;
+      out[i].distance = hits[i].distance;
+    }
+    return Outcome{static_cast<int>(hits.size()), static_cast<int>(info.dim)};
+  });
+  if (r.n < 0) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", r.image_dim, dim),
+                    errdetail("rulake collection \"%s\" has %d dimensions.", c.name, r.image_dim)));
+  }
+  return r.n;
+}
+
+}  // namespace ruvector::pg::rulake

@@ -1,0 +1,31 @@
+// Serving a search from the cache: pick the key the consistency mode asks for, pin the
+// entry or prime it, and search the image (rulake_serve.cpp).
+#pragma once
+
+#include "extension/rulake/rulake_source.h"
+
+namespace ruvector::pg::rulake {
+
+// An image ready to search: a pinned cache entry, or a private copy when the rows could
+// not be shared (this transaction's own writes, or a cache too small to hold it).
+struct Served {
+  Pinned pin;
+  void* private_image;
+  Size private_bytes;
+  uint32 rerank_factor;  // the source's default
+};
+
+// Counts a hit or a miss in the collection's statistics.
+Served serve(const Collection& c);
+void release(const Served& served);
+
+struct Hit {
+  int64 id;
+  float distance;
+};
+
+// Searches the served image; `out` has room for k hits. Returns how many it wrote.
+int search_served(const Collection& c, const Served& served, const float* query, int dim, int k,
+                  uint32 rerank_factor, Hit* out);
+
+}  // namespace ruvector::pg::rulake

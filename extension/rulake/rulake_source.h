@@ -1,0 +1,78 @@
+// Collections as the cache sees them: the catalog row, the key the source has now, and
+// priming (reading the rows and building the index image).
+#pragma once
+
+#include "extension/rulake/rulake.h"
+
+namespace ruvector::pg::rulake {
+
+// A row of rulake.collections, palloc'd: trivially destructible, so it may cross longjmps.
+struct Collection {
+  char* name;
+  int kind;  // SourceKind
+  char* location;
+  int consistency;
+  uint32 metric;  // rabitq::Metric
+  uint64 seed;
+  uint32 rerank_factor;
+  uint32 lists;
+  uint32 probes;
+  Oid owner;
+  Oid relid;
+  char* id_column;
+  char* vector_column;
+  int dim;  // the column's declared dimensions, 0 when undeclared
+};
+
+// Reads the catalog row; false when there is none. Runs its own SPI connection.
+bool lookup_collection(const char* name, Collection* out);
+Collection* require_collection(const char* name);
+
+// Raises unless the current user may read the collection's data: SELECT on a table source;
+// ownership or pg_read_server_files for bundles and remote bundles.
+void check_read_access(const Collection& c);
+
+// The state of the source now.
+struct SourceKey {
+  bool present;     // false: a bundle directory or remote mirror without a bundle
+  bool own_writes;  // the visible generation includes this transaction's writes
+  CacheKey key;
+  uint32 rerank_factor;  // the source's default: the option, or the bundle's sidecar
+};
+SourceKey current_key(const Collection& c);
+
+// Reads the rows and builds the image. Installs it in the cache unless the rows include
+// this transaction's own writes (other sessions must not see them); then the image is
+// returned in *private_image (palloc'd) for this search alone. Returns the key it built.
+struct Primed {
+  CacheKey key;
+  uint32 rerank_factor;
+  bool installed;
+  void* private_image;
+  Size private_bytes;
+};
+Primed prime(const Collection& c);
+
+// A table collection's rows in memory, ordered by id, palloc'd.
+struct BundleRows {
+  uint64 generation;
+  bool own_writes;
+  uint64 count;
+  uint32 dim;
+  uint64 seed;
+  uint32 rerank_factor;
+  int64* ids;
+  float* vectors;
+};
+void read_rows(const Collection& c, BundleRows* out);
+
+// Where the refill worker mirrors a remote bundle: $PGDATA/pg_rulake/remote/<hash of URL>.
+char* remote_mirror_dir(const char* url);
+// A bundle source's directory, confined to rulake.bundle_root.
+char* bundle_dir(const Collection& c);
+
+// The collection's shared state, created if needed; updates run under the lock.
+void note_primed(const Collection& c, const Primed& p);
+char* witness_hex(const uint8* witness);
+
+}  // namespace ruvector::pg::rulake

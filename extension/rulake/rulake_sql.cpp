@@ -1,0 +1,286 @@
+// SQL functions of schema rulake: search, search_federated, invalidate, refresh, witness,
+// stats, and the internal helpers the install script's plpgsql calls.
+#include "extension/boundary.h"
+
+#include <string>
+#include <vector>
+
+#include "extension/rulake/rulake_serve.h"
+#include "extension/vector/vector_type.h"
+#include "rulake/collection_index.h"
+
+extern "C" {
+#include "access/transam.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/tuplestore.h"
+}
+
+namespace rl = ruvector::pg::rulake;
+namespace core = ::ruvector::rulake;
+
+namespace {
+
+constexpr int kMaxK = 100000;
+
+int check_k(int k) {
+  if (k < 0 || k > kMaxK) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("k must be between 0 and %d, not %d", kMaxK, k)));
+  }
+  return k;
+}
+
+uint32 check_rerank(int rerank, const char* what) {
+  if (rerank < 1 || rerank > 1000) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("%s must be between 1 and 1000, not %d", what, rerank)));
+  }
+  return static_cast<uint32>(rerank);
+}
+
+char* text_arg(FunctionCallInfo fcinfo, int n) { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }
+
+rl::Collection* readable_collection(const char* name) {
+  rl::Collection* c = rl::require_collection(name);
+  rl::check_read_access(*c);
+  return c;
+}
+
+}  // namespace
+
+RUVECTOR_FUNCTION(rulake_search) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_NULL();
+  char* name = text_arg(fcinfo, 0);
+  ruvector::pg::RuVector* q = PG_GETARG_RUVECTOR_P(1);
+  int k = check_k(PG_GETARG_INT32(2));
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  rl::shared();
+  rl::Collection* c = readable_collection(name);
+  if (k == 0) return static_cast<Datum>(0);
+  rl::Served served = rl::serve(*c);
+  uint32 rerank =
+      PG_ARGISNULL(3) ? served.rerank_factor : check_rerank(PG_GETARG_INT32(3), "rerank_factor");
+  auto* hits = static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * k));
+  int n = rl::search_served(*c, served, q->x, q->dim, k, rerank, hits);
+  rl::release(served);
+  for (int i = 0; i < n; i++) {
+    Datum values[2] = {Int64GetDatum(hits[i].id), Float4GetDatum(hits[i].distance)};
+    bool nulls[2] = {false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return static_cast<Datum>(0);
+}
+
+RUVECTOR_FUNCTION(rulake_search_federated) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_NULL();
+  ArrayType* names_array = PG_GETARG_ARRAYTYPE_P(0);
+  ruvector::pg::RuVector* q = PG_GETARG_RUVECTOR_P(1);
+  int k = check_k(PG_GETARG_INT32(2));
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  rl::shared();
+
+  Datum* elems = nullptr;
+  bool* elem_nulls = nullptr;
+  int nshards = 0;
+  deconstruct_array(names_array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &nshards);
+  if (nshards == 0) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("search_federated needs at least one collection")));
+  }
+  auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
+  for (int i = 0; i < nshards; i++) {
+    if (elem_nulls[i]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("search_federated: collection names must not be null")));
+    }
+    shards[i] = readable_collection(TextDatumGetCString(elems[i]));
+    for (int j = 0; j < i; j++) {
+      if (strcmp(shards[j]->name, shards[i]->name) == 0) {
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                 errmsg("search_federated: collection \"%s\" is named twice", shards[i]->name)));
+      }
+    }
+    if (shards[i]->metric != shards[0]->metric) {
+      ereport(ERROR,
+              (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+               errmsg("search_federated: collections \"%s\" and \"%s\" use different metrics",
+                      shards[0]->name, shards[i]->name),
+               errdetail("Distances of different metrics cannot be merged.")));
+    }
+  }
+  if (k == 0) return static_cast<Datum>(0);
+  int explicit_rerank =
+      PG_ARGISNULL(3) ? 0 : static_cast<int>(check_rerank(PG_GETARG_INT32(3), "per_shard_rerank"));
+
+  // Each shard answers its own top k with a smaller rerank factor; the merge keeps the
+  // global top k. One shard is pinned at a time.
+  auto* hits = static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * k * static_cast<Size>(nshards)));
+  auto* counts = static_cast<int*>(palloc0(sizeof(int) * nshards));
+  for (int i = 0; i < nshards; i++) {
+    rl::Served served = rl::serve(*shards[i]);
+    uint32 rerank =
+        explicit_rerank > 0 ? static_cast<uint32>(explicit_rerank) : ruvector::pg::guard([&] {
+          return core::per_shard_rerank(served.rerank_factor, static_cast<std::uint32_t>(nshards));
+        });
+    counts[i] = rl::search_served(*shards[i], served, q->x, q->dim, k, rerank,
+                                  hits + static_cast<Size>(i) * k);
+    rl::release(served);
+  }
+  int merged_n = 0;
+  auto* merged = static_cast<core::ShardHit*>(palloc(sizeof(core::ShardHit) * k));
+  ruvector::pg::guard([&] {
+    std::vector<std::vector<core::Hit>> per_shard(nshards);
+    for (int i = 0; i < nshards; i++) {
+      for (int j = 0; j < counts[i]; j++) {
+        const rl::Hit& h = hits[static_cast<Size>(i) * k + j];
+        per_shard[i].push_back(core::Hit{h.id, h.distance});
+      }
+    }
+    std::vector<core::ShardHit> all = core::merge_hits(per_shard, static_cast<std::uint32_t>(k));
+    for (const core::ShardHit& h : all) merged[merged_n++] = h;
+  });
+  for (int i = 0; i < merged_n; i++) {
+    Datum values[3] = {CStringGetTextDatum(shards[merged[i].shard]->name),
+                       Int64GetDatum(merged[i].id), Float4GetDatum(merged[i].distance)};
+    bool nulls[3] = {false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return static_cast<Datum>(0);
+}
+
+// Drops the collection's entry (unless another collection shares it) and forgets its key.
+static void invalidate_collection(const rl::Collection& c, int status) {
+  rl::RulakeShared* s = rl::shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  rl::CollectionState* state = rl::find_collection(c.name, true);
+  bool had = state->has_key;
+  rl::CacheKey key = state->key;
+  state->has_key = false;
+  state->status = status;
+  LWLockRelease(s->lock);
+  if (had) rl::drop_entry(key);
+}
+
+RUVECTOR_FUNCTION(rulake_invalidate) {
+  char* name = text_arg(fcinfo, 0);
+  rl::shared();
+  rl::Collection* c = readable_collection(name);
+  invalidate_collection(*c, rl::kInvalidated);
+  PG_RETURN_VOID();
+}
+
+RUVECTOR_FUNCTION(rulake_refresh) {
+  char* name = text_arg(fcinfo, 0);
+  rl::RulakeShared* s = rl::shared();
+  rl::Collection* c = readable_collection(name);
+  if (c->kind == rl::kSourceRemote) {
+    // Ask the worker for a fresh copy; what it finds shows in a later refresh.
+    LWLockAcquire(s->lock, LW_EXCLUSIVE);
+    rl::find_collection(c->name, true)->refill_wanted = true;
+    LWLockRelease(s->lock);
+    rl::wake_worker();
+  }
+  rl::SourceKey now = rl::current_key(*c);
+  if (!now.present) PG_RETURN_TEXT_P(cstring_to_text("bundle_missing"));
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  rl::CollectionState* state = rl::find_collection(c->name, true);
+  bool same = state->has_key && rl::keys_equal(state->key, now.key);
+  state->last_checked = GetCurrentTimestamp();
+  LWLockRelease(s->lock);
+  if (same) PG_RETURN_TEXT_P(cstring_to_text("up_to_date"));
+  invalidate_collection(*c, rl::kInvalidated);
+  PG_RETURN_TEXT_P(cstring_to_text("invalidated"));
+}
+
+RUVECTOR_FUNCTION(rulake_witness) {
+  char* name = text_arg(fcinfo, 0);
+  rl::RulakeShared* s = rl::shared();
+  rl::Collection* c = readable_collection(name);
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  rl::CollectionState* state = rl::find_collection(c->name, true);
+  bool has = state->has_key;
+  rl::CacheKey key = state->key;
+  LWLockRelease(s->lock);
+  if (!has) {
+    rl::SourceKey now = rl::current_key(*c);
+    if (!now.present) PG_RETURN_NULL();
+    key = now.key;
+  }
+  PG_RETURN_TEXT_P(cstring_to_text(rl::witness_hex(key.witness)));
+}
+
+RUVECTOR_FUNCTION(rulake_stats) {
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  rl::RulakeShared* s = rl::shared();
+  MemoryContext caller = CurrentMemoryContext;
+  SPI_connect();
+  if (SPI_execute("SELECT name, consistency FROM rulake.collections ORDER BY name", true, 0) !=
+      SPI_OK_SELECT) {
+    elog(ERROR, "rulake: reading rulake.collections failed");
+  }
+  uint64 n = SPI_processed;
+  MemoryContext old = MemoryContextSwitchTo(caller);
+  auto** names = static_cast<char**>(palloc(sizeof(char*) * (n + 1)));
+  auto** modes = static_cast<char**>(palloc(sizeof(char*) * (n + 1)));
+  for (uint64 i = 0; i < n; i++) {
+    names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+    modes[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+  }
+  MemoryContextSwitchTo(old);
+  SPI_finish();
+
+  for (uint64 i = 0; i < n; i++) {
+    LWLockAcquire(s->lock, LW_EXCLUSIVE);
+    rl::CollectionState state = *rl::find_collection(names[i], true);
+    LWLockRelease(s->lock);
+    uint64 bytes = 0;
+    bool present = state.has_key && rl::entry_present(state.key, &bytes);
+    const char* status = present                            ? "ready"
+                         : state.has_key                    ? "evicted"
+                         : state.status == rl::kInvalidated ? "invalidated"
+                         : state.last_error[0] != '\0'      ? "failed"
+                                                            : "cold";
+    uint64 total = state.hits + state.misses;
+    Datum values[10];
+    bool nulls[10] = {false};
+    values[0] = CStringGetTextDatum(names[i]);
+    if (state.has_key) {
+      values[1] = CStringGetTextDatum(rl::witness_hex(state.key.witness));
+    } else {
+      nulls[1] = true;
+    }
+    values[2] = CStringGetTextDatum(modes[i]);
+    values[3] = CStringGetTextDatum(status);
+    values[4] = Int64GetDatum(static_cast<int64>(state.primes));
+    values[5] = Int64GetDatum(static_cast<int64>(state.hits));
+    values[6] = Int64GetDatum(static_cast<int64>(state.misses));
+    if (total > 0) {
+      values[7] = Float8GetDatum(static_cast<double>(state.hits) / static_cast<double>(total));
+    } else {
+      nulls[7] = true;
+    }
+    values[8] = Int64GetDatum(static_cast<int64>(present ? bytes : 0));
+    if (state.last_primed != 0) {
+      values[9] = TimestampTzGetDatum(state.last_primed);
+    } else {
+      nulls[9] = true;
+    }
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return static_cast<Datum>(0);
+}
+
+RUVECTOR_FUNCTION(rulake_xmin_is_mine) {
+  PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
+}
+
+RUVECTOR_FUNCTION(rulake_forget) {
+  char* name = text_arg(fcinfo, 0);
+  if (rl::attached()) rl::forget_collection(name);
+  PG_RETURN_VOID();
+}

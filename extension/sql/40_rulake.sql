@@ -1,0 +1,241 @@
+-- ruLake: a cache of compressed collection indexes in shared memory, and bundles
+-- (docs/rulake.md, docs/bundle-format.md). Registrations live in rulake.collections; a
+-- table source gets a statement trigger that logs its writes in rulake.table_writes, whose
+-- visible sum is the table's generation.
+
+CREATE SCHEMA rulake;
+COMMENT ON SCHEMA rulake IS 'ruLake: cache-first vector search over tables and bundles';
+
+CREATE TABLE rulake.collections (
+	name text PRIMARY KEY
+		CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_.-]*$' AND octet_length(name) < 64),
+	source text NOT NULL,
+	kind text NOT NULL CHECK (kind IN ('table', 'bundle', 'remote')),
+	location text NOT NULL,           -- table: relation; bundle: path; remote: URL
+	consistency text NOT NULL CHECK (consistency IN ('fresh', 'eventual', 'frozen')),
+	metric text NOT NULL CHECK (metric IN ('l2', 'ip', 'cosine')),
+	seed bigint NOT NULL,
+	rerank_factor integer NOT NULL CHECK (rerank_factor BETWEEN 1 AND 1000),
+	lists integer NOT NULL CHECK (lists BETWEEN 0 AND 1000000),
+	probes integer NOT NULL CHECK (probes BETWEEN 0 AND 1000000),
+	owner oid NOT NULL,
+	relid oid,
+	id_column name,
+	vector_column name,
+	dim integer NOT NULL DEFAULT 0,
+	options jsonb NOT NULL DEFAULT '{}',
+	registered timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE rulake.collections IS 'registered ruLake collections; change them with rulake.register and rulake.unregister';
+
+CREATE TABLE rulake.table_writes (
+	relid oid NOT NULL,
+	weight bigint NOT NULL DEFAULT 1 CHECK (weight > 0)
+);
+CREATE INDEX table_writes_relid ON rulake.table_writes (relid);
+COMMENT ON TABLE rulake.table_writes IS 'one row per write statement on a registered table, folded by the refill worker; the visible sum of weights is the generation';
+
+SELECT pg_catalog.pg_extension_config_dump('rulake.collections', '');
+SELECT pg_catalog.pg_extension_config_dump('rulake.table_writes', '');
+-- Anyone may register; row security keeps each role to its own rows. Everything read
+-- from a row is checked again where it is used (paths confined, hosts allowed, table
+-- privileges of the searcher), so a row written by hand gains nothing.
+REVOKE ALL ON rulake.collections, rulake.table_writes FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON rulake.collections TO PUBLIC;
+GRANT USAGE ON SCHEMA rulake TO PUBLIC;
+ALTER TABLE rulake.collections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY collections_read ON rulake.collections FOR SELECT USING (true);
+CREATE POLICY collections_insert ON rulake.collections FOR INSERT
+	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+CREATE POLICY collections_delete ON rulake.collections FOR DELETE
+	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
+
+-- Statement trigger on registered tables. SECURITY DEFINER: writers need no privilege on
+-- the log. One row per statement: inserts never conflict, so writers never wait on it.
+CREATE FUNCTION rulake.note_write() RETURNS trigger
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO rulake.table_writes (relid) VALUES (TG_RELID);
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION rulake._xmin_is_mine(xid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'rulake_xmin_is_mine' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION rulake._check_bundle_path(text) RETURNS text
+	AS 'MODULE_PATHNAME', 'rulake_check_bundle_path' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION rulake._check_url(text) RETURNS text
+	AS 'MODULE_PATHNAME', 'rulake_check_url' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION rulake._forget(text) RETURNS void
+	AS 'MODULE_PATHNAME', 'rulake_forget' LANGUAGE C STRICT;
+
+CREATE FUNCTION rulake.register(name text, source text, consistency text DEFAULT 'fresh',
+		options jsonb DEFAULT '{}') RETURNS void
+	LANGUAGE plpgsql
+AS $$
+DECLARE
+	m text[];
+	v_kind text;
+	v_location text;
+	v_relid oid;
+	v_id name;
+	v_vec name;
+	v_dim integer := 0;
+	v_metric text := coalesce(options->>'metric', 'l2');
+	v_key text;
+BEGIN
+	IF name IS NULL OR source IS NULL OR consistency IS NULL OR options IS NULL THEN
+		RAISE EXCEPTION 'rulake.register: arguments must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF name !~ '^[A-Za-z_][A-Za-z0-9_.-]*$' OR octet_length(name) >= 64 THEN
+		RAISE EXCEPTION 'rulake.register: "%" is not a valid collection name', name
+			USING ERRCODE = '42602',
+			HINT = 'Names start with a letter or underscore and hold letters, digits, "_", "." and "-", up to 63 bytes.';
+	END IF;
+	IF consistency NOT IN ('fresh', 'eventual', 'frozen') THEN
+		RAISE EXCEPTION 'rulake.register: consistency must be fresh, eventual or frozen, not "%"', consistency
+			USING ERRCODE = '22023';
+	END IF;
+	IF jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'rulake.register: options must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	FOR v_key IN SELECT jsonb_object_keys(options) LOOP
+		IF v_key NOT IN ('metric', 'seed', 'rerank_factor', 'lists', 'probes') THEN
+			RAISE EXCEPTION 'rulake.register: unknown option "%"', v_key
+				USING ERRCODE = '22023', HINT = 'Options are metric, seed, rerank_factor, lists and probes.';
+		END IF;
+	END LOOP;
+	IF v_metric NOT IN ('l2', 'ip', 'cosine') THEN
+		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
+			USING ERRCODE = '22023';
+	END IF;
+	IF EXISTS (SELECT 1 FROM rulake.collections c WHERE c.name = register.name) THEN
+		RAISE EXCEPTION 'rulake collection "%" already exists', name USING ERRCODE = '42710';
+	END IF;
+
+	IF source LIKE 'table:%' THEN
+		m := regexp_match(source, '^table:(.+)\(\s*([^,\s]+)\s*,\s*([^,\s\)]+)\s*\)$');
+		IF m IS NULL THEN
+			RAISE EXCEPTION 'rulake.register: a table source is written table:schema.table(id_column, vector_column), not "%"', source
+				USING ERRCODE = '22023';
+		END IF;
+		v_relid := to_regclass(m[1]);
+		IF v_relid IS NULL THEN
+			RAISE EXCEPTION 'rulake.register: relation "%" does not exist', m[1] USING ERRCODE = '42P01';
+		END IF;
+		IF (SELECT relkind FROM pg_class WHERE oid = v_relid) NOT IN ('r', 'p') THEN
+			RAISE EXCEPTION 'rulake.register: "%" is not a table', m[1] USING ERRCODE = '42809';
+		END IF;
+		IF NOT has_table_privilege(v_relid, 'SELECT') OR NOT has_table_privilege(v_relid, 'TRIGGER') THEN
+			RAISE EXCEPTION 'rulake.register: permission denied for table %', v_relid::regclass
+				USING ERRCODE = '42501', DETAIL = 'Registering a table needs SELECT and TRIGGER privileges on it.';
+		END IF;
+		v_id := m[2];
+		v_vec := m[3];
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = v_relid AND attname = v_id
+				AND NOT attisdropped AND atttypid IN ('bigint'::regtype, 'integer'::regtype, 'smallint'::regtype)) THEN
+			RAISE EXCEPTION 'rulake.register: % has no integer column "%"', v_relid::regclass, v_id
+				USING ERRCODE = '42703';
+		END IF;
+		SELECT CASE WHEN atttypmod > 0 THEN atttypmod ELSE 0 END INTO v_dim FROM pg_attribute
+			WHERE attrelid = v_relid AND attname = v_vec AND NOT attisdropped
+				AND atttypid = '@extschema@.ruvector'::regtype;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'rulake.register: % has no ruvector column "%"', v_relid::regclass, v_vec
+				USING ERRCODE = '42703';
+		END IF;
+		v_kind := 'table';
+		v_location := v_relid::regclass::text;
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = v_relid AND tgname = 'rulake_generation') THEN
+			EXECUTE format('CREATE TRIGGER rulake_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+				'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write()', v_relid::regclass);
+		END IF;
+	ELSIF source LIKE 'bundle:%' THEN
+		v_kind := 'bundle';
+		v_location := substr(source, 8);
+		PERFORM rulake._check_bundle_path(v_location);
+	ELSIF source ~ '^https?://' THEN
+		v_kind := 'remote';
+		v_location := rulake._check_url(source);
+		IF consistency = 'fresh' THEN
+			RAISE EXCEPTION 'rulake.register: a remote bundle cannot be fresh'
+				USING ERRCODE = '22023',
+				DETAIL = 'Only the refill worker reaches the network, so a search cannot check the remote copy.',
+				HINT = 'Register it as eventual (rechecked every rulake.refresh_interval) or frozen.';
+		END IF;
+	ELSE
+		RAISE EXCEPTION 'rulake.register: source must start with table:, bundle:, http:// or https://, not "%"', source
+			USING ERRCODE = '22023';
+	END IF;
+
+	INSERT INTO rulake.collections (name, source, kind, location, consistency, metric, seed,
+			rerank_factor, lists, probes, owner, relid, id_column, vector_column, dim, options)
+	VALUES (name, source, v_kind, v_location, consistency, v_metric,
+			coalesce((options->>'seed')::bigint, 0),
+			coalesce((options->>'rerank_factor')::integer, 20),
+			coalesce((options->>'lists')::integer, 0),
+			coalesce((options->>'probes')::integer, 10),
+			(SELECT oid FROM pg_roles WHERE rolname = current_user), v_relid, v_id, v_vec, v_dim, options);
+	PERFORM rulake._forget(name);
+END
+$$;
+COMMENT ON FUNCTION rulake.register(text, text, text, jsonb) IS 'register a collection: table:schema.table(id, vec), bundle:DIR or an http(s) URL';
+
+CREATE FUNCTION rulake.unregister(name text) RETURNS void
+	LANGUAGE plpgsql
+AS $$
+DECLARE
+	c rulake.collections;
+BEGIN
+	SELECT * INTO c FROM rulake.collections WHERE collections.name = unregister.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'rulake collection "%" does not exist', name USING ERRCODE = '42704';
+	END IF;
+	IF NOT pg_has_role(current_user, c.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'rulake.unregister: must be the owner of collection "%"', name USING ERRCODE = '42501';
+	END IF;
+	PERFORM rulake.invalidate(name);
+	DELETE FROM rulake.collections WHERE collections.name = unregister.name;
+	IF c.relid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rulake.collections WHERE relid = c.relid)
+			AND EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid) THEN
+		EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', c.relid::regclass);
+	END IF;
+	PERFORM rulake._forget(name);
+END
+$$;
+COMMENT ON FUNCTION rulake.unregister(text) IS 'drop a collection registration and its cache entry';
+
+CREATE FUNCTION rulake.search(name text, query @extschema@.ruvector, k integer,
+		rerank_factor integer DEFAULT NULL)
+	RETURNS TABLE (id bigint, distance real)
+	AS 'MODULE_PATHNAME', 'rulake_search' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.search(text, @extschema@.ruvector, integer, integer) IS 'k nearest rows of a collection, served from the cache';
+
+CREATE FUNCTION rulake.search_federated(names text[], query @extschema@.ruvector, k integer,
+		per_shard_rerank integer DEFAULT NULL)
+	RETURNS TABLE (collection text, id bigint, distance real)
+	AS 'MODULE_PATHNAME', 'rulake_search_federated' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.search_federated(text[], @extschema@.ruvector, integer, integer) IS 'k nearest rows over several collections, merged globally';
+
+CREATE FUNCTION rulake.invalidate(name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'rulake_invalidate' LANGUAGE C STRICT;
+CREATE FUNCTION rulake.refresh(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'rulake_refresh' LANGUAGE C STRICT;
+CREATE FUNCTION rulake.witness(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'rulake_witness' LANGUAGE C STRICT;
+CREATE FUNCTION rulake.stats()
+	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
+		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz)
+	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.invalidate(text) IS 'drop the cached index of a collection; the next search primes it again';
+COMMENT ON FUNCTION rulake.refresh(text) IS 'compare the source with the cache: up_to_date, invalidated or bundle_missing';
+COMMENT ON FUNCTION rulake.witness(text) IS 'hex SHAKE-256 witness the collection is cached under';
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes';
+
+CREATE FUNCTION rulake.publish_bundle(collection text, dir text) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
+CREATE FUNCTION rulake.verify_bundle(dir text) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'rulake_verify_bundle' LANGUAGE C STRICT;
+COMMENT ON FUNCTION rulake.publish_bundle(text, text) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically';
+COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data; its fields as jsonb';
