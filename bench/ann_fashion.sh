@@ -10,27 +10,10 @@ cd "$(dirname "$0")/.."
 source tools/cluster.sh
 QUERIES=${1:-200}
 SECONDS_PER=${2:-10}
-DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
-mkdir -p build
-g++ -O2 -std=c++17 -o build/idx_to_copy tools/idx_to_copy.cpp
-
-cluster_start "shared_buffers = '2GB'" "max_parallel_workers_per_gather = 0" "jit = off" \
-  "maintenance_work_mem = '2GB'"
-trap cluster_stop EXIT
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
+source bench/fashion_load.sh
+fashion_cluster_start
 have_pgvector=$("${PSQL[@]}" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
-
-"${PSQL[@]}" <<SQL
-CREATE EXTENSION ruvector;
-CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector(784));
-ALTER TABLE fashion ALTER embedding SET STORAGE PLAIN;
-CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector(784));
-\copy fashion FROM PROGRAM 'build/idx_to_copy $DATA/train-images-idx3-ubyte.gz $DATA/train-labels-idx1-ubyte.gz'
-\copy queries FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz $QUERIES'
-VACUUM ANALYZE fashion;
-CREATE TABLE truth AS SELECT q.id AS qid,
-  array(SELECT f.id FROM fashion f ORDER BY f.embedding <-> q.embedding LIMIT 10) AS ids FROM queries q;
-SQL
+load_fashion "$QUERIES"
 if [[ "$have_pgvector" == 1 ]]; then
   "${PSQL[@]}" <<'SQL'
 CREATE EXTENSION vector;

@@ -115,8 +115,8 @@ Pinned pin_entry(const CacheKey& key);
 void unpin_entry(int entry);
 // Copies an image into the cache under `key`, evicting least recently used entries to make
 // room; returns false when it cannot fit even in an empty cache. An entry already there
-// under the same key is kept and the copy discarded.
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows);
+// under the same key (primed concurrently) is kept, the copy discarded, and *added false.
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added);
 // Marks the entry dead (freed now, or by its last unpin).
 void drop_entry(const CacheKey& key);
 bool entry_present(const CacheKey& key, uint64* bytes);

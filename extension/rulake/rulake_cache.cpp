@@ -220,8 +220,9 @@ void unpin_entry(int entry) {
   LWLockRelease(s->lock);
 }
 
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows) {
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added) {
   RulakeShared* s = shared();
+  *added = false;
   dsa_pointer p = InvalidDsaPointer;
   for (;;) {
     p = dsa_allocate_extended(dsa, bytes, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
@@ -261,6 +262,7 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   e->rows = rows;
   e->last_used = ++s->clock;
   LWLockRelease(s->lock);
+  *added = true;
   ConditionVariableBroadcast(&s->changed);
   return true;
 }

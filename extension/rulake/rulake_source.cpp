@@ -193,8 +193,8 @@ core::IndexParams index_params(const Collection& c, uint32 dim, uint64 seed) {
 // Installs or copies out an image; the vector is freed by the caller's scope.
 void finish_prime(const std::vector<unsigned char>& image, uint64 rows, bool share, Primed* out) {
   if (share) {
-    out->installed =
-        pg_call([&] { return install_entry(out->key, image.data(), image.size(), rows); });
+    out->installed = pg_call(
+        [&] { return install_entry(out->key, image.data(), image.size(), rows, &out->added); });
     if (!out->installed) {
       pg_call([&] {
         ereport(WARNING,
@@ -413,7 +413,7 @@ void note_primed(const Collection& c, const Primed& p) {
     state->has_key = true;
     state->key = p.key;
     state->status = kReady;
-    state->primes++;
+    if (p.added) state->primes++;
     state->last_primed = GetCurrentTimestamp();
     state->last_checked = state->last_primed;
     state->last_error[0] = '\0';

@@ -48,6 +48,7 @@ struct Primed {
   CacheKey key;
   uint32 rerank_factor;
   bool installed;
+  bool added;  // installed as a new entry, not found primed by someone else meanwhile
   void* private_image;
   Size private_bytes;
 };
