@@ -66,8 +66,9 @@ struct Hit {
 };
 
 // Up to k hits ordered by (distance, id). Read-only and deterministic: the same image
-// bytes and query give the same hits. Throws std::invalid_argument for a query that is not
-// dim finite floats, or a zero query under cosine.
+// bytes and query give the same hits. `query` must hold image_info().dim floats (the caller
+// checks; a pointer carries no length). Throws std::invalid_argument for a non-finite value,
+// or a zero query under cosine.
 void search_index(const void* image, std::size_t size, const float* query,
                   const SearchParams& params, std::vector<Hit>* out);
 
