@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "bundle/dir_commit.h"
+#include "bundle/publish.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/vectors_file.h"
 #include "bundle/verify.h"
@@ -86,24 +87,42 @@ void download(const std::string& url, Sink* sink, const FetchOptions& o) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o.total_timeout_ms);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(sink->limit));
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.verify_tls ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.verify_tls ? 2L : 0L);
   if (!o.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_callback);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   CURLcode rc = curl_easy_perform(c);
   if (sink->over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
-    throw FetchError("\"" + url + "\" is larger than the limit of " + std::to_string(sink->limit) +
-                     " bytes");
+    throw FetchSizeError("\"" + url + "\" is larger than the limit of " +
+                         std::to_string(sink->limit) + " bytes");
   }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK) {
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
     throw FetchError("could not fetch \"" + url + "\": " + why,
                      status >= 300 ? "HTTP status " + std::to_string(status) : std::string());
   }
+  // Below 400 curl succeeds, a redirect included: what it wrote was not the file.
+  if (status != 200) {
+    char* target = nullptr;
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &target);
+    if (target != nullptr)
+      throw FetchError("could not fetch \"" + url + "\": HTTP status " + std::to_string(status) +
+                           " redirects to \"" + target + "\", and redirects are not followed",
+                       "Give the final URL of the bundle.");
+    throw FetchError("could not fetch \"" + url + "\": HTTP status " + std::to_string(status) +
+                     " instead of 200");
+  }
+}
+
+// Lower case, without the brackets of an IPv6 literal, so "[::1]" matches "::1".
+std::string host_key(const std::string& host) {
+  std::string h = lower(host);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return h;
 }
 
 }  // namespace
@@ -127,22 +146,25 @@ std::string check_fetch_url(const std::string& url, const std::vector<std::strin
   init_curl();
   std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    throw FetchError("\"" + url + "\" is not a valid URL");
-  char* raw = nullptr;
-  curl_url_get(u.get(), CURLUPART_SCHEME, &raw, 0);
-  std::unique_ptr<char, CurlFree> scheme(raw);
-  raw = nullptr;
-  curl_url_get(u.get(), CURLUPART_HOST, &raw, 0);
-  std::unique_ptr<char, CurlFree> host(raw);
-  std::string s = scheme ? lower(scheme.get()) : "";
+    throw UrlError("\"" + url + "\" is not a valid URL");
+  auto part = [&](CURLUPart which) {
+    char* raw = nullptr;
+    if (curl_url_get(u.get(), which, &raw, 0) != CURLUE_OK) return std::string();
+    std::unique_ptr<char, CurlFree> owned(raw);
+    return std::string(owned.get());
+  };
+  std::string s = lower(part(CURLUPART_SCHEME));
   if (s != "http" && s != "https")
-    throw FetchError("remote bundles are fetched over http or https only, not \"" + s + "\"");
-  std::string h = host ? lower(host.get()) : "";
+    throw UrlError("remote bundles are fetched over http or https only, not \"" + s + "\"");
+  if (!part(CURLUPART_QUERY).empty() || !part(CURLUPART_FRAGMENT).empty())
+    throw UrlError("the bundle URL \"" + url + "\" has a query or fragment",
+                   "The bundle's files are fetched by appending their names to the URL.");
+  std::string h = host_key(part(CURLUPART_HOST));
   bool ok = std::any_of(allowed.begin(), allowed.end(),
-                        [&](const std::string& a) { return a == "*" || a == h; });
+                        [&](const std::string& a) { return a == "*" || host_key(a) == h; });
   if (!ok)
-    throw FetchError("host \"" + h + "\" is not in rulake.allowed_hosts",
-                     "A superuser adds it with ALTER SYSTEM SET rulake.allowed_hosts.");
+    throw HostNotAllowedError("host \"" + h + "\" is not in rulake.allowed_hosts",
+                              "A superuser adds it with ALTER SYSTEM SET rulake.allowed_hosts.");
   return url;
 }
 
@@ -154,10 +176,19 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   std::string text;
   Sink sidecar_sink;
   sidecar_sink.text = &text;
-  sidecar_sink.limit = kMaxSidecarBytes;
-  download(base + kSidecarName, &sidecar_sink, o);
+  sidecar_sink.limit = std::min<std::uint64_t>(kMaxSidecarBytes, o.max_bytes);
+  const std::string sidecar_url = base + kSidecarName;
+  download(sidecar_url, &sidecar_sink, o);
   result.bytes_downloaded += sidecar_sink.written;
-  Sidecar s = parse_checked_sidecar(text, base + kSidecarName);
+  Sidecar s = parse_checked_sidecar(text, sidecar_url);
+  // Named by its digest, a new data file never replaces one the mirror's sidecar names
+  // with other bytes, so the old bundle stays valid until the sidecar rename. The name is
+  // also safe to append to the URL as it is.
+  if (s.data_ref != data_file_name(s.data_digest))
+    throw FormatError("bundle sidecar at \"" + sidecar_url + "\" names data file \"" + s.data_ref +
+                          "\"; a remote bundle must name it by its digest, \"" +
+                          data_file_name(s.data_digest) + "\", as publish does",
+                      "data_ref");
   result.sidecar = s;
 
   ensure_directory(dir);
@@ -177,10 +208,13 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   data_sink.fd = data_fd.get();
   data_sink.label = dir + "/" + data_tmp.name();
   data_sink.limit = o.max_bytes;
-  download(base + s.data_ref, &data_sink, o);
+  const std::string data_url = base + s.data_ref;
+  download(data_url, &data_sink, o);
   result.bytes_downloaded += data_sink.written;
+  // The checks verify_bundle_or_throw makes, on the temp file before it is named: the
+  // sidecar was checked against its witness above, the data is checked against the sidecar.
   VectorsScan scan = scan_vectors_file(data_fd.get(), data_sink.label, nullptr);
-  check_vectors_match(s, scan, base + s.data_ref);
+  check_vectors_match(s, scan, data_url);
   fsync_or_throw(data_fd.get(), data_sink.label);
   data_fd.reset();
   rename_in(dir_fd.get(), data_tmp.name(), s.data_ref, dir);

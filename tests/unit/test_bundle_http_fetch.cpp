@@ -1,17 +1,25 @@
-// Remote bundles: a tiny HTTP server on 127.0.0.1 serves a published bundle; the fetch
-// mirrors it, skips unchanged witnesses, and leaves the old mirror on every failure.
+// Remote bundles: a tiny HTTP server on 127.0.0.1 serves a published bundle and, per file,
+// misbehaves on request (error status, redirect, truncated body, stall); the fetch mirrors
+// the bundle, skips unchanged witnesses, and leaves the old mirror on every failure.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "bundle/errors.h"
 #include "bundle/http_fetch.h"
+#include "bundle/sidecar_json.h"
 #include "bundle/verify.h"
 #include "test_bundle_util.h"
 
@@ -20,7 +28,25 @@ using bundle_test::TempDir;
 
 namespace {
 
-// Serves files of `root` by name, one connection at a time, HTTP/1.0, until destroyed.
+constexpr char kSidecar[] = "table.rulake.json";
+
+// How the server answers for one file name; files without a rule are served from the root
+// directory (404 when missing).
+struct Rule {
+  enum Kind {
+    kStatus,       // `status` with a short body
+    kRedirect,     // 302 to `location`
+    kNoLength,     // the file, without Content-Length (the end is the connection's close)
+    kTruncate,     // Content-Length of the whole file, half the body, then close
+    kStall,        // nothing at all until the client gives up
+    kStallInBody,  // the headers and half the body, then nothing
+  };
+  Kind kind = kStatus;
+  int status = 500;
+  std::string location;
+};
+
+// Serves one connection at a time, HTTP/1.0 with Connection: close, until destroyed.
 class FileServer {
  public:
   explicit FileServer(std::string root) : root_(std::move(root)) {
@@ -29,8 +55,8 @@ class FileServer {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 8);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
@@ -42,57 +68,164 @@ class FileServer {
     ::close(fd_);
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/b"; }
-  std::atomic<int> requests{0};
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return origin() + "/b"; }
+  void set_rule(const std::string& name, Rule rule) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rules_[name] = std::move(rule);
+  }
+  void clear_rules() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rules_.clear();
+  }
+  // The file names requested since the last call, in order.
+  std::vector<std::string> take_requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::exchange(requests_, {});
+  }
 
  private:
   void serve() {
     while (!stop_) {
       int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
-      requests++;
-      char buf[4096];
-      ssize_t n = ::read(c, buf, sizeof(buf) - 1);
-      std::string req(buf, n > 0 ? n : 0);
-      std::string path = req.substr(4, req.find(' ', 4) - 4);  // "GET /b/<name> "
-      std::string name = path.substr(path.find_last_of('/') + 1);
-      std::string body;
-      bool found = std::filesystem::exists(root_ + "/" + name);
-      if (found) body = bundle_test::read_file(root_ + "/" + name);
-      std::string head = found ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n";
-      head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-      std::string all = head + body;
-      for (std::size_t off = 0; off < all.size();) {
-        ssize_t w = ::write(c, all.data() + off, all.size() - off);
-        if (w <= 0) break;
-        off += static_cast<std::size_t>(w);
-      }
+      answer(c);
       ::close(c);
     }
   }
+
+  void answer(int c) {
+    std::string req = read_request(c);
+    if (req.compare(0, 4, "GET ") != 0) {  // a TLS handshake, say
+      send_all(c, "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    std::string path = req.substr(4, req.find(' ', 4) - 4);  // "/b/<name>"
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    Rule rule;
+    bool has_rule;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      requests_.push_back(name);
+      auto it = rules_.find(name);
+      has_rule = it != rules_.end();
+      if (has_rule) rule = it->second;
+    }
+    std::string file = root_ + "/" + name;
+    std::string body = std::filesystem::exists(file) ? bundle_test::read_file(file) : "";
+    std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!has_rule) {
+      if (!std::filesystem::exists(file))
+        rule.status = 404;
+      else
+        rule.status = 200;
+    }
+    switch (has_rule ? rule.kind : Rule::kStatus) {
+      case Rule::kStatus:
+        if (rule.status != 200) body = "error " + std::to_string(rule.status) + "\n";
+        send_all(c, "HTTP/1.0 " + std::to_string(rule.status) +
+                        " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        return;
+      case Rule::kRedirect:
+        send_all(c, "HTTP/1.0 302 Found\r\nLocation: " + rule.location +
+                        "\r\nContent-Length: 0\r\n\r\n");
+        return;
+      case Rule::kNoLength:
+        send_all(c, "HTTP/1.0 200 OK\r\n\r\n" + body);
+        return;
+      case Rule::kTruncate:
+        send_all(c, "HTTP/1.0 200 OK\r\n" + length + "\r\n" + body.substr(0, body.size() / 2));
+        return;
+      case Rule::kStall:
+        wait_for_close(c);
+        return;
+      case Rule::kStallInBody:
+        send_all(c, "HTTP/1.0 200 OK\r\n" + length + "\r\n" + body.substr(0, body.size() / 2));
+        wait_for_close(c);
+        return;
+    }
+  }
+
+  static std::string read_request(int c) {
+    std::string req;
+    char buf[4096];
+    while (req.find("\r\n\r\n") == std::string::npos && req.size() < 65536) {
+      ssize_t n = ::read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      req.append(buf, static_cast<std::size_t>(n));
+      if (req.size() >= 4 && req.compare(0, 4, "GET ") != 0) break;
+    }
+    return req;
+  }
+
+  static void send_all(int c, const std::string& all) {
+    for (std::size_t off = 0; off < all.size();) {
+      ssize_t w = ::send(c, all.data() + off, all.size() - off, MSG_NOSIGNAL);
+      if (w <= 0) return;
+      off += static_cast<std::size_t>(w);
+    }
+  }
+
+  // Until the client closes the connection (its timeout) or the server stops.
+  void wait_for_close(int c) {
+    char buf[256];
+    while (!stop_) {
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0 && ::read(c, buf, sizeof(buf)) <= 0) return;
+    }
+  }
+
   std::string root_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::map<std::string, Rule> rules_;
+  std::vector<std::string> requests_;
   std::thread thread_;
 };
 
-rb::Sidecar publish(const std::string& dir, std::uint64_t generation, float scale = 1) {
+// 100 rows of dim 8 that differ by generation: a data file (4 KiB) larger than the sidecar.
+rb::Sidecar publish(const std::string& dir, std::uint64_t generation) {
   rb::BundleMeta meta;
   meta.rotation_seed = 7;
   meta.rerank_factor = 20;
   meta.generation = generation;
-  std::vector<std::int64_t> ids = {1, 2, 3};
-  std::vector<float> rows = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  for (float& r : rows) r *= scale;
-  return rb::publish_bundle_from_rows(dir, meta, 3, ids, rows).sidecar;
+  std::vector<std::int64_t> ids(100);
+  for (std::size_t i = 0; i < ids.size(); i++) ids[i] = static_cast<std::int64_t>(i);
+  return rb::publish_bundle_from_rows(dir, meta, 8, ids,
+                                      bundle_test::pseudo_rows(100, 8, generation))
+      .sidecar;
 }
 
 rb::FetchOptions options() {
   rb::FetchOptions o;
   o.allowed_hosts = {"127.0.0.1"};
+  o.connect_timeout_ms = 2000;
   o.total_timeout_ms = 5000;
   return o;
+}
+
+// The mirror holds exactly `expected` (sidecar and data file), verified, and nothing else.
+void expect_mirror(const std::string& dir, const rb::Sidecar& expected) {
+  EXPECT_EQ(rb::verify_bundle_or_throw(dir), expected);
+  EXPECT_EQ(bundle_test::list_dir(dir), (std::vector<std::string>{kSidecar, expected.data_ref}))
+      << "no temp files, no stale data files";
+}
+
+template <typename E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no exception of the expected type";
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -101,56 +234,243 @@ TEST(BundleHttpFetch, MirrorsAndSkipsUnchanged) {
   TempDir src, dst;
   rb::Sidecar published = publish(src.path(), 1);
   FileServer server(src.path());
-  rb::FetchResult r = rb::fetch_bundle(server.url(), dst.sub("m"), options());
+  const std::string m = dst.sub("m");  // created by the fetch
+  rb::FetchResult r = rb::fetch_bundle(server.url(), m, options());
   EXPECT_TRUE(r.changed);
   EXPECT_EQ(r.sidecar, published);
-  EXPECT_EQ(rb::verify_bundle_or_throw(dst.sub("m")), published);
-  int before = server.requests;
-  r = rb::fetch_bundle(server.url(), dst.sub("m"), options());
+  expect_mirror(m, published);
+  for (const std::string& name : {std::string(kSidecar), published.data_ref})
+    EXPECT_EQ(bundle_test::read_file(m + "/" + name), bundle_test::read_file(src.sub(name)));
+  const std::uint64_t sidecar_bytes = bundle_test::read_file(src.sub(kSidecar)).size();
+  EXPECT_EQ(r.bytes_downloaded,
+            sidecar_bytes + bundle_test::read_file(src.sub(published.data_ref)).size());
+  EXPECT_EQ(server.take_requests(), (std::vector<std::string>{kSidecar, published.data_ref}));
+
+  r = rb::fetch_bundle(server.url() + "/", m, options());
   EXPECT_FALSE(r.changed);
-  EXPECT_EQ(server.requests - before, 1) << "only the sidecar is fetched when unchanged";
-  rb::Sidecar second = publish(src.path(), 2, 2);
-  r = rb::fetch_bundle(server.url(), dst.sub("m"), options());
+  EXPECT_EQ(r.sidecar, published);
+  EXPECT_EQ(r.bytes_downloaded, sidecar_bytes);
+  EXPECT_EQ(server.take_requests(), std::vector<std::string>{kSidecar})
+      << "only the sidecar is fetched when the witness is unchanged";
+
+  rb::Sidecar second = publish(src.path(), 2);
+  r = rb::fetch_bundle(server.url(), m, options());
   EXPECT_TRUE(r.changed);
-  EXPECT_EQ(rb::verify_bundle_or_throw(dst.sub("m")), second);
-  EXPECT_EQ(bundle_test::list_dir(dst.sub("m")).size(), 2u) << "the old data file is removed";
+  EXPECT_EQ(r.sidecar, second);
+  expect_mirror(m, second);  // the old data file is removed
+
+  // A damaged mirror with the current witness is fetched again rather than trusted.
+  std::string bytes = bundle_test::read_file(m + "/" + second.data_ref);
+  bytes.back() ^= 1;
+  bundle_test::write_file(m + "/" + second.data_ref, bytes);
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed);
+  expect_mirror(m, second);
 }
 
-TEST(BundleHttpFetch, RefusesHostsSchemesAndBadContent) {
+TEST(BundleHttpFetch, RefusesUrlsBeforeAnyConnection) {
   TempDir src, dst;
-  rb::Sidecar published = publish(src.path(), 1);
+  publish(src.path(), 1);
   FileServer server(src.path());
   rb::FetchOptions o = options();
   o.allowed_hosts = {"example.com"};
-  EXPECT_THROW(rb::fetch_bundle(server.url(), dst.sub("m"), o), rb::FetchError);
-  EXPECT_EQ(server.requests, 0) << "a host outside the list is never contacted";
-  EXPECT_THROW(rb::check_fetch_url("ftp://127.0.0.1/b", {"*"}), rb::FetchError);
-  EXPECT_THROW(rb::check_fetch_url("file:///etc/passwd", {"*"}), rb::FetchError);
+  EXPECT_THROW(rb::fetch_bundle(server.url(), dst.sub("m"), o), rb::HostNotAllowedError);
+  o.allowed_hosts = {};
+  EXPECT_THROW(rb::fetch_bundle(server.url(), dst.sub("m"), o), rb::HostNotAllowedError)
+      << "an empty list allows nothing";
+  o.allowed_hosts = {"*"};
+  for (const std::string& url : std::vector<std::string>{
+           "file://" + src.path(), "ftp://127.0.0.1/b", "gopher://127.0.0.1/b", "127.0.0.1/b",
+           server.url() + "?x=1", server.url() + "#frag", std::string()})
+    EXPECT_THROW(rb::fetch_bundle(url, dst.sub("m"), o), rb::UrlError) << url;
+  EXPECT_TRUE(server.take_requests().empty()) << "a refused URL is never contacted";
+  EXPECT_FALSE(std::filesystem::exists(dst.sub("m"))) << "nor is the mirror created";
+
+  // Host names compare case-insensitively; "*" allows any; IPv6 literals without brackets.
+  EXPECT_NO_THROW(rb::check_fetch_url("https://Bundles.EXAMPLE.com/b", {"bundles.example.COM"}));
+  EXPECT_NO_THROW(rb::check_fetch_url("HTTP://anything.example/b", {"*"}));
+  EXPECT_NO_THROW(rb::check_fetch_url("http://[::1]:8080/b", {"::1"}));
+  EXPECT_THROW(rb::check_fetch_url("http://bundles.example.com.evil/b", {"bundles.example.com"}),
+               rb::HostNotAllowedError);
+  EXPECT_THROW(rb::check_fetch_url("http://evil.example@127.0.0.2/b", {"evil.example"}),
+               rb::HostNotAllowedError)
+      << "userinfo is not the host";
   EXPECT_EQ(rb::parse_host_list(" A.example, b ,*"),
             (std::vector<std::string>{"a.example", "b", "*"}));
+}
 
-  rb::fetch_bundle(server.url(), dst.sub("m"), options());
-  // Tampered data served under the published sidecar: refused, the mirror keeps the old one.
-  rb::Sidecar second = publish(src.path(), 2, 3);
-  std::string bytes = bundle_test::read_file(src.sub(second.data_ref));
-  bytes[bytes.size() - 1] ^= 1;
-  bundle_test::write_file(src.sub(second.data_ref), bytes);
-  EXPECT_THROW(rb::fetch_bundle(server.url(), dst.sub("m"), options()), rb::IntegrityError);
-  EXPECT_EQ(rb::verify_bundle_or_throw(dst.sub("m")), published);
-  for (const std::string& name : bundle_test::list_dir(dst.sub("m")))
-    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
-
-  // Over the size limit, and missing files (404): clear errors, mirror intact.
-  publish(src.path(), 3, 4);
-  o = options();
-  o.max_bytes = 40;
-  EXPECT_THROW(rb::fetch_bundle(server.url(), dst.sub("m"), o), rb::FetchError);
-  std::filesystem::remove(src.sub("table.rulake.json"));
-  try {
-    rb::fetch_bundle(server.url(), dst.sub("m"), options());
-    FAIL() << "expected a FetchError";
-  } catch (const rb::FetchError& e) {
-    EXPECT_NE(std::string(e.what()).find("404"), std::string::npos) << e.what();
+TEST(BundleHttpFetch, RedirectsAreNotFollowed) {
+  TempDir src, dst;
+  rb::Sidecar published = publish(src.path(), 1);
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  rb::fetch_bundle(server.url(), m, options());
+  rb::Sidecar second = publish(src.path(), 2);
+  server.take_requests();
+  // To a host outside the list, and even to the same allowed server: refused, not followed.
+  for (const std::string& target : {std::string("http://example.com/b/") + kSidecar,
+                                    server.origin() + "/elsewhere/" + kSidecar}) {
+    server.set_rule(kSidecar, {Rule::kRedirect, 302, target});
+    std::string what =
+        error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), m, options()); });
+    EXPECT_TRUE(contains(what, "302") && contains(what, target)) << what;
+    EXPECT_EQ(server.take_requests(), std::vector<std::string>{kSidecar});
   }
-  EXPECT_EQ(rb::verify_bundle_or_throw(dst.sub("m")), published);
+  server.clear_rules();
+  server.set_rule(second.data_ref, {Rule::kRedirect, 302, "http://example.com/x.rvb"});
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::FetchError);
+  expect_mirror(m, published);
+}
+
+TEST(BundleHttpFetch, HttpErrorsLeaveTheOldMirror) {
+  TempDir src, dst;
+  rb::Sidecar published = publish(src.path(), 1);
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  rb::fetch_bundle(server.url(), m, options());
+  rb::Sidecar second = publish(src.path(), 2);
+
+  // The new data file is missing: 404 after the sidecar was fetched.
+  std::filesystem::rename(src.sub(second.data_ref), src.sub("aside"));
+  std::string what =
+      error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), m, options()); });
+  EXPECT_TRUE(contains(what, "404") && contains(what, second.data_ref)) << what;
+  expect_mirror(m, published);
+  std::filesystem::rename(src.sub("aside"), src.sub(second.data_ref));
+
+  server.set_rule(kSidecar, {Rule::kStatus, 503, ""});
+  what = error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), m, options()); });
+  EXPECT_TRUE(contains(what, "503") && contains(what, server.url())) << what;
+  server.set_rule(kSidecar, {Rule::kStatus, 204, ""});
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::FetchError)
+      << "only 200 is a file";
+  server.clear_rules();
+  std::filesystem::remove(src.sub(kSidecar));
+  what = error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), m, options()); });
+  EXPECT_TRUE(contains(what, "404")) << what;
+  expect_mirror(m, published);
+
+  // Nothing listens on the port any more.
+  std::string url = server.url();
+  {
+    TempDir empty;
+    FileServer other(empty.path());
+    url = other.url();
+  }
+  EXPECT_THROW(rb::fetch_bundle(url, m, options()), rb::FetchError);
+  expect_mirror(m, published);
+}
+
+TEST(BundleHttpFetch, BadContentIsRefused) {
+  TempDir src, dst;
+  rb::Sidecar published = publish(src.path(), 1);
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  rb::fetch_bundle(server.url(), m, options());
+
+  // Tampered data served under the published sidecar.
+  rb::Sidecar second = publish(src.path(), 2);
+  std::string good = bundle_test::read_file(src.sub(second.data_ref));
+  std::string bad = good;
+  bad[bad.size() - 1] ^= 1;
+  bundle_test::write_file(src.sub(second.data_ref), bad);
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::IntegrityError);
+  expect_mirror(m, published);
+  bundle_test::write_file(src.sub(second.data_ref), good);
+
+  // A sidecar changed after publishing.
+  std::string sidecar = bundle_test::read_file(src.sub(kSidecar));
+  std::string changed = sidecar;
+  changed.replace(changed.find("\"rerank_factor\": 20"), 19, "\"rerank_factor\": 21");
+  bundle_test::write_file(src.sub(kSidecar), changed);
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::IntegrityError);
+  bundle_test::write_file(src.sub(kSidecar), "{not json");
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::FormatError);
+
+  // A well-signed sidecar whose data file is not named by its digest: refused before the
+  // data is fetched, since installing it could overwrite the data of the current mirror.
+  rb::Sidecar renamed = second;
+  renamed.data_ref = "data.rvb";
+  renamed.rvf_witness = rb::compute_witness(renamed);
+  bundle_test::write_file(src.sub(kSidecar), rb::sidecar_to_json(renamed));
+  bundle_test::write_file(src.sub("data.rvb"), good);
+  server.take_requests();
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::FormatError);
+  EXPECT_EQ(server.take_requests(), std::vector<std::string>{kSidecar});
+  expect_mirror(m, published);
+
+  bundle_test::write_file(src.sub(kSidecar), sidecar);
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed);
+  expect_mirror(m, second);
+}
+
+TEST(BundleHttpFetch, SizeLimitsAndBrokenTransfers) {
+  TempDir src, dst;
+  rb::Sidecar published = publish(src.path(), 1);
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  rb::fetch_bundle(server.url(), m, options());
+  rb::Sidecar second = publish(src.path(), 2);
+  const std::uint64_t sidecar_size = bundle_test::read_file(src.sub(kSidecar)).size();
+  const std::uint64_t data_size = bundle_test::read_file(src.sub(second.data_ref)).size();
+  ASSERT_LT(sidecar_size, data_size);
+
+  rb::FetchOptions o = options();
+  o.max_bytes = data_size - 1;
+  // Announced by Content-Length (curl stops before the body), and not announced (the
+  // write callback stops it): both refused, the partial file removed.
+  for (Rule::Kind kind : {Rule::kStatus, Rule::kNoLength}) {
+    server.set_rule(second.data_ref, {kind, 200, ""});
+    std::string what = error_of<rb::FetchSizeError>([&] { rb::fetch_bundle(server.url(), m, o); });
+    EXPECT_TRUE(contains(what, std::to_string(data_size - 1))) << what;
+    expect_mirror(m, published);
+  }
+  o.max_bytes = sidecar_size - 1;  // the limit is per file, the sidecar's too
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, o), rb::FetchSizeError);
+  o.max_bytes = data_size;
+  server.clear_rules();
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), m, o).changed) << "a file of exactly the limit";
+  expect_mirror(m, second);
+
+  rb::Sidecar third = publish(src.path(), 3);
+  server.set_rule(third.data_ref, {Rule::kTruncate, 200, ""});
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::FetchError);
+  expect_mirror(m, second);
+  server.set_rule(third.data_ref, {Rule::kNoLength, 200, ""});
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed)
+      << "a body ended by the connection's close is complete";
+  expect_mirror(m, third);
+}
+
+TEST(BundleHttpFetch, StalledServersTimeOut) {
+  TempDir src, dst;
+  rb::Sidecar published = publish(src.path(), 1);
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  rb::fetch_bundle(server.url(), m, options());
+  rb::Sidecar second = publish(src.path(), 2);
+
+  rb::FetchOptions o = options();
+  o.total_timeout_ms = 300;
+  for (const auto& [name, kind] : {std::pair{std::string(kSidecar), Rule::kStall},
+                                   std::pair{second.data_ref, Rule::kStallInBody}}) {
+    server.clear_rules();
+    server.set_rule(name, {kind, 200, ""});
+    auto start = std::chrono::steady_clock::now();
+    std::string what = error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), m, o); });
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(contains(what, "timed out") && contains(what, name)) << what;
+    EXPECT_LT(took, std::chrono::seconds(3)) << "the 300 ms limit holds";
+    expect_mirror(m, published);
+  }
+}
+
+TEST(BundleHttpFetch, HttpsUrlsSpeakTls) {
+  TempDir src, dst;
+  publish(src.path(), 1);
+  FileServer server(src.path());  // plain HTTP: no TLS handshake can succeed
+  std::string url = "https://127.0.0.1:" + server.url().substr(server.url().rfind(':') + 1);
+  std::string what =
+      error_of<rb::FetchError>([&] { rb::fetch_bundle(url, dst.sub("m"), options()); });
+  EXPECT_TRUE(contains(what, url)) << what;
+  EXPECT_FALSE(std::filesystem::exists(dst.sub("m")));
 }
