@@ -4,13 +4,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -183,6 +186,59 @@ class FileServer {
   std::map<std::string, Rule> rules_;
   std::vector<std::string> requests_;
   std::thread thread_;
+};
+
+// `openssl s_server -WWW` serving `root` over TLS with a fresh self-signed certificate for
+// IP 127.0.0.1 (in `cert_dir`/cert.pem); ok() is false when openssl is not available.
+class TlsServer {
+ public:
+  TlsServer(const std::string& root, const std::string& cert_dir) {
+    cert_ = cert_dir + "/cert.pem";
+    std::string key = cert_dir + "/key.pem";
+    std::string req =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+        "-nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+        "-keyout '" +
+        key + "' -out '" + cert_ + "' >/dev/null 2>&1";
+    if (std::system(req.c_str()) != 0) return;
+    int out[2];
+    if (::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::dup2(out[1], 2);
+      if (::chdir(root.c_str()) == 0)
+        ::execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-WWW", "-cert",
+                 cert_.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = ::fdopen(out[0], "r");
+    char line[512];
+    while (pid_ > 0 && std::fgets(line, sizeof(line), out_) != nullptr) {
+      std::string text = line;  // "ACCEPT 127.0.0.1:<port>"
+      if (text.compare(0, 7, "ACCEPT ") == 0) {
+        port_ = text.substr(text.rfind(':') + 1, text.find_last_not_of("\r\n") - text.rfind(':'));
+        break;
+      }
+    }
+  }
+  ~TlsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ != nullptr) std::fclose(out_);
+  }
+  bool ok() const { return !port_.empty(); }
+  std::string url() const { return "https://127.0.0.1:" + port_; }
+  const std::string& cert() const { return cert_; }
+
+ private:
+  std::string cert_;
+  std::string port_;
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
 };
 
 // 100 rows of dim 8 that differ by generation: a data file (4 KiB) larger than the sidecar.
@@ -473,4 +529,25 @@ TEST(BundleHttpFetch, HttpsUrlsSpeakTls) {
       error_of<rb::FetchError>([&] { rb::fetch_bundle(url, dst.sub("m"), options()); });
   EXPECT_TRUE(contains(what, url)) << what;
   EXPECT_FALSE(std::filesystem::exists(dst.sub("m")));
+}
+
+TEST(BundleHttpFetch, HttpsVerifiesTheServerCertificate) {
+  TempDir src, dst, certs;
+  rb::Sidecar published = publish(src.path(), 1);
+  TlsServer server(src.path(), certs.path());
+  if (!server.ok()) GTEST_SKIP() << "openssl s_server is not available";
+  std::string what =
+      error_of<rb::FetchError>([&] { rb::fetch_bundle(server.url(), dst.sub("m1"), options()); });
+  EXPECT_TRUE(contains(what, "certificate")) << what;
+  EXPECT_FALSE(std::filesystem::exists(dst.sub("m1")));
+
+  rb::FetchOptions o = options();
+  o.ca_file = server.cert();
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), dst.sub("m2"), o).changed);
+  expect_mirror(dst.sub("m2"), published);
+
+  o = options();
+  o.verify_tls = false;
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), dst.sub("m3"), o).changed);
+  expect_mirror(dst.sub("m3"), published);
 }
