@@ -2,8 +2,9 @@
 // nearest the query, estimates every row's distance from its RaBitQ code with an error
 // bound, and keeps two heaps: candidates by lower bound, and reranked rows by exact
 // distance. A row is returned once its exact distance is no larger than every remaining
-// lower bound, so rows come out in exact-distance order among the probed lists and the
-// scan needs no k: it stops when the executor stops asking.
+// lower bound, so rows come out in exact-distance order among the probed lists (as far as
+// the bound holds: it is probabilistic, set by rabitq.epsilon) and the scan needs no k: it
+// stops when the executor stops asking.
 //
 // With rabitq.iterative_scan the scan probes further lists when the first ones run out
 // (relaxed_order), or also whenever an unprobed list could hold a closer row
