@@ -168,6 +168,7 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
     if (!sig.is_object() || !sig.contains("protected") || !sig["protected"].is_string() ||
         !sig.contains("signature") || !sig["signature"].is_string()) {
       result.reason = "malformed signature entry (needs \"protected\" and \"signature\")";
+      result.tampered = true;
       return result;
     }
     const std::string& protected_b64 = sig["protected"].get_ref<const std::string&>();
@@ -180,6 +181,7 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
       signature = base64url_decode(sig["signature"].get<std::string>());
     } catch (const std::exception& e) {
       result.reason = std::string("malformed signature: ") + e.what();
+      result.tampered = true;
       return result;
     }
     EVP_PKEY* key = keys.find(kid);
@@ -190,9 +192,10 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
     }
     if (!verify_signature(key, alg, protected_b64 + "." + payload, signature)) {
       result.reason = "signature by key \"" + kid + "\" does not match the card";
+      result.tampered = true;
       return result;
     }
-    verified++;
+    if (verified++ == 0) result.kid = kid;
   }
   if (verified == 0) {
     result.reason = "no signature is by a trusted key";

@@ -36,6 +36,8 @@ class KeySet {
 struct CardVerification {
   bool has_signatures = false;  // the card carries at least one signature
   bool verified = false;        // some signature verified with a trusted key, none failed
+  bool tampered = false;        // a trusted key's signature fails, or one is malformed
+  std::string kid;              // the first trusted key that verified
   std::string reason;           // why not verified, for the error message
 };
 

@@ -1,0 +1,338 @@
+// See protocol.h. Version differences are confined here: v1.0 names methods in
+// PascalCase, spells roles and states as enum names, and wraps each result in a member
+// named for its kind; v0.3 uses slash-separated methods, lower-case words and "kind".
+#include "a2a/protocol.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "util/error.h"
+
+namespace ruvector::a2a {
+
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void bad_card(const std::string& what) {
+  fail(ErrorKind::kDataException, "invalid AgentCard: " + what);
+}
+[[noreturn]] void bad_message(const std::string& what) {
+  fail(ErrorKind::kInvalidParameter, "invalid A2A message: " + what);
+}
+[[noreturn]] void bad_response(const std::string& what) {
+  fail(ErrorKind::kDataException, "malformed A2A response: " + what);
+}
+
+std::string string_member(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool is_http_url(const std::string& url) {
+  auto starts = [&](const char* p) { return url.rfind(p, 0) == 0; };
+  return starts("http://") || starts("https://");
+}
+
+// "1.0", "1", "1.2" -> v1; "0.3", "0.3.0" -> v0.3; anything else: not spoken.
+bool parse_version(const std::string& text, Version* out) {
+  if (text == "1" || text.rfind("1.", 0) == 0) {
+    *out = Version::kV1;
+    return true;
+  }
+  if (text == "0.3" || text.rfind("0.3.", 0) == 0) {
+    *out = Version::kV03;
+    return true;
+  }
+  return false;
+}
+
+json wire_part(Version v, const json& part) {
+  json out = json::object();
+  if (auto m = part.find("metadata"); m != part.end()) out["metadata"] = *m;
+  if (auto t = part.find("text"); t != part.end()) {
+    out["text"] = *t;
+    if (v == Version::kV03) out["kind"] = "text";
+  } else if (auto d = part.find("data"); d != part.end()) {
+    out["data"] = *d;
+    if (v == Version::kV03) out["kind"] = "data";
+  } else {
+    const json& f = part.at("file");
+    if (v == Version::kV03) {
+      out["kind"] = "file";
+      out["file"] = f;
+    } else {
+      if (f.contains("uri")) out["url"] = f["uri"];
+      if (f.contains("bytes")) out["raw"] = f["bytes"];
+      if (f.contains("mimeType")) out["mediaType"] = f["mimeType"];
+      if (f.contains("name")) out["filename"] = f["name"];
+    }
+  }
+  return out;
+}
+
+json rpc(std::int64_t id, const char* method, json params) {
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+
+// v1.0 wraps the result in a member named for its kind; v0.3 tags it with "kind".
+// Either way: which kind, and the object itself.
+Update::Kind result_kind(Version v, const json& result, const json** object) {
+  static const struct {
+    const char* v1;
+    const char* v03;
+    Update::Kind kind;
+  } kKinds[] = {{"task", "task", Update::Kind::kTask},
+                {"statusUpdate", "status-update", Update::Kind::kStatus},
+                {"artifactUpdate", "artifact-update", Update::Kind::kArtifact},
+                {"message", "message", Update::Kind::kMessage}};
+  if (!result.is_object()) bad_response("result is not an object");
+  for (const auto& k : kKinds) {
+    auto it = result.find(k.v1);
+    if (it != result.end() && it->is_object()) {
+      *object = &*it;
+      return k.kind;
+    }
+  }
+  // A v1.0 server may still answer a v0.3-style result, and vice versa: accept both.
+  (void)v;
+  std::string kind = string_member(result, "kind");
+  for (const auto& k : kKinds) {
+    if (kind == k.v03) {
+      *object = &result;
+      return k.kind;
+    }
+  }
+  bad_response("result is neither a task, a status update, an artifact update nor a message");
+}
+
+}  // namespace
+
+const char* state_name(TaskState s) {
+  switch (s) {
+    case TaskState::kSubmitted:
+      return "submitted";
+    case TaskState::kWorking:
+      return "working";
+    case TaskState::kInputRequired:
+      return "input-required";
+    case TaskState::kAuthRequired:
+      return "auth-required";
+    case TaskState::kCompleted:
+      return "completed";
+    case TaskState::kCanceled:
+      return "canceled";
+    case TaskState::kFailed:
+      return "failed";
+    case TaskState::kRejected:
+      return "rejected";
+    case TaskState::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+TaskState parse_state(const std::string& text) {
+  std::string t = text;
+  if (t.rfind("TASK_STATE_", 0) == 0) t = t.substr(11);
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) {
+    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  });
+  if (t == "cancelled") t = "canceled";
+  for (TaskState s : {TaskState::kSubmitted, TaskState::kWorking, TaskState::kInputRequired,
+                      TaskState::kAuthRequired, TaskState::kCompleted, TaskState::kCanceled,
+                      TaskState::kFailed, TaskState::kRejected}) {
+    if (t == state_name(s)) return s;
+  }
+  return TaskState::kUnknown;
+}
+
+bool is_terminal(TaskState s) {
+  return s == TaskState::kCompleted || s == TaskState::kCanceled || s == TaskState::kFailed ||
+         s == TaskState::kRejected;
+}
+
+bool ends_stream(TaskState s) { return is_terminal(s) || s == TaskState::kInputRequired; }
+
+CardInfo read_card(const json& card) {
+  if (!card.is_object()) bad_card("not a JSON object");
+  CardInfo info;
+  info.name = string_member(card, "name");
+  if (info.name.empty()) bad_card("missing \"name\"");
+  if (auto c = card.find("capabilities"); c != card.end() && c->is_object()) {
+    auto s = c->find("streaming");
+    info.streaming = s != c->end() && s->is_boolean() && s->get<bool>();
+  }
+
+  // v1.0: supportedInterfaces [{url, protocolBinding, protocolVersion}]; v0.3: url +
+  // preferredTransport + protocolVersion at top level, more in additionalInterfaces.
+  bool found = false;
+  auto consider = [&](const std::string& url, const std::string& binding,
+                      const std::string& version) {
+    Version v;
+    if (binding != "JSONRPC" || !is_http_url(url) || !parse_version(version, &v)) return;
+    if (!found || (v == Version::kV1 && info.version != Version::kV1)) {
+      info.rpc_url = url;
+      info.version = v;
+      found = true;
+    }
+  };
+  if (auto list = card.find("supportedInterfaces"); list != card.end()) {
+    if (!list->is_array()) bad_card("\"supportedInterfaces\" is not an array");
+    for (const json& i : *list) {
+      if (!i.is_object()) bad_card("an entry of \"supportedInterfaces\" is not an object");
+      consider(string_member(i, "url"), string_member(i, "protocolBinding"),
+               string_member(i, "protocolVersion"));
+    }
+  }
+  std::string top_version = string_member(card, "protocolVersion");
+  if (card.contains("url")) {
+    std::string transport = string_member(card, "preferredTransport");
+    consider(string_member(card, "url"), transport.empty() ? "JSONRPC" : transport,
+             top_version.empty() ? "0.3" : top_version);
+  }
+  if (auto list = card.find("additionalInterfaces"); list != card.end() && list->is_array()) {
+    for (const json& i : *list) {
+      if (i.is_object())
+        consider(string_member(i, "url"), string_member(i, "transport"),
+                 top_version.empty() ? "0.3" : top_version);
+    }
+  }
+  if (!found) bad_card("no JSON-RPC interface of protocol version 1.x or 0.3 with an http(s) URL");
+  return info;
+}
+
+json normalize_message(const json& message) {
+  json m = message.is_string() ? json{{"parts", json::array({{{"text", message}}})}} : message;
+  if (!m.is_object()) bad_message("expected a text or a JSON object with \"parts\"");
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    const std::string& k = it.key();
+    if (k != "parts" && k != "metadata" && k != "contextId" && k != "taskId")
+      bad_message("unknown member \"" + k + "\" (expected parts, metadata, contextId, taskId)");
+  }
+  auto parts = m.find("parts");
+  if (parts == m.end() || !parts->is_array() || parts->empty())
+    bad_message("\"parts\" must be a non-empty array");
+  for (const json& p : *parts) {
+    if (!p.is_object()) bad_message("a part is not an object");
+    int kinds = p.contains("text") + p.contains("data") + p.contains("file");
+    if (kinds != 1) bad_message("a part must have exactly one of \"text\", \"data\", \"file\"");
+    if (p.contains("text") && !p["text"].is_string()) bad_message("\"text\" must be a string");
+    if (p.contains("file")) {
+      const json& f = p["file"];
+      if (!f.is_object() || (f.contains("uri") == f.contains("bytes")))
+        bad_message("a file part needs exactly one of \"uri\" and \"bytes\"");
+    }
+    if (p.contains("metadata") && !p["metadata"].is_object())
+      bad_message("a part's \"metadata\" must be an object");
+  }
+  if (m.contains("metadata") && !m["metadata"].is_object())
+    bad_message("\"metadata\" must be an object");
+  for (const char* id : {"contextId", "taskId"}) {
+    if (m.contains(id) && !m[id].is_string())
+      bad_message(std::string("\"") + id + "\" must be a string");
+  }
+  return m;
+}
+
+json send_request(Version v, bool streaming, const json& message, const std::string& message_id,
+                  std::int64_t rpc_id) {
+  json wire = json::object();
+  wire["messageId"] = message_id;
+  wire["role"] = v == Version::kV1 ? "ROLE_USER" : "user";
+  if (v == Version::kV03) wire["kind"] = "message";
+  json parts = json::array();
+  for (const json& p : message.at("parts")) parts.push_back(wire_part(v, p));
+  wire["parts"] = std::move(parts);
+  for (const char* k : {"metadata", "contextId", "taskId"}) {
+    if (message.contains(k)) wire[k] = message[k];
+  }
+  json params{{"message", std::move(wire)}};
+  if (!streaming) {
+    // Never hold a connection open for the whole task: the worker polls instead.
+    params["configuration"] =
+        v == Version::kV1 ? json{{"returnImmediately", true}} : json{{"blocking", false}};
+  }
+  const char* method = v == Version::kV1 ? (streaming ? "SendStreamingMessage" : "SendMessage")
+                                         : (streaming ? "message/stream" : "message/send");
+  return rpc(rpc_id, method, std::move(params));
+}
+
+json get_task_request(Version v, const std::string& task_id, std::int64_t rpc_id) {
+  return rpc(rpc_id, v == Version::kV1 ? "GetTask" : "tasks/get", json{{"id", task_id}});
+}
+
+json cancel_task_request(Version v, const std::string& task_id, std::int64_t rpc_id) {
+  return rpc(rpc_id, v == Version::kV1 ? "CancelTask" : "tasks/cancel", json{{"id", task_id}});
+}
+
+const char* version_header(Version v) { return v == Version::kV1 ? "A2A-Version: 1.0" : nullptr; }
+
+Update read_response(Version v, const json& response) {
+  if (!response.is_object()) bad_response("not a JSON object");
+  if (auto e = response.find("error"); e != response.end()) {
+    long code = 0;
+    std::string message = "error without a message";
+    if (e->is_object()) {
+      if (auto c = e->find("code"); c != e->end() && c->is_number_integer()) code = c->get<long>();
+      if (auto m = e->find("message"); m != e->end() && m->is_string())
+        message = m->get<std::string>();
+    }
+    throw RpcError(code, message);
+  }
+  auto r = response.find("result");
+  if (r == response.end()) bad_response("neither \"result\" nor \"error\"");
+  const json* object = nullptr;
+  Update u;
+  u.kind = result_kind(v, *r, &object);
+  u.payload = *object;
+  u.context_id = string_member(*object, "contextId");
+  switch (u.kind) {
+    case Update::Kind::kTask: {
+      u.task_id = string_member(*object, "id");
+      auto status = object->find("status");
+      if (u.task_id.empty() || status == object->end() || !status->is_object())
+        bad_response("a task without \"id\" or \"status\"");
+      u.state = parse_state(string_member(*status, "state"));
+      break;
+    }
+    case Update::Kind::kStatus: {
+      u.task_id = string_member(*object, "taskId");
+      auto status = object->find("status");
+      if (status == object->end() || !status->is_object())
+        bad_response("a status update without \"status\"");
+      u.state = parse_state(string_member(*status, "state"));
+      break;
+    }
+    case Update::Kind::kArtifact:
+      u.task_id = string_member(*object, "taskId");
+      if (!object->contains("artifact")) bad_response("an artifact update without \"artifact\"");
+      break;
+    case Update::Kind::kMessage:
+      // A direct answer without a task ends the exchange; a message inside a task's
+      // stream says nothing of its state.
+      u.task_id = string_member(*object, "taskId");
+      u.state = u.task_id.empty() ? TaskState::kCompleted : TaskState::kUnknown;
+      break;
+  }
+  if ((u.kind == Update::Kind::kTask || u.kind == Update::Kind::kStatus) &&
+      u.state == TaskState::kUnknown)
+    bad_response("unknown task state");
+  return u;
+}
+
+const char* kind_name(Update::Kind kind) {
+  switch (kind) {
+    case Update::Kind::kTask:
+      return "task";
+    case Update::Kind::kStatus:
+      return "status-update";
+    case Update::Kind::kArtifact:
+      return "artifact-update";
+    case Update::Kind::kMessage:
+      return "message";
+  }
+  return "unknown";
+}
+
+}  // namespace ruvector::a2a
