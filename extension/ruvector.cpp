@@ -1,6 +1,7 @@
 // Module entry: the magic block and _PG_init, which fixes process-wide choices once.
 #include "extension/boundary.h"
 
+#include "extension/a2a/a2a.h"
 #include "extension/rabitq/rabitq.h"
 #include "extension/rulake/rulake.h"
 #include "kernels/cpu/distance.h"
@@ -14,11 +15,13 @@ void _PG_init(void) {
   ruvector::pg::rabitq::init_reloptions();
   ruvector::pg::rabitq::init_gucs();
   ruvector::pg::rulake::init_gucs();
+  ruvector::pg::a2a::init_gucs();
   // ruLake's cache and refill worker exist only when the server preloads us; without that
   // its functions say so (rulake::shared()).
   if (process_shared_preload_libraries_in_progress) {
     ruvector::pg::rulake::init_shmem_hooks();
     ruvector::pg::rulake::register_worker();
+    ruvector::pg::a2a::register_worker();
   }
 }
 }

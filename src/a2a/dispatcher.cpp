@@ -35,6 +35,7 @@ struct Dispatcher::Call {
   bool decided = false;  // whether the body is a stream is known
   bool saw_event = false;
   std::string error;  // why the sink stopped the transfer
+  std::uint64_t limit = 0;
 };
 
 struct Dispatcher::Job {
@@ -45,6 +46,7 @@ struct Dispatcher::Job {
   bool polling = false;
   Clock::time_point next_poll;
   int poll_errors = 0;
+  std::size_t events = 0;
   bool cancel_wanted = false;
   bool cancel_sent = false;
   bool done = false;
@@ -112,7 +114,11 @@ void Dispatcher::begin_call(Job& job, int purpose) {
                  : purpose == kPoll ? get_task_request(s.version, job.remote, next_rpc_id_++)
                                     : cancel_task_request(s.version, job.remote, next_rpc_id_++);
   http::Limits limits = options_.limits;
-  if (stream) limits.total_timeout_ms = 0;  // the task's deadline bounds it instead
+  if (stream) {
+    limits.total_timeout_ms = 0;  // the task's deadline bounds it instead
+  } else {
+    limits.max_bytes = options_.max_event_bytes;  // one answer
+  }
   auto sink = [this, c](const char* data, std::size_t n) {
     try {
       if (!c->decided) {
@@ -145,6 +151,7 @@ void Dispatcher::begin_call(Job& job, int purpose) {
       return false;
     }
   };
+  c->limit = limits.max_bytes;
   c->transfer = std::make_unique<http::Transfer>(s.rpc_url, limits, sink);
   c->transfer->add_header("Content-Type: application/json");
   c->transfer->add_header(stream ? "Accept: text/event-stream" : "Accept: application/json");
@@ -182,6 +189,13 @@ void Dispatcher::on_body(Job& job, const json& response, bool in_stream) {
   }
   if (u.state != TaskState::kUnknown) job.last_state = u.state;
   TaskState state = u.state;
+  if (changed && ++job.events > options_.max_events) {
+    // Not thrown: a stream's sink would report it as the peer's error.
+    emit_failure(job, Event::Type::kFailed,
+                 "the agent sent more than " + std::to_string(options_.max_events) +
+                     " updates (a2a.max_events_per_task)");
+    return;
+  }
   if (changed) {
     Event e;
     e.task_id = job.spec.id;
@@ -203,9 +217,8 @@ void Dispatcher::complete(Call& call, int curl_code) {
     return;
   }
   if (out.over_limit) {
-    emit_failure(
-        job, Event::Type::kFailed,
-        what + ": response larger than " + std::to_string(options_.limits.max_bytes) + " bytes");
+    emit_failure(job, Event::Type::kFailed,
+                 what + ": the answer is larger than " + std::to_string(call.limit) + " bytes");
     return;
   }
   bool transient = !out.error.empty() || transient_status(out.status);

@@ -46,6 +46,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds poll_interval{500};
   std::size_t max_event_bytes = 1 << 20;
   int max_poll_errors = 5;  // consecutive transient GetTask failures before giving up
+  std::size_t max_events = 1000;  // per task: a peer that sends more fails the task
 };
 
 class Dispatcher {

@@ -1,0 +1,76 @@
+// A2A settings. Where the worker may connect, and the global budgets, are superuser-only;
+// a session may lower nothing that protects others.
+#include "extension/a2a/a2a.h"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace ruvector::pg::a2a {
+
+char* worker_database = nullptr;
+char* allowed_hosts = nullptr;
+bool require_signed = false;
+int max_depth = 8;
+int max_in_flight = 100;
+int max_tasks_per_minute = 600;
+int task_timeout_s = 300;
+int max_retries = 3;
+int retry_backoff_ms = 1000;
+int poll_interval_ms = 500;
+int connect_timeout_ms = 5000;
+int max_response_kb = 1024;
+int max_events_per_task = 1000;
+
+void init_gucs() {
+  DefineCustomStringVariable("a2a.database", "Database whose tasks the a2a dispatch worker sends.",
+                             nullptr, &worker_database, "postgres", PGC_POSTMASTER, 0, nullptr,
+                             nullptr, nullptr);
+  DefineCustomStringVariable(
+      "a2a.allowed_hosts", "Hosts A2A agents may be reached at, separated by commas.",
+      "Empty allows none; * allows any. Checked for every card fetch and every request.",
+      &allowed_hosts, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "a2a.require_signed",
+      "Whether register_agent refuses AgentCards without a trusted signature.",
+      "A card whose signature by a trusted key fails is refused whatever this says.",
+      &require_signed, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_depth", "Longest chain of agents calling agents.",
+                          "a2a.send refuses a task whose depth would exceed it.", &max_depth, 8, 1,
+                          1000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_in_flight", "Tasks not yet finished, over all agents.",
+                          "a2a.send fails a task beyond it, with the reason.", &max_in_flight, 100,
+                          1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_tasks_per_minute", "Tasks sent per minute, over all agents.",
+                          "a2a.send fails a task beyond it, with the reason.",
+                          &max_tasks_per_minute, 600, 1, 10000000, PGC_SUSET, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("a2a.task_timeout", "Default time limit of a task.",
+                          "A task still running after it is canceled at the peer and failed.",
+                          &task_timeout_s, 300, 1, 86400 * 7, PGC_SUSET, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_retries", "Sends retried after a transient failure.",
+                          "Connection failures and HTTP 408, 429 and 5xx are retried with "
+                          "exponential backoff; then the task fails with the reason.",
+                          &max_retries, 3, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.retry_backoff", "Wait before the first retry; doubled each time.",
+                          nullptr, &retry_backoff_ms, 1000, 1, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.poll_interval", "How often a task that is not streamed is polled.",
+                          nullptr, &poll_interval_ms, 500, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.connect_timeout", "Time limit of connecting to an agent.", nullptr,
+                          &connect_timeout_ms, 5000, 1, 600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_response_size",
+                          "Largest AgentCard, answer or stream event accepted from an agent.",
+                          nullptr, &max_response_kb, 1024, 1, 1024 * 1024, PGC_SIGHUP, GUC_UNIT_KB,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_events_per_task", "Updates recorded for one task at most.",
+                          "A task whose agent sends more fails with the reason.",
+                          &max_events_per_task, 1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+  MarkGUCPrefixReserved("a2a");
+}
+
+}  // namespace ruvector::pg::a2a
