@@ -14,6 +14,8 @@ bool get(const std::string& url, const http::Limits& limits, std::string* body) 
     return true;
   });
   t.add_header("Accept: application/json");
+  // The SDK serves the v1.0 card (the one its signature covers) only to v1.0 clients.
+  t.add_header(version_header(Version::kV1));
   http::Outcome out = t.perform();
   if (out.over_limit)
     fail(ErrorKind::kProgramLimit,

@@ -150,6 +150,30 @@ std::string card_signing_payload(const nlohmann::json& card) {
   return base64url_encode(canonical_json(unsigned_card));
 }
 
+nlohmann::json drop_empty_values(const nlohmann::json& value) {
+  auto empty = [](const nlohmann::json& v) {
+    return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
+           ((v.is_array() || v.is_object()) && v.empty());
+  };
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      nlohmann::json v = drop_empty_values(it.value());
+      if (!empty(v)) out[it.key()] = std::move(v);
+    }
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : value) {
+      nlohmann::json v = drop_empty_values(e);
+      if (!empty(v)) out.push_back(std::move(v));
+    }
+    return out;
+  }
+  return value;
+}
+
 CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys) {
   CardVerification result;
   if (!card.is_object()) {
@@ -162,7 +186,10 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
     return result;
   }
   result.has_signatures = true;
-  std::string payload = card_signing_payload(card);
+  // RFC 8785 of the card as served; and the form the official SDKs sign, which first drops
+  // empty strings, nulls, empty arrays and empty objects (they serialise through protobuf).
+  const std::string payloads[2] = {card_signing_payload(card),
+                                   card_signing_payload(drop_empty_values(card))};
   int verified = 0;
   for (const auto& sig : *sigs) {
     if (!sig.is_object() || !sig.contains("protected") || !sig["protected"].is_string() ||
@@ -190,7 +217,8 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
       result.reason = "signature by key \"" + kid + "\" uses unsupported algorithm \"" + alg + "\"";
       return result;
     }
-    if (!verify_signature(key, alg, protected_b64 + "." + payload, signature)) {
+    if (!verify_signature(key, alg, protected_b64 + "." + payloads[0], signature) &&
+        !verify_signature(key, alg, protected_b64 + "." + payloads[1], signature)) {
       result.reason = "signature by key \"" + kid + "\" does not match the card";
       result.tampered = true;
       return result;

@@ -48,4 +48,8 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
 // The payload a signature covers: base64url(JCS(card without "signatures")).
 std::string card_signing_payload(const nlohmann::json& card);
 
+// `value` without empty strings, nulls, empty arrays and empty objects, recursively
+// (false and 0 stay): what @a2a-js/sdk removes before canonicalising a card to sign it.
+nlohmann::json drop_empty_values(const nlohmann::json& value);
+
 }  // namespace ruvector::a2a

@@ -103,6 +103,11 @@ Update::Kind result_kind(Version v, const json& result, const json** object) {
       return k.kind;
     }
   }
+  // v1.0 GetTask and CancelTask answer the bare task.
+  if (result.contains("id") && result.contains("status")) {
+    *object = &result;
+    return Update::Kind::kTask;
+  }
   bad_response("result is neither a task, a status update, an artifact update nor a message");
 }
 
