@@ -82,13 +82,15 @@ SELECT pg_catalog.pg_extension_config_dump('a2a.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('a2a.task_events', '');
 
 -- Everyone may read agents; each role sees only its own tasks, events and credentials.
--- Writes go through the functions below (SECURITY DEFINER where they must).
+-- Writes go through the functions below, SECURITY DEFINER so that they can enforce the
+-- budgets. Inside those the invoker is known only as session_user, so tasks and agents
+-- belong to the role that logged in (SET ROLE does not change it), here as everywhere.
 REVOKE ALL ON ALL TABLES IN SCHEMA a2a FROM PUBLIC;
 GRANT USAGE ON SCHEMA a2a TO PUBLIC;
 GRANT SELECT ON a2a.agents, a2a.tasks, a2a.task_events TO PUBLIC;
 ALTER TABLE a2a.tasks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tasks_own ON a2a.tasks FOR SELECT
-	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
+	USING (pg_catalog.pg_has_role(session_user, owner, 'MEMBER'));
 ALTER TABLE a2a.task_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY task_events_own ON a2a.task_events FOR SELECT
 	USING (EXISTS (SELECT 1 FROM a2a.tasks t WHERE t.id = task_id));
