@@ -504,3 +504,15 @@ $$;
 
 REVOKE ALL ON FUNCTION a2a._claim(integer), a2a._resume(), a2a._due(),
 	a2a._record(uuid, text, text, jsonb, text, text, text) FROM PUBLIC;
+
+-- Handing memory to another agent: a data part carrying a verified bundle's witness and
+-- data_ref instead of its vectors, a few hundred bytes whatever the bundle holds. The
+-- receiver fetches the bundle and checks it against the witness (docs/bundle-format.md).
+CREATE FUNCTION a2a.rulake_part(bundle_dir text) RETURNS jsonb
+	LANGUAGE sql STRICT
+AS $$
+	SELECT jsonb_build_object('data', jsonb_build_object('rulake_witness', b - 'valid'),
+		'metadata', jsonb_build_object('kind', 'rulake_witness'))
+	FROM rulake.verify_bundle(bundle_dir) b
+$$;
+COMMENT ON FUNCTION a2a.rulake_part(text) IS 'an A2A data part naming a verified ruLake bundle by its witness';

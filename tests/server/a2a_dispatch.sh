@@ -144,6 +144,20 @@ if [[ $SDK -eq 1 ]]; then
     "$(q "SELECT string_agg(payload #>> '{artifact,name}', ',' ORDER BY e.seq) FROM a2a.task_events e JOIN a2a.tasks t ON t.id = e.task_id WHERE t.agent = 'streamer' AND kind = 'artifact-update'")" \
     "part-1,part-2"
 
+  # A bundle handed over by witness: the part is small whatever the bundle holds.
+  mkdir -p "$CLUSTER_DIR/bundles" && chown postgres "$CLUSTER_DIR/bundles" 2>/dev/null || true
+  q "CREATE TABLE docs (id bigint PRIMARY KEY, v ruvector(64));
+     INSERT INTO docs SELECT g, array_fill(g::real, ARRAY[64])::ruvector FROM generate_series(1, 2000) g;
+     SELECT rulake.register('docs', 'table:docs(id, v)', 'frozen')" >/dev/null
+  part=$(q "SET rulake.bundle_root = '$CLUSTER_DIR/bundles';
+            SELECT rulake.publish_bundle('docs', 'docs') IS NOT NULL;
+            SELECT a2a.rulake_part('docs')" | tail -1)
+  expect "a rulake_witness part is small and names the bundle" \
+    "$(q "SELECT octet_length('$part') < 1000 AND ('$part'::jsonb #>> '{data,rulake_witness,dim}') = '64'")" t
+  t=$(q "SELECT a2a.send('echo', jsonb_build_object('parts', jsonb_build_array(
+          jsonb_build_object('text', 'memory'), '$part'::jsonb)))")
+  expect "a task carrying the part completes" "$(q "SELECT a2a.wait('$t', '20 s')->>'state'")" completed
+
   t=$(q "SELECT a2a.send('failing', 'x')")
   expect "a failing agent's task fails with its message" \
     "$(q "SELECT a2a.wait('$t', '20 s')->>'state'"): $(q "SELECT reason FROM a2a.tasks WHERE id = '$t'")" \
