@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "a2a/dispatcher.h"
+#include "extension/bgworker.h"
 #include "extension/boundary.h"
 
 extern "C" {
@@ -318,18 +319,7 @@ void run() {
 
 }  // namespace
 
-void register_worker() {
-  BackgroundWorker worker;
-  memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  worker.bgw_restart_time = 5;
-  strlcpy(worker.bgw_library_name, "ruvector", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "a2a_worker_main", BGW_MAXLEN);
-  strlcpy(worker.bgw_name, "a2a dispatch worker", BGW_MAXLEN);
-  strlcpy(worker.bgw_type, "a2a dispatch worker", BGW_MAXLEN);
-  RegisterBackgroundWorker(&worker);
-}
+void register_worker() { register_database_worker("a2a_worker_main", "a2a dispatch worker", 5); }
 
 }  // namespace ruvector::pg::a2a
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bundle/http_fetch.h"
+#include "extension/bgworker.h"
 #include "extension/boundary.h"
 
 extern "C" {
@@ -212,16 +213,7 @@ void run_cycle(MemoryContext cycle) {
 }  // namespace
 
 void register_worker() {
-  BackgroundWorker worker;
-  memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  worker.bgw_restart_time = 10;
-  strlcpy(worker.bgw_library_name, "ruvector", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "rulake_worker_main", BGW_MAXLEN);
-  strlcpy(worker.bgw_name, "rulake refill worker", BGW_MAXLEN);
-  strlcpy(worker.bgw_type, "rulake refill worker", BGW_MAXLEN);
-  RegisterBackgroundWorker(&worker);
+  register_database_worker("rulake_worker_main", "rulake refill worker", 10);
 }
 
 }  // namespace ruvector::pg::rulake

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "a2a/dispatcher.h"
+#include "loopback_listener.h"
 
 namespace ruvector::a2a {
 namespace {
@@ -29,15 +30,7 @@ class ScriptServer {
  public:
   ScriptServer(std::vector<std::string> answers, bool trickle)
       : answers_(std::move(answers)), trickle_(trickle) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 8), 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = test_util::listen_loopback(&port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~ScriptServer() {

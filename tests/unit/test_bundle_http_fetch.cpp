@@ -24,6 +24,7 @@
 #include "bundle/http_fetch.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/verify.h"
+#include "loopback_listener.h"
 #include "test_bundle_util.h"
 
 namespace rb = ruvector::bundle;
@@ -53,16 +54,7 @@ struct Rule {
 class FileServer {
  public:
   explicit FileServer(std::string root) : root_(std::move(root)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 8), 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = test_util::listen_loopback(&port_);
     thread_ = std::thread([this] { serve(); });
   }
   ~FileServer() {
