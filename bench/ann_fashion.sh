@@ -55,6 +55,12 @@ for p in 2 4 8 16 32; do
   measure rabitq "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq "$build"
 done
 "${PSQL[@]}" -c "DROP INDEX fashion_rabitq"
+# Compact: codes only, the rerank reads the table's (PLAIN, inline) vectors.
+build=$(timed "CREATE INDEX fashion_rabitq_heap ON fashion USING rabitq (embedding) WITH (rerank_from_heap = true)")
+for p in 4 8 16; do
+  measure "rabitq rerank_from_heap" "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq_heap "$build"
+done
+"${PSQL[@]}" -c "DROP INDEX fashion_rabitq_heap"
 if [[ "$have_pgvector" == 1 ]]; then
   build=$(timed "CREATE INDEX fashion_hnsw ON fashion_pg USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)")
   for ef in 10 20 40 80; do

@@ -10,7 +10,8 @@
 //                                 code pages: one item per row (CodeTuple: heap TID, factors,
 //                                   1-bit RaBitQ code of the residual against the list centroid)
 //                                 vector pages: the raw vector of each row, for the exact rerank,
-//                                   as one or more chunk items (a vector may span pages)
+//                                   as one or more chunk items (a vector may span pages);
+//                                   none with rerank_from_heap, which reads the table instead
 // Codes and vectors are kept apart so that a scan touches only the small code pages and
 // fetches a raw vector only for the few candidates whose lower bound can still win.
 #pragma once
@@ -68,7 +69,12 @@ struct RabitqMeta {
   BlockNumber directory_start;
   uint64 centroid_hash;  // FNV-1a of the centroid bytes: keys the backend-local cache
   uint64 built_rows;     // rows indexed by CREATE INDEX
+  uint32 flags;          // kMetaHeapRerank; 0 in indexes built before flags existed
+  uint32 unused;
 };
+// No vector pages: the exact rerank reads each candidate's vector from the table (the
+// rerank_from_heap option). The index holds only codes: a fraction of the table's size.
+constexpr uint32 kMetaHeapRerank = 1;
 
 struct RabitqListEntry {
   BlockNumber code_head;
@@ -127,6 +133,7 @@ struct RabitqOptions {
   int seed;
   int sample_factor;
   int kmeans_iterations;
+  bool rerank_from_heap;
 };
 
 constexpr int kDefaultBits = 1;

@@ -129,11 +129,14 @@ void flush_batch(BuildState* st) {
     memset(tuple, 0, tuple_size);
     ::ruvector::rabitq::encode(st->residual, st->padded_dim, tuple->code, &tuple->factors);
     tuple->heap_tid = st->batch_tids[i];
-    ItemPointerData where = store_vector(st->index, ChainRef{entry, true},
-                                         st->batch_raw + static_cast<Size>(i) * st->dim, st->dim,
-                                         false, DirectorySlot{InvalidBuffer, 0});
-    tuple->vector_block = ItemPointerGetBlockNumber(&where);
-    tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    tuple->vector_block = InvalidBlockNumber;
+    if (!st->options->rerank_from_heap) {
+      ItemPointerData where = store_vector(st->index, ChainRef{entry, true},
+                                           st->batch_raw + static_cast<Size>(i) * st->dim, st->dim,
+                                           false, DirectorySlot{InvalidBuffer, 0});
+      tuple->vector_block = ItemPointerGetBlockNumber(&where);
+      tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    }
     chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
     entry->live++;
     entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
@@ -315,7 +318,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   }
   auto* st = static_cast<BuildState*>(palloc0(sizeof(BuildState)));
   static const RabitqOptions kDefaults = {
-      0, 0, kDefaultBits, 0, kDefaultSampleFactor, kDefaultKmeansIterations};
+      0, 0, kDefaultBits, 0, kDefaultSampleFactor, kDefaultKmeansIterations, false};
   st->heap = heap;
   st->index = index;
   st->info = info;
@@ -326,6 +329,11 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
                     ? reinterpret_cast<const RabitqOptions*>(index->rd_options)
                     : &kDefaults;
   st->options_seed = static_cast<uint64>(st->options->seed);
+  if (st->options->rerank_from_heap && index->rd_index->indkey.values[0] == 0) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("rerank_from_heap needs an index on a column, not an expression"),
+                    errhint("Index the column itself, or leave rerank_from_heap off.")));
+  }
   st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
   st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
   st->rng = st->options_seed;
@@ -367,6 +375,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
 
   RabitqMeta meta =
       make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->options_seed, st->centroids);
+  if (st->options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
   st->entries = empty_entries(st->lists);
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
 
@@ -401,6 +410,7 @@ void build_empty(Relation index) {
   RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, 0, centroid);
   const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
+  if (options != nullptr && options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
   write_header_pages(index, INIT_FORKNUM, meta, centroid, empty_entries(1), true);
   log_newpage_range(index, INIT_FORKNUM, 0, RelationGetNumberOfBlocksInFork(index, INIT_FORKNUM),
                     true);

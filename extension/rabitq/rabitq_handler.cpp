@@ -50,6 +50,9 @@ void init_reloptions() {
                     kDefaultSampleFactor, 1, 1024, AccessExclusiveLock);
   add_int_reloption(relopt_kind_rabitq, "kmeans_iterations", "Lloyd iterations of k-means",
                     kDefaultKmeansIterations, 1, 1000, AccessExclusiveLock);
+  add_bool_reloption(relopt_kind_rabitq, "rerank_from_heap",
+                     "Rerank with the table's vectors instead of copies in the index", false,
+                     AccessExclusiveLock);
 }
 
 void init_gucs() {
@@ -80,6 +83,7 @@ bytea* options(Datum reloptions, bool validate) {
       {"seed", RELOPT_TYPE_INT, offsetof(RabitqOptions, seed)},
       {"sample_factor", RELOPT_TYPE_INT, offsetof(RabitqOptions, sample_factor)},
       {"kmeans_iterations", RELOPT_TYPE_INT, offsetof(RabitqOptions, kmeans_iterations)},
+      {"rerank_from_heap", RELOPT_TYPE_BOOL, offsetof(RabitqOptions, rerank_from_heap)},
   };
   return static_cast<bytea*>(build_reloptions(reloptions, validate, relopt_kind_rabitq,
                                               sizeof(RabitqOptions), table, lengthof(table)));

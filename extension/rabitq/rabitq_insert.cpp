@@ -57,9 +57,12 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   DirectorySlot slot{directory, directory_slot(list)};
   RabitqListEntry entry = directory_entries(BufferGetPage(directory))[slot.slot];
 
-  ItemPointerData where = store_vector(index, ChainRef{&entry, true}, v->x, meta.dim, true, slot);
-  tuple->vector_block = ItemPointerGetBlockNumber(&where);
-  tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+  tuple->vector_block = InvalidBlockNumber;
+  if ((meta.flags & kMetaHeapRerank) == 0) {
+    ItemPointerData where = store_vector(index, ChainRef{&entry, true}, v->x, meta.dim, true, slot);
+    tuple->vector_block = ItemPointerGetBlockNumber(&where);
+    tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+  }
   entry.live++;
   entry.radius = std::max(entry.radius, tuple->factors.residual_norm);
   chain_append_logged(index, ChainRef{&entry, false}, tuple, tuple_size, slot);

@@ -22,6 +22,8 @@
 
 extern "C" {
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "utils/rel.h"
 }
 
@@ -104,6 +106,11 @@ struct ScanState {
   uint32 result_capacity;
   uint64 scanned;
   uint64 reranked;
+
+  // rerank_from_heap: candidates' vectors come from the table, as the scan's snapshot
+  // sees them. Opened on the first rerank; closed before the scan context is reset.
+  IndexFetchTableData* heap_fetch;
+  TupleTableSlot* heap_slot;
 };
 
 template <typename T>
@@ -299,7 +306,42 @@ bool can_probe_more(const ScanState* s, bool first_batch) {
   return s->mode != kIterativeOff && s->scanned < s->max_tuples;
 }
 
-void rerank_one(Relation index, ScanState* s) {
+// Reads the candidate's vector from the table into s->vector. False when this snapshot sees
+// no version of the row (the executor would skip it as well).
+bool read_heap_vector(IndexScanDesc scan, ScanState* s, ItemPointerData tid) {
+  Relation heap = scan->heapRelation;
+  if (s->heap_fetch == nullptr) {
+    s->heap_fetch = table_index_fetch_begin(heap);
+    s->heap_slot = table_slot_create(heap, nullptr);
+  }
+  bool call_again = false;
+  bool all_dead = false;
+  if (!table_index_fetch_tuple(s->heap_fetch, &tid, scan->xs_snapshot, s->heap_slot, &call_again,
+                               &all_dead)) {
+    return false;
+  }
+  bool isnull = false;
+  Datum d = slot_getattr(s->heap_slot, scan->indexRelation->rd_index->indkey.values[0], &isnull);
+  bool ok = false;
+  if (!isnull) {
+    RuVector* v = datum_get_ruvector(d);
+    ok = v->dim == static_cast<int>(s->meta.dim);
+    if (ok) memcpy(s->vector, v->x, sizeof(float) * s->meta.dim);
+    if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
+  }
+  ExecClearTuple(s->heap_slot);
+  return ok;
+}
+
+void close_heap_fetch(ScanState* s) {
+  if (s->heap_fetch == nullptr) return;
+  table_index_fetch_end(s->heap_fetch);
+  ExecDropSingleTupleTableSlot(s->heap_slot);
+  s->heap_fetch = nullptr;
+  s->heap_slot = nullptr;
+}
+
+void rerank_one(IndexScanDesc scan, ScanState* s) {
   Candidate c = s->candidates[0];
   std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
   s->ncandidates--;
@@ -309,7 +351,12 @@ void rerank_one(Relation index, ScanState* s) {
   if (s->unordered) {
     r.distance = std::numeric_limits<double>::quiet_NaN();
   } else {
-    read_vector(index, c.vector_block, c.vector_offset, s->vector, static_cast<int>(s->meta.dim));
+    if (!BlockNumberIsValid(c.vector_block)) {
+      if (!read_heap_vector(scan, s, c.tid)) return;
+    } else {
+      read_vector(scan->indexRelation, c.vector_block, c.vector_offset, s->vector,
+                  static_cast<int>(s->meta.dim));
+    }
     r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
   }
   push(&s->results, &s->nresults, &s->result_capacity, r);
@@ -336,6 +383,7 @@ void rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
   if (orderbys && scan->numberOfOrderBys > 0) {
     memmove(scan->orderByData, orderbys, norderbys * sizeof(ScanKeyData));
   }
+  close_heap_fetch(s);
   MemoryContextReset(s->context);
   MemoryContext context = s->context;
   memset(s, 0, sizeof(*s));
@@ -368,7 +416,7 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     if (s->nresults > 0 && (s->unordered || (best <= lower && best <= unprobed))) {
       found = true;
     } else if (s->ncandidates > 0 && lower <= unprobed) {
-      rerank_one(index, s);
+      rerank_one(scan, s);
       continue;
     } else if (can_probe_more(s, false)) {
       uint32 from = s->ncandidates;
@@ -376,7 +424,7 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
       heapify_candidates(s, from);
       continue;
     } else if (s->ncandidates > 0) {
-      rerank_one(index, s);
+      rerank_one(scan, s);
       continue;
     } else {
       found = s->nresults > 0;
@@ -404,6 +452,7 @@ void end_scan(IndexScanDesc scan) {
          RelationGetRelationName(scan->indexRelation), s->next,
          static_cast<unsigned long long>(s->scanned), static_cast<unsigned long long>(s->reranked));
   }
+  close_heap_fetch(s);
   MemoryContextDelete(s->context);
   pfree(s);
   scan->opaque = nullptr;
