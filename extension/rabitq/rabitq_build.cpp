@@ -114,7 +114,7 @@ void flush_batch(BuildState* st) {
   if (st->batch_rows == 0) return;
   rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
   ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
-                               st->padded_dim, st->metric == Metric::kInnerProduct, st->threads,
+                               st->padded_dim, /*inner_product=*/false, st->threads,
                                st->batch_lists);
   Size tuple_size = code_tuple_size(st->padded_dim);
   for (uint32 i = 0; i < st->batch_rows; i++) {
@@ -299,7 +299,7 @@ void train(BuildState* st, float* centroids_rotated) {
     options.clusters = st->lists;
     options.iterations = static_cast<uint32_t>(st->options->kmeans_iterations);
     options.seed = static_cast<uint64_t>(st->options->seed);
-    options.spherical = st->metric == Metric::kInnerProduct;
+    options.spherical = false;
     options.threads = st->threads;
     options.progress = kmeans_progress;
     options.progress_arg = st;
