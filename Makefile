@@ -57,7 +57,7 @@ extension/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES)
 
 DEBIAN_PACKAGES = build-essential postgresql-15 postgresql-server-dev-15 libxsimd-dev \
 	nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev cmake \
-	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg
+	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg python3-psycopg python3-numpy
 BUILD_DIR ?= build
 
 .PHONY: deps demo test test-unit test-asan test-regress test-server bench
