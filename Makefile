@@ -6,7 +6,7 @@
 #                 throwaway cluster; non-zero exit on any failure
 #   make test-asan  unit tests under AddressSanitizer + UBSan
 
-EXTENSION = ruvector
+EXTENSION = ruvector ruvector_pgvector
 EXTVERSION = 0.1.0
 MODULE_big = ruvector
 
@@ -16,10 +16,12 @@ DEP_HEADERS = $(wildcard src/*/*.h kernels/cpu/*.h extension/*.h extension/*/*.h
 
 # The install script is assembled from one piece per capability, in file-name order.
 SQL_PIECES = $(sort $(wildcard extension/sql/*.sql))
-DATA_built = extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built = extension/ruvector--$(EXTVERSION).sql
+# The pgvector bridge: a second extension, so that ruvector installs without pgvector.
+DATA = extension/pgvector/ruvector_pgvector--$(EXTVERSION).sql
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+REGRESS_OPTS = --inputdir=. --load-extension=ruvector
 
 PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
 PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror \
@@ -49,7 +51,7 @@ $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AV
 
 $(OBJS): $(DEP_HEADERS)
 
-extension/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES)
+extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
 
 # ---------------------------------------------------------------------------------------
