@@ -2,7 +2,12 @@
 #include "extension/bgworker.h"
 
 extern "C" {
+#include "miscadmin.h"
+#include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
 }
 
 namespace ruvector::pg {
@@ -18,6 +23,17 @@ void register_database_worker(const char* function, const char* name, int restar
   strlcpy(worker.bgw_name, name, BGW_MAXLEN);
   strlcpy(worker.bgw_type, name, BGW_MAXLEN);
   RegisterBackgroundWorker(&worker);
+}
+
+bool wait_for_work(long timeout_ms) {
+  WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms,
+            PG_WAIT_EXTENSION);
+  ResetLatch(MyLatch);
+  CHECK_FOR_INTERRUPTS();
+  if (!ConfigReloadPending) return false;
+  ConfigReloadPending = false;
+  ProcessConfigFile(PGC_SIGHUP);
+  return true;
 }
 
 }  // namespace ruvector::pg

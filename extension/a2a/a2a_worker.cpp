@@ -243,17 +243,7 @@ void run() {
     bool reload = false;
     // With tasks running, pump() below does the waiting (on the network).
     long wait_ms = dispatcher->size() > 0 ? 0 : 200;
-    pg_call([&] {
-      WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms,
-                PG_WAIT_EXTENSION);
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-      if (ConfigReloadPending) {
-        ConfigReloadPending = false;
-        ProcessConfigFile(PGC_SIGHUP);
-        reload = true;
-      }
-    });
+    pg_call([&] { reload = wait_for_work(wait_ms); });
     if (reload && dispatcher->size() == 0)
       dispatcher = std::make_unique<core::Dispatcher>(dispatcher_options());
 

@@ -233,14 +233,7 @@ void rulake_worker_main(Datum) {
   MemoryContext cycle =
       AllocSetContextCreate(TopMemoryContext, "rulake refill cycle", ALLOCSET_DEFAULT_SIZES);
   for (;;) {
-    WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kCycleMs,
-              PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    CHECK_FOR_INTERRUPTS();
-    if (ConfigReloadPending) {
-      ConfigReloadPending = false;
-      ProcessConfigFile(PGC_SIGHUP);
-    }
+    ruvector::pg::wait_for_work(kCycleMs);
     MemoryContext old = MemoryContextSwitchTo(cycle);
     run_cycle(cycle);
     MemoryContextSwitchTo(old);
