@@ -221,6 +221,20 @@ void store(const core::Event& e) {
   in_transaction("recording an event", [&] { record_event(p); });
 }
 
+// A row the worker cannot turn into a task (a message that is not JSON, written by hand)
+// fails that task with the reason instead of stopping the worker.
+void start_or_fail(core::Dispatcher& dispatcher, const Row& row) {
+  try {
+    dispatcher.start(spec_of(row));
+  } catch (const std::exception& e) {
+    core::Event ev;
+    ev.type = core::Event::Type::kFailed;
+    ev.task_id = str(row.id);
+    ev.reason = std::string("could not start the task: ") + e.what();
+    store(ev);
+  }
+}
+
 core::DispatcherOptions dispatcher_options() {
   core::DispatcherOptions o;
   o.allowed_hosts = http::parse_host_list(allowed_hosts == nullptr ? "" : allowed_hosts);
@@ -266,17 +280,7 @@ void run() {
                              [&] { claimed = fetch_rows("SELECT * FROM a2a._claim(32)", false); });
     if (!ok) present = false;  // dropped extension, perhaps: look again
     for (Rows* r : {&rows, &claimed}) {
-      for (int i = 0; i < r->n; i++) {
-        try {
-          dispatcher->start(spec_of(r->rows[i]));
-        } catch (const std::exception& e) {
-          core::Event ev;
-          ev.type = core::Event::Type::kFailed;
-          ev.task_id = str(r->rows[i].id);
-          ev.reason = std::string("could not start the task: ") + e.what();
-          store(ev);
-        }
-      }
+      for (int i = 0; i < r->n; i++) start_or_fail(*dispatcher, r->rows[i]);
       pg_call([&] { free_rows(*r); });
     }
 
@@ -287,7 +291,7 @@ void run() {
     for (int i = 0; i < due.n; i++) {
       std::string id = str(due.rows[i].id);
       if (!dispatcher->active(id) && str(due.rows[i].what) == "cancel") {
-        dispatcher->start(spec_of(due.rows[i]));  // follow it (polling) to cancel it
+        start_or_fail(*dispatcher, due.rows[i]);  // follow it (polling) to cancel it
       }
       dispatcher->cancel(id);
       if (str(due.rows[i].what) == "expired") finishing.emplace(id, Clock::now());
