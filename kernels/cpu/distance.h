@@ -23,6 +23,10 @@ struct DistanceKernels {
   // RaBitQ: sum_j 2^j popcount(code AND plane_j) over 4 query bit planes of `words` words.
   std::uint32_t (*bitplane_dot4)(const std::uint64_t* code, const std::uint64_t* planes,
                                  std::size_t words);
+  // out[j] = <a, b + j * stride> for j < 4: one row against four centroids, reading the
+  // row once (IVF assignment and k-means). Sums in another order than inner_product.
+  void (*inner_product_1x4)(const float* a, const float* b, std::size_t stride, std::size_t n,
+                            float* out);
 };
 
 // The table for the best ISA of this CPU; decided on first call and then fixed.

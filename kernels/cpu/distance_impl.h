@@ -100,6 +100,34 @@ struct SimdDistance {
 
   static float norm_squared(const float* a, std::size_t n) { return inner_product(a, a, n); }
 
+  // Four accumulators, one per centroid: the row is loaded once for four FMAs.
+  static void inner_product_1x4(const float* a, const float* b, std::size_t stride, std::size_t n,
+                                float* out) {
+    const float* b0 = b;
+    const float* b1 = b + stride;
+    const float* b2 = b + 2 * stride;
+    const float* b3 = b + 3 * stride;
+    Batch acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
+    std::size_t i = 0;
+    for (; i + kWidth <= n; i += kWidth) {
+      Batch x = load(a + i);
+      acc0 = madd(x, load(b0 + i), acc0);
+      acc1 = madd(x, load(b1 + i), acc1);
+      acc2 = madd(x, load(b2 + i), acc2);
+      acc3 = madd(x, load(b3 + i), acc3);
+    }
+    out[0] = xsimd::hadd(acc0);
+    out[1] = xsimd::hadd(acc1);
+    out[2] = xsimd::hadd(acc2);
+    out[3] = xsimd::hadd(acc3);
+    for (; i < n; i++) {
+      out[0] += a[i] * b0[i];
+      out[1] += a[i] * b1[i];
+      out[2] += a[i] * b2[i];
+      out[3] += a[i] * b3[i];
+    }
+  }
+
   // One pass over both vectors for the three sums cosine needs.
   static CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
     Batch dot0(0.0f), dot1(0.0f), na0(0.0f), na1(0.0f), nb0(0.0f), nb1(0.0f);
@@ -131,7 +159,7 @@ struct SimdDistance {
 
   static constexpr DistanceKernels table(const char* isa) {
     return DistanceKernels{isa,           &l2_squared,   &inner_product, &l1,
-                           &norm_squared, &cosine_parts, &bitplane_dot4};
+                           &norm_squared, &cosine_parts, &bitplane_dot4, &inner_product_1x4};
   }
 };
 

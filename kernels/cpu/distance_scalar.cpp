@@ -53,11 +53,17 @@ CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
   return CosineParts{inner_product(a, b, n), inner_product(a, a, n), inner_product(b, b, n)};
 }
 
+void inner_product_1x4(const float* a, const float* b, std::size_t stride, std::size_t n,
+                       float* out) {
+  for (int j = 0; j < 4; j++) out[j] = inner_product(a, b + j * stride, n);
+}
+
 }  // namespace
 
 const DistanceKernels& scalar_distance_kernels() {
-  static constexpr DistanceKernels kTable{"scalar",      &l2_squared,   &inner_product, &l1,
-                                          &norm_squared, &cosine_parts, &bitplane_dot4};
+  static constexpr DistanceKernels kTable{
+      "scalar",      &l2_squared,   &inner_product, &l1,
+      &norm_squared, &cosine_parts, &bitplane_dot4, &inner_product_1x4};
   return kTable;
 }
 

@@ -1,7 +1,12 @@
 // See assign.h. ||x - c||² ranks like ||c||² - 2<x, c>, which needs one inner product per
-// pair; the centroid norms are computed once per call.
+// pair; the centroid norms are computed once per call. Rows are taken 64 at a time and
+// centroids in blocks that fit in L2 cache, so each block is read from memory once per 64
+// rows instead of once per row (a 1M-row build against 2000 centroids of 768 dimensions
+// otherwise streams 6 MB of centroids per row), and four centroids share each load of
+// the row (inner_product_1x4).
 #include "ivf/assign.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -9,6 +14,11 @@
 #include "kernels/cpu/distance.h"
 
 namespace ruvector::ivf {
+
+namespace {
+constexpr std::size_t kRowChunk = 64;
+constexpr std::size_t kBlockBytes = 256 * 1024;
+}  // namespace
 
 void nearest_centroids_batch(const float* vectors, std::size_t n, const float* centroids,
                              std::uint32_t clusters, std::uint32_t dim, bool inner_product,
@@ -20,24 +30,45 @@ void nearest_centroids_batch(const float* vectors, std::size_t n, const float* c
       norms[c] = k.norm_squared(centroids + static_cast<std::size_t>(c) * dim, dim);
     }
   }
-  constexpr std::size_t kChunk = 64;
-  std::size_t tasks = (n + kChunk - 1) / kChunk;
+  const std::uint32_t block = static_cast<std::uint32_t>(
+      std::max<std::size_t>(1, kBlockBytes / (sizeof(float) * std::max<std::uint32_t>(dim, 1))));
+  std::size_t tasks = (n + kRowChunk - 1) / kRowChunk;
   parallel_for(threads, tasks, [&](std::size_t task) {
-    std::size_t end = std::min(n, (task + 1) * kChunk);
-    for (std::size_t i = task * kChunk; i < end; i++) {
-      const float* x = vectors + i * dim;
-      float best = std::numeric_limits<float>::infinity();
-      std::uint32_t best_id = 0;
-      for (std::uint32_t c = 0; c < clusters; c++) {
-        float dot = k.inner_product(x, centroids + static_cast<std::size_t>(c) * dim, dim);
-        float score = inner_product ? -dot : norms[c] - 2 * dot;
-        if (score < best) {
-          best = score;
-          best_id = c;
+    std::size_t begin = task * kRowChunk;
+    std::size_t end = std::min(n, begin + kRowChunk);
+    float best[kRowChunk];
+    std::uint32_t best_id[kRowChunk];
+    std::fill(best, best + kRowChunk, std::numeric_limits<float>::infinity());
+    std::fill(best_id, best_id + kRowChunk, 0u);
+    // Blocks in increasing centroid order and a strict comparison: ties still go to the
+    // lowest id, exactly as a plain scan.
+    for (std::uint32_t c0 = 0; c0 < clusters; c0 += block) {
+      std::uint32_t c1 = std::min(clusters, c0 + block);
+      for (std::size_t i = begin; i < end; i++) {
+        const float* x = vectors + i * dim;
+        float b = best[i - begin];
+        std::uint32_t id = best_id[i - begin];
+        auto consider = [&](std::uint32_t c, float dot) {
+          float score = inner_product ? -dot : norms[c] - 2 * dot;
+          if (score < b) {
+            b = score;
+            id = c;
+          }
+        };
+        std::uint32_t c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          float dots[4];
+          k.inner_product_1x4(x, centroids + static_cast<std::size_t>(c) * dim, dim, dim, dots);
+          for (std::uint32_t j = 0; j < 4; j++) consider(c + j, dots[j]);
         }
+        for (; c < c1; c++) {
+          consider(c, k.inner_product(x, centroids + static_cast<std::size_t>(c) * dim, dim));
+        }
+        best[i - begin] = b;
+        best_id[i - begin] = id;
       }
-      out[i] = best_id;
     }
+    for (std::size_t i = begin; i < end; i++) out[i] = best_id[i - begin];
   });
 }
 

@@ -160,6 +160,25 @@ TEST(Distance, ManySizesUpTo2000) {
   }
 }
 
+// One row against four rows `stride` apart: each product within the reference's bound.
+TEST(Distance, InnerProductOneByFour) {
+  std::mt19937_64 rng(5);
+  for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{33},
+                        std::size_t{768}, std::size_t{784}, std::size_t{1999}}) {
+    std::size_t stride = n + 3;  // rows need not be packed
+    auto a = random_floats(rng, n, 2.0f);
+    auto b = random_floats(rng, 4 * stride, 1.0f);
+    for (const k::DistanceKernels* t : available()) {
+      float out[4];
+      t->inner_product_1x4(a.data(), b.data(), stride, n, out);
+      for (std::size_t j = 0; j < 4; j++) {
+        Reference r = reference(a.data(), b.data() + j * stride, n);
+        EXPECT_NEAR(out[j], r.ip, bound(n, r.ip_abs)) << t->isa << " n=" << n << " j=" << j;
+      }
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
