@@ -26,7 +26,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=ruvector
 PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
 PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror \
               -fconstexpr-ops-limit=2000000000
-SHLIB_LINK = -lstdc++ -lcrypto -lcurl
+SHLIB_LINK = -lstdc++ -lcrypto -lcurl -ldl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -49,6 +49,11 @@ AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
 $(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(AVX512_FLAGS)
 $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
 
+# Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
+# bit-identical to the GPU kernel (built with --fmad=false); keep in sync with
+# cmake/isa_flags.cmake.
+src/rabitq/query.o src/rulake/cpu_scan_kernel.o: override CXXFLAGS += -ffp-contract=off
+
 $(OBJS): $(DEP_HEADERS)
 
 extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
@@ -62,7 +67,37 @@ DEBIAN_PACKAGES = build-essential postgresql-15 postgresql-server-dev-15 libxsim
 	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg python3-psycopg python3-numpy
 BUILD_DIR ?= build
 
-.PHONY: deps demo test test-unit test-asan test-regress test-server bench
+.PHONY: deps demo test test-unit test-asan test-regress test-server bench kernels install-kernels \
+	clean-kernels
+
+# ---------------------------------------------------------------------------------------
+# Optional GPU kernels: a separate library that the extension loads at run time
+# (ruvector.gpu); ruvector.so never links CUDA. `make kernels` builds it wherever nvcc is;
+# `make WITH_CUDA=1` builds and installs it with the extension.
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+CUDA_ARCH_FLAGS ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
+# --fmad=false: the scan's estimates must round exactly as the CPU kernel's do.
+NVCC_FLAGS = -std=c++17 -O3 --fmad=false -Xcompiler -fPIC,-Wall -Werror all-warnings \
+	-I$(CURDIR) -shared
+CUDA_LIB = kernels/cuda/ruvector_cuda.so
+
+$(CUDA_LIB): $(wildcard kernels/cuda/*.cu) $(wildcard kernels/scan/*.h)
+	$(NVCC) $(NVCC_FLAGS) $(CUDA_ARCH_FLAGS) -o $@ $(filter %.cu,$^)
+
+kernels: $(CUDA_LIB)
+
+install-kernels: $(CUDA_LIB)
+	$(INSTALL_SHLIB) $(CUDA_LIB) '$(DESTDIR)$(pkglibdir)/ruvector_cuda$(DLSUFFIX)'
+
+ifeq ($(WITH_CUDA),1)
+all: $(CUDA_LIB)
+install: install-kernels
+endif
+
+clean: clean-kernels
+clean-kernels:
+	rm -f $(CUDA_LIB)
 
 deps:
 	@tools/deps.sh $(DEBIAN_PACKAGES)

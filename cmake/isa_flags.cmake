@@ -6,3 +6,9 @@ file(GLOB_RECURSE _avx512_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/
 file(GLOB_RECURSE _avx2_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/*_avx2.cpp ${CMAKE_SOURCE_DIR}/src/*_avx2.cpp)
 set_source_files_properties(${_avx512_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX512_FLAGS}")
 set_source_files_properties(${_avx2_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX2_FLAGS}")
+
+# Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
+# bit-identical to the GPU kernel (built with --fmad=false). Keep in sync with the Makefile.
+set(RUVECTOR_ESTIMATE_SOURCES ${CMAKE_SOURCE_DIR}/src/rabitq/query.cpp
+    ${CMAKE_SOURCE_DIR}/src/rulake/cpu_scan_kernel.cpp)
+set_source_files_properties(${RUVECTOR_ESTIMATE_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)

@@ -2,6 +2,7 @@
 #include "extension/boundary.h"
 
 #include "extension/a2a/a2a.h"
+#include "extension/gpu/gpu.h"
 #include "extension/rabitq/rabitq.h"
 #include "extension/rulake/rulake.h"
 #include "kernels/cpu/distance.h"
@@ -16,6 +17,7 @@ void _PG_init(void) {
   ruvector::pg::rabitq::init_gucs();
   ruvector::pg::rulake::init_gucs();
   ruvector::pg::a2a::init_gucs();
+  ruvector::pg::gpu::init_gucs();
   // ruLake's cache and refill worker exist only when the server preloads us; without that
   // its functions say so (rulake::shared()).
   if (process_shared_preload_libraries_in_progress) {

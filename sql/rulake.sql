@@ -130,6 +130,32 @@ LIMIT 4;
 SELECT * FROM rulake.search_federated(ARRAY['shard0', 'shard0'], '[1]', 3);
 SELECT * FROM rulake.search_federated(ARRAY[]::text[], '[1]', 3);
 
+-- A batch answers each query as a search of one would, numbered by array position.
+SELECT count(*) AS batch_differs FROM (
+  SELECT query, rank, id, distance FROM rulake.search_batch('shard0', (SELECT array_agg(v ORDER BY q) FROM queries), 7)
+  EXCEPT
+  SELECT q.q, s.rank::int, s.id, s.distance FROM queries q,
+    LATERAL (SELECT row_number() OVER () AS rank, * FROM rulake.search('shard0', q.v, 7)) s) d;
+SELECT count(*) AS batch_rows, count(DISTINCT query) AS queries, max(rank) AS max_rank
+FROM rulake.search_batch('shard0', (SELECT array_agg(v ORDER BY q) FROM queries), 7);
+SELECT count(*) FROM rulake.search_batch('shard0', ARRAY[]::ruvector[], 3);
+SELECT count(*) FROM rulake.search_batch('shard0', (SELECT array_agg(v) FROM queries), 0);
+SELECT * FROM rulake.search_batch('shard0', ARRAY[(SELECT v FROM queries WHERE q = 1), NULL], 3);
+SELECT * FROM rulake.search_batch('shard0', ARRAY[(SELECT v FROM queries WHERE q = 1), '[1,2]'], 3);
+SELECT * FROM rulake.search_batch('shard0', ARRAY['[1,2]'::ruvector, '[3,4]'], 3);
+SELECT count(*) AS every_row_of_every_query FROM rulake.search_batch('shard0', (SELECT array_agg(v) FROM queries), 20000);
+SELECT count(*) FROM rulake.search_batch('shard0', (SELECT array_agg(v) FROM queries, generate_series(1, 6)), 100000);
+-- ruvector.gpu: auto falls back to the CPU; on says why it cannot.
+SET ruvector.gpu = auto;
+SET ruvector.gpu_library = '/nonexistent/ruvector_cuda.so';
+SELECT count(*) FROM rulake.search_batch('shard0', (SELECT array_agg(v) FROM queries), 3);
+SET ruvector.gpu = on;
+SELECT count(*) FROM rulake.search_batch('shard0', (SELECT array_agg(v) FROM queries), 3);
+SELECT count(*) FROM rulake.search('shard0', (SELECT v FROM queries WHERE q = 1), 3);
+SET ruvector.gpu = sometimes;
+RESET ruvector.gpu;
+RESET ruvector.gpu_library;
+
 -- Unregister drops the trigger once no collection uses the table.
 SELECT rulake.unregister('docs_frozen');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND tgname = 'rulake_generation';

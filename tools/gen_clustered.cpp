@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "clustered_data.h"
+
 namespace {
 
 void put16(std::string* out, int16_t v) {
@@ -93,28 +95,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Real embeddings have a low intrinsic dimension: each row is its cluster's centre plus
-  // a 32-dimensional Gaussian spread through one shared random basis, plus a little
-  // isotropic noise. (Pure isotropic noise in 768 dimensions makes every distance within
-  // a cluster nearly equal, which no real data set does.) Centres lie ~78 apart, rows
-  // ~20 from their centre: the clusters are separate.
-  constexpr int kLatent = 32;
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> centres(static_cast<size_t>(clusters) * dim);
-  for (float& c : centres) c = normal(rng) * 2.0f;
-  std::vector<float> basis(static_cast<size_t>(kLatent) * dim);
-  for (float& b : basis) b = normal(rng) / 8.0f;
-  auto draw = [&](float* v) {
-    const float* c = &centres[(rng() % clusters) * dim];
-    float z[kLatent];
-    for (float& x : z) x = normal(rng);
-    for (int i = 0; i < dim; i++) v[i] = c[i] + 0.1f * normal(rng);
-    for (int l = 0; l < kLatent; l++) {
-      const float* b = &basis[static_cast<size_t>(l) * dim];
-      for (int i = 0; i < dim; i++) v[i] += z[l] * b[i];
-    }
-  };
+  ruvector::tools::ClusteredData data(dim, clusters, seed);
+  auto draw = [&](float* v) { data.draw(v); };
 
   std::vector<float> base(static_cast<size_t>(rows) * dim);
   {

@@ -6,6 +6,8 @@
 
 #include "bundle/paths.h"
 #include "extension/boundary.h"
+#include "extension/gpu/gpu.h"
+#include "rulake/batch_search.h"
 #include "rulake/collection_index.h"
 
 extern "C" {
@@ -92,6 +94,15 @@ void wait_for_mirror(const Collection& c) {
   ConditionVariableCancelSleep();
 }
 
+// A GPU kernel may keep device copies of images by this key: the witness names the rows,
+// metric and lists name the index built from them. Never 0 (0 means "do not keep").
+uint64 image_key(const CacheKey& key) {
+  uint64 h = 0;
+  memcpy(&h, key.witness, sizeof(h));
+  h ^= ((static_cast<uint64>(key.metric) << 32) | key.lists) * UINT64CONST(0x9E3779B97F4A7C15);
+  return h != 0 ? h : 1;
+}
+
 }  // namespace
 
 Served serve(const Collection& c) {
@@ -128,6 +139,7 @@ Served serve(const Collection& c) {
   out.rerank_factor = source.rerank_factor;
   if (!source.own_writes) {
     out.pin = pin_entry(source.key);
+    out.image_key = image_key(source.key);
     if (out.pin.entry >= 0) {
       count(c, true, &source.key);
       return out;
@@ -141,10 +153,12 @@ Served serve(const Collection& c) {
     out.rerank_factor = p.rerank_factor;
     if (!p.installed) {
       out.private_image = p.private_image;
+      out.image_key = 0;
       out.private_bytes = p.private_bytes;
       return out;
     }
     out.pin = pin_entry(p.key);
+    out.image_key = image_key(p.key);
     if (out.pin.entry >= 0) return out;
     // Evicted between install and pin by concurrent primes of other collections.
     if (attempt == 2) {
@@ -171,35 +185,47 @@ const void* served_image(const Served& s, Size* bytes) {
 
 int search_served(const Collection& c, const Served& served, const float* query, int dim, int k,
                   uint32 rerank_factor, Hit* out) {
+  int count = 0;
+  search_served_batch(c, served, query, 1, dim, k, rerank_factor, out, &count);
+  return count;
+}
+
+void search_served_batch(const Collection& c, const Served& served, const float* queries,
+                         int nqueries, int dim, int k, uint32 rerank_factor, Hit* out,
+                         int* counts) {
   Size bytes = 0;
   const void* image = served_image(served, &bytes);
+  const RvScanKernel& kernel =
+      gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
   // The image lives in shared memory or this backend's memory; the search below makes no
-  // Postgres call, and the vector is freed before any error is raised.
-  struct Outcome {
-    int n;
-    int image_dim;
-  } r = guard([&] {
+  // Postgres call, and its vectors are freed before any error is raised.
+  int image_dim = guard([&] {
     core::ImageInfo info = core::image_info(image, bytes);
-    if (static_cast<int>(info.dim) != dim && info.rows > 0)
-      return Outcome{-1, static_cast<int>(info.dim)};
+    if (static_cast<int>(info.dim) != dim && info.rows > 0) return static_cast<int>(info.dim);
     core::SearchParams params;
     params.k = static_cast<std::uint32_t>(k);
     params.rerank_factor = rerank_factor;
     params.probes = c.probes;
-    std::vector<core::Hit> hits;
-    if (info.rows > 0) core::search_index(image, bytes, query, params, &hits);
-    for (size_t i = 0; i < hits.size(); i++) {
-      out[i].id = hits[i].id;
-      out[i].distance = hits[i].distance;
+    std::vector<std::vector<core::Hit>> hits;
+    if (info.rows > 0)
+      core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, kernel,
+                         served.image_key, &hits);
+    for (int q = 0; q < nqueries; q++) {
+      counts[q] = 0;
+      if (hits.empty()) continue;
+      for (const core::Hit& h : hits[q]) {
+        Hit* slot = out + static_cast<Size>(q) * k + counts[q]++;
+        slot->id = h.id;
+        slot->distance = h.distance;
+      }
     }
-    return Outcome{static_cast<int>(hits.size()), static_cast<int>(info.dim)};
+    return dim;
   });
-  if (r.n < 0) {
+  if (image_dim != dim) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("expected %d dimensions, not %d", r.image_dim, dim),
-                    errdetail("rulake collection \"%s\" has %d dimensions.", c.name, r.image_dim)));
+                    errmsg("expected %d dimensions, not %d", image_dim, dim),
+                    errdetail("rulake collection \"%s\" has %d dimensions.", c.name, image_dim)));
   }
-  return r.n;
 }
 
 }  // namespace ruvector::pg::rulake

@@ -13,6 +13,7 @@ struct Served {
   void* private_image;
   Size private_bytes;
   uint32 rerank_factor;  // the source's default
+  uint64 image_key;      // names a cached image's content for GPU kernels; 0 when private
 };
 
 // Counts a hit or a miss in the collection's statistics.
@@ -27,5 +28,10 @@ struct Hit {
 // Searches the served image; `out` has room for k hits. Returns how many it wrote.
 int search_served(const Collection& c, const Served& served, const float* query, int dim, int k,
                   uint32 rerank_factor, Hit* out);
+
+// The same for nqueries queries of dim floats each, through the scan kernel ruvector.gpu
+// picks: query q's hits go to out + q * k, their number to counts[q].
+void search_served_batch(const Collection& c, const Served& served, const float* queries,
+                         int nqueries, int dim, int k, uint32 rerank_factor, Hit* out, int* counts);
 
 }  // namespace ruvector::pg::rulake

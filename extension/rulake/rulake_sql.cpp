@@ -1,5 +1,5 @@
-// SQL functions of schema rulake: search, search_federated, invalidate, refresh, witness,
-// stats, and the internal helpers the install script's plpgsql calls.
+// SQL functions of schema rulake: search, search_batch, search_federated, invalidate, refresh,
+// witness, stats, and the internal helpers the install script's plpgsql calls.
 #include "extension/boundary.h"
 
 #include <string>
@@ -13,6 +13,7 @@ extern "C" {
 #include "access/transam.h"
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 }
 
@@ -22,6 +23,8 @@ namespace core = ::ruvector::rulake;
 namespace {
 
 constexpr int kMaxK = 100000;
+// Rows one search_batch call may return: its hits are held in memory at once.
+constexpr int kMaxBatchHits = 10000000;
 
 int check_k(int k) {
   if (k < 0 || k > kMaxK) {
@@ -69,6 +72,73 @@ RUVECTOR_FUNCTION(rulake_search) {
     Datum values[2] = {Int64GetDatum(hits[i].id), Float4GetDatum(hits[i].distance)};
     bool nulls[2] = {false, false};
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return static_cast<Datum>(0);
+}
+
+// rulake.search_batch(name, queries ruvector[], k, rerank_factor): every query's k nearest
+// rows, as (query, rank, id, distance) with query the 1-based array position. One pin and
+// one kernel call for the batch: the path a GPU serves (ruvector.gpu).
+RUVECTOR_FUNCTION(rulake_search_batch) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_NULL();
+  char* name = text_arg(fcinfo, 0);
+  ArrayType* array = PG_GETARG_ARRAYTYPE_P(1);
+  int k = check_k(PG_GETARG_INT32(2));
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  rl::shared();
+  rl::Collection* c = readable_collection(name);
+
+  int16 elmlen;
+  bool elmbyval;
+  char elmalign;
+  get_typlenbyvalalign(ARR_ELEMTYPE(array), &elmlen, &elmbyval, &elmalign);
+  Datum* elems = nullptr;
+  bool* elem_nulls = nullptr;
+  int nqueries = 0;
+  deconstruct_array(array, ARR_ELEMTYPE(array), elmlen, elmbyval, elmalign, &elems, &elem_nulls,
+                    &nqueries);
+  if (nqueries == 0 || k == 0) return static_cast<Datum>(0);
+  if (static_cast<int64>(nqueries) * k > kMaxBatchHits) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("search_batch returns at most %d rows, not %d queries × k %d",
+                           kMaxBatchHits, nqueries, k),
+                    errhint("Split the queries into smaller batches.")));
+  }
+  int dim = 0;
+  float* queries = nullptr;
+  for (int i = 0; i < nqueries; i++) {
+    if (elem_nulls[i]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("search_batch: query %d is null", i + 1)));
+    }
+    ruvector::pg::RuVector* q = ruvector::pg::datum_get_ruvector(elems[i]);
+    if (i == 0) {
+      dim = q->dim;
+      queries = static_cast<float*>(palloc(sizeof(float) * dim * static_cast<Size>(nqueries)));
+    } else if (q->dim != dim) {
+      ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                      errmsg("search_batch: query %d has %d dimensions, query 1 has %d", i + 1,
+                             q->dim, dim)));
+    }
+    memcpy(queries + static_cast<Size>(i) * dim, q->x, sizeof(float) * dim);
+  }
+
+  rl::Served served = rl::serve(*c);
+  uint32 rerank =
+      PG_ARGISNULL(3) ? served.rerank_factor : check_rerank(PG_GETARG_INT32(3), "rerank_factor");
+  auto* hits = static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * k * static_cast<Size>(nqueries)));
+  auto* counts = static_cast<int*>(palloc(sizeof(int) * nqueries));
+  rl::search_served_batch(*c, served, queries, nqueries, dim, k, rerank, hits, counts);
+  rl::release(served);
+  for (int q = 0; q < nqueries; q++) {
+    for (int r = 0; r < counts[q]; r++) {
+      const rl::Hit& h = hits[static_cast<Size>(q) * k + r];
+      Datum values[4] = {Int32GetDatum(q + 1), Int32GetDatum(r + 1), Int64GetDatum(h.id),
+                         Float4GetDatum(h.distance)};
+      bool nulls[4] = {false, false, false, false};
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
   }
   return static_cast<Datum>(0);
 }

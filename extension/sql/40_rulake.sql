@@ -212,6 +212,12 @@ CREATE FUNCTION rulake.search(name text, query @extschema@.ruvector, k integer,
 	AS 'MODULE_PATHNAME', 'rulake_search' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.search(text, @extschema@.ruvector, integer, integer) IS 'k nearest rows of a collection, served from the cache';
 
+CREATE FUNCTION rulake.search_batch(name text, queries @extschema@.ruvector[], k integer,
+		rerank_factor integer DEFAULT NULL)
+	RETURNS TABLE (query integer, rank integer, id bigint, distance real)
+	AS 'MODULE_PATHNAME', 'rulake_search_batch' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.search_batch(text, @extschema@.ruvector[], integer, integer) IS 'k nearest rows of a collection for each of many queries, in one scan (on a GPU under ruvector.gpu)';
+
 CREATE FUNCTION rulake.search_federated(names text[], query @extschema@.ruvector, k integer,
 		per_shard_rerank integer DEFAULT NULL)
 	RETURNS TABLE (collection text, id bigint, distance real)

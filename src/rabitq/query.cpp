@@ -1,10 +1,7 @@
-// See query.h. With x̄ = (2b - 1)/sqrt(D) the codeword and v̄ = v_l + Δ·q_u the
-// quantized query:
-//   <x̄, v̄> = (1/sqrt(D)) Σ (2b_i - 1)(v_l + Δ q_u[i])
-//          = (2Δ/sqrt(D))<b, q_u> + (2 v_l/sqrt(D))|b| - (Δ/sqrt(D)) Σ q_u - sqrt(D) v_l
-// and the estimate of <r/||r||, v> is <x̄, v̄> / x0. Rounding is randomized (floor(x + u),
-// u uniform) so that the quantized query is unbiased; u comes from a fixed hash of the
-// coordinate, so the same query always gives the same estimates.
+// See query.h; the estimate's formula is kernels/scan/estimate.h, shared with the batch
+// scan kernels. Rounding is randomized (floor(x + u), u uniform) so that the quantized
+// query is unbiased; u comes from a fixed hash of the coordinate, so the same query always
+// gives the same estimates.
 #include "rabitq/query.h"
 
 #include <algorithm>
@@ -12,6 +9,7 @@
 #include <cstring>
 
 #include "kernels/cpu/distance.h"
+#include "kernels/scan/estimate.h"
 #include "util/splitmix64.h"
 
 namespace ruvector::rabitq {
@@ -82,14 +80,9 @@ float estimate_ip(const QueryCode& query, const std::uint64_t* planes, const std
                   const CodeFactors& factors) {
   if (factors.inv_x0 == 0) return 0;
   const std::uint32_t words = query.padded_dim / 64;
-  const float dot =
-      static_cast<float>(kernels::distance_kernels().bitplane_dot4(code, planes, words));
-  const float sqrt_d = query.sqrt_d;
-  const float xv = (2 * query.delta * dot + 2 * query.low * static_cast<float>(factors.popcount) -
-                    query.delta * query.sum) /
-                       sqrt_d -
-                   sqrt_d * query.low;
-  return xv * factors.inv_x0;
+  const std::uint32_t dot = kernels::distance_kernels().bitplane_dot4(code, planes, words);
+  return kernels::rabitq_estimate_ip(dot, factors.popcount, factors.inv_x0, query.low, query.delta,
+                                     query.sum, query.sqrt_d);
 }
 
 }  // namespace ruvector::rabitq

@@ -248,91 +248,17 @@ ImageInfo image_info(const void* image, std::size_t size) {
                    static_cast<std::size_t>(h.total)};
 }
 
-void search_index(const void* image, std::size_t size, const float* query,
-                  const SearchParams& params, std::vector<Hit>* out) {
-  out->clear();
+ImageView image_view(const void* image, std::size_t size) {
   Header h = read_header(image, size);
-  const std::uint32_t dim = h.dim;
-  const std::uint32_t padded = h.padded_dim;
-  const auto metric = static_cast<Metric>(h.metric);
-  for (std::uint32_t j = 0; j < dim; j++) {
-    if (!std::isfinite(query[j])) throw std::invalid_argument("query has a NaN or infinite value");
-  }
-  if (params.k == 0 || h.rows == 0) return;
-  std::vector<float> prepared(dim);
-  if (!rabitq::prepare_vector(metric, query, static_cast<int>(dim), prepared.data()))
-    throw std::invalid_argument("cosine distance is undefined for a zero query");
-  std::vector<float> rotated(padded);
-  rabitq::Rotator(dim, h.seed).rotate(prepared.data(), rotated.data());
-
-  const auto& kernels = kernels::distance_kernels();
-  const float* centroids = section<float>(image, h.centroids);
-  const auto* starts = section<std::uint64_t>(image, h.list_start);
-  const auto* codes = section<std::uint64_t>(image, h.codes);
-  const auto* factors = section<rabitq::CodeFactors>(image, h.factors);
-  const auto* ids = section<std::int64_t>(image, h.ids);
-  const float* vectors = section<float>(image, h.vectors);
-  const bool ip = metric == Metric::kInnerProduct;
-
-  // Lists in probe order: nearest centroid first, ties by list number.
-  std::vector<std::pair<float, std::uint32_t>> order(h.lists);
-  for (std::uint32_t c = 0; c < h.lists; c++) {
-    const float* centroid = centroids + std::size_t{c} * padded;
-    float key = ip ? -kernels.inner_product(rotated.data(), centroid, padded)
-                   : kernels.l2_squared(rotated.data(), centroid, padded);
-    order[c] = {key, c};
-  }
-  std::uint32_t probes = params.probes == 0 ? h.lists : std::min(params.probes, h.lists);
-  std::partial_sort(order.begin(), order.begin() + probes, order.end());
-
-  // The best k × rerank_factor estimates, as a max-heap on (estimate, id, slot).
-  using Candidate = std::tuple<float, std::int64_t, std::uint64_t>;
-  const std::size_t keep = std::min<std::uint64_t>(
-      static_cast<std::uint64_t>(params.k) * std::max(1u, params.rerank_factor), h.rows);
-  std::priority_queue<Candidate> best;
-  std::vector<float> residual(padded);
-  std::vector<std::uint64_t> planes(rabitq::query_code_words(padded));
-  const std::size_t words = code_words(padded);
-  for (std::uint32_t p = 0; p < probes; p++) {
-    std::uint32_t list = order[p].second;
-    const float* c = centroids + std::size_t{list} * padded;
-    float centroid_dot = 0;
-    if (ip) {
-      residual = rotated;
-      centroid_dot = kernels.inner_product(rotated.data(), c, padded);
-    } else {
-      for (std::uint32_t j = 0; j < padded; j++) residual[j] = rotated[j] - c[j];
-    }
-    rabitq::QueryCode qc;
-    rabitq::quantize_query(residual.data(), padded, &qc, planes.data());
-    for (std::uint64_t slot = starts[list]; slot < starts[list + 1]; slot++) {
-      const rabitq::CodeFactors& f = factors[slot];
-      float est = rabitq::estimate_ip(qc, planes.data(), codes + slot * words, f);
-      float r = f.residual_norm;
-      float estimate = ip ? -(centroid_dot + r * est) : r * r + qc.norm * qc.norm - 2 * r * est;
-      Candidate cand{estimate, ids[slot], slot};
-      if (best.size() < keep) {
-        best.push(cand);
-      } else if (cand < best.top()) {
-        best.pop();
-        best.push(cand);
-      }
-    }
-  }
-
-  std::vector<std::tuple<float, std::int64_t>> exact;
-  exact.reserve(best.size());
-  while (!best.empty()) {
-    std::uint64_t slot = std::get<2>(best.top());
-    best.pop();
-    double d = rabitq::exact_distance(metric, vectors + slot * dim, query, static_cast<int>(dim));
-    exact.emplace_back(static_cast<float>(d), ids[slot]);
-  }
-  std::sort(exact.begin(), exact.end());
-  std::size_t k = std::min<std::size_t>(params.k, exact.size());
-  out->reserve(k);
-  for (std::size_t i = 0; i < k; i++)
-    out->push_back(Hit{std::get<1>(exact[i]), std::get<0>(exact[i])});
+  ImageView v;
+  v.info = image_info(image, size);
+  v.centroids = section<float>(image, h.centroids);
+  v.list_start = section<std::uint64_t>(image, h.list_start);
+  v.codes = section<std::uint64_t>(image, h.codes);
+  v.factors = section<rabitq::CodeFactors>(image, h.factors);
+  v.ids = section<std::int64_t>(image, h.ids);
+  v.vectors = section<float>(image, h.vectors);
+  return v;
 }
 
 std::uint32_t per_shard_rerank(std::uint32_t rerank_factor, std::uint32_t shards) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "rabitq/code.h"
 #include "rabitq/metric.h"
 
 namespace ruvector::rulake {
@@ -53,6 +54,18 @@ struct ImageInfo {
 // Checks the header and that every section lies inside `size` bytes; throws
 // std::runtime_error for an image that is truncated or not an image.
 ImageInfo image_info(const void* image, std::size_t size);
+
+// The sections of a checked image, for the search (search.cpp).
+struct ImageView {
+  ImageInfo info;
+  const float* centroids;           // lists × padded_dim, rotated
+  const std::uint64_t* list_start;  // lists + 1
+  const std::uint64_t* codes;       // rows × padded_dim / 64
+  const rabitq::CodeFactors* factors;
+  const std::int64_t* ids;
+  const float* vectors;  // rows × dim, as given
+};
+ImageView image_view(const void* image, std::size_t size);
 
 struct SearchParams {
   std::uint32_t k = 10;

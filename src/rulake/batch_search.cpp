@@ -1,0 +1,215 @@
+// See batch_search.h. Queries are taken in chunks so that the estimates of one chunk stay
+// under kChunkEstimates floats whatever the batch size.
+#include "rulake/batch_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "kernels/cpu/distance.h"
+#include "rabitq/query.h"
+#include "rabitq/rotator.h"
+#include "rulake/cpu_scan_kernel.h"
+
+namespace ruvector::rulake {
+
+namespace {
+
+constexpr std::size_t kChunkEstimates = std::size_t{8} << 20;
+
+// One query's share of a chunk: its jobs and where its estimates start.
+struct QueryPlan {
+  std::size_t first_job;
+  std::size_t jobs;
+  std::uint64_t estimates;
+};
+
+// The lists a query probes, nearest centroid first (ties by list number), as jobs.
+void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
+                std::vector<std::pair<float, std::uint32_t>>* order, std::vector<float>* residual,
+                std::vector<RvScanJob>* jobs, std::vector<std::uint64_t>* planes,
+                std::uint64_t* estimates) {
+  const auto& k = kernels::distance_kernels();
+  const std::uint32_t padded = v.info.padded_dim;
+  const bool ip = v.info.metric == Metric::kInnerProduct;
+  order->resize(v.info.lists);
+  for (std::uint32_t c = 0; c < v.info.lists; c++) {
+    const float* centroid = v.centroids + std::size_t{c} * padded;
+    float key =
+        ip ? -k.inner_product(rotated, centroid, padded) : k.l2_squared(rotated, centroid, padded);
+    (*order)[c] = {key, c};
+  }
+  std::partial_sort(order->begin(), order->begin() + probes, order->end());
+  const std::size_t plane_words = rabitq::query_code_words(padded);
+  for (std::uint32_t p = 0; p < probes; p++) {
+    std::uint32_t list = (*order)[p].second;
+    const float* c = v.centroids + std::size_t{list} * padded;
+    RvScanJob job{};
+    if (ip) {
+      std::copy(rotated, rotated + padded, residual->begin());
+      job.centroid_dot = k.inner_product(rotated, c, padded);
+    } else {
+      for (std::uint32_t j = 0; j < padded; j++) (*residual)[j] = rotated[j] - c[j];
+    }
+    job.planes = planes->size();
+    planes->resize(planes->size() + plane_words);
+    rabitq::QueryCode qc;
+    rabitq::quantize_query(residual->data(), padded, &qc, planes->data() + job.planes);
+    job.first = v.list_start[list];
+    job.end = v.list_start[list + 1];
+    job.out = *estimates;
+    job.low = qc.low;
+    job.delta = qc.delta;
+    job.sum = qc.sum;
+    job.sqrt_d = qc.sqrt_d;
+    job.norm = qc.norm;
+    *estimates += job.end - job.first;
+    jobs->push_back(job);
+  }
+}
+
+// "query" for a search of one, "query 3" in a batch.
+std::string query_name(std::size_t index, std::size_t count) {
+  return count == 1 ? std::string("query") : "query " + std::to_string(index + 1);
+}
+
+// Non-finite values are refused before anything else; a zero cosine query only when there
+// is something to search (as the access method does).
+void check_finite(const float* queries, std::size_t count, std::uint32_t dim) {
+  for (std::size_t q = 0; q < count; q++) {
+    for (std::uint32_t j = 0; j < dim; j++) {
+      if (!std::isfinite(queries[q * dim + j]))
+        throw std::invalid_argument(query_name(q, count) + " has a NaN or infinite value");
+    }
+  }
+}
+
+void check_direction(Metric metric, const float* queries, std::size_t count, std::uint32_t dim,
+                     float* prepared) {
+  for (std::size_t q = 0; q < count; q++) {
+    if (!rabitq::prepare_vector(metric, queries + q * dim, static_cast<int>(dim), prepared)) {
+      std::string which = count == 1 ? "" : " (" + query_name(q, count) + ")";
+      throw std::invalid_argument("cosine distance is undefined for a zero query" + which);
+    }
+  }
+}
+
+void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err) {
+  throw std::runtime_error(std::string(kernel.name) + " " + what + " kernel failed: " + err);
+}
+
+}  // namespace
+
+void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
+                  const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                  std::vector<std::vector<Hit>>* out) {
+  const ImageView v = image_view(image, size);
+  const std::uint32_t dim = v.info.dim;
+  const std::uint32_t padded = v.info.padded_dim;
+  out->assign(nqueries, {});
+  std::vector<float> prepared(dim);
+  check_finite(queries, nqueries, dim);
+  if (params.k == 0 || v.info.rows == 0 || nqueries == 0) return;
+  check_direction(v.info.metric, queries, nqueries, dim, prepared.data());
+  if (padded > kernel.max_dim)
+    throw std::runtime_error(std::string(kernel.name) + " kernel handles at most " +
+                             std::to_string(kernel.max_dim) + " padded dimensions");
+
+  const RvScanImage scan_image{image_key,   v.info.rows,
+                               padded / 64, dim,
+                               v.codes,     reinterpret_cast<const RvCodeFactors*>(v.factors),
+                               v.vectors};
+  const int metric = static_cast<int>(v.info.metric);
+  const std::uint32_t probes =
+      params.probes == 0 ? v.info.lists : std::min(params.probes, v.info.lists);
+  const std::size_t keep = std::min<std::uint64_t>(
+      static_cast<std::uint64_t>(params.k) * std::max(1u, params.rerank_factor), v.info.rows);
+  const rabitq::Rotator rotator(dim, v.info.seed);
+
+  std::vector<float> rotated(padded), residual(padded);
+  std::vector<std::pair<float, std::uint32_t>> order;
+  std::vector<RvScanJob> jobs;
+  std::vector<std::uint64_t> planes;
+  std::vector<float> estimates;
+  std::vector<QueryPlan> plans;
+  // (estimate, id, slot): a total order, so the candidate set does not depend on how the
+  // selection is done.
+  using Candidate = std::tuple<float, std::int64_t, std::uint64_t>;
+  std::vector<Candidate> candidates;
+  std::vector<RvRerankJob> rerank_jobs;
+  std::vector<double> exact;
+  char err[256];
+
+  for (std::size_t begin = 0; begin < nqueries;) {
+    jobs.clear();
+    planes.clear();
+    plans.clear();
+    std::uint64_t total = 0;
+    std::size_t end = begin;
+    while (end < nqueries && (end == begin || total < kChunkEstimates)) {
+      rabitq::prepare_vector(v.info.metric, queries + end * dim, static_cast<int>(dim),
+                             prepared.data());
+      rotator.rotate(prepared.data(), rotated.data());
+      QueryPlan plan{jobs.size(), 0, total};
+      plan_query(v, rotated.data(), probes, &order, &residual, &jobs, &planes, &total);
+      plan.jobs = jobs.size() - plan.first_job;
+      plans.push_back(plan);
+      end++;
+    }
+    estimates.resize(total);
+    err[0] = '\0';
+    if (kernel.scan(kernel.self, &scan_image, metric, jobs.data(), jobs.size(), planes.data(),
+                    planes.size(), estimates.data(), estimates.size(), err, sizeof(err)) != 0)
+      kernel_failed(kernel, "scan", err);
+
+    // The best `keep` estimates of each query are its rerank candidates.
+    rerank_jobs.clear();
+    std::vector<std::size_t> first_candidate;
+    for (std::size_t q = begin; q < end; q++) {
+      const QueryPlan& plan = plans[q - begin];
+      candidates.clear();
+      for (std::size_t j = plan.first_job; j < plan.first_job + plan.jobs; j++) {
+        const RvScanJob& job = jobs[j];
+        for (std::uint64_t s = job.first; s < job.end; s++)
+          candidates.emplace_back(estimates[job.out + (s - job.first)], v.ids[s], s);
+      }
+      std::size_t n = std::min(keep, candidates.size());
+      std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());
+      first_candidate.push_back(rerank_jobs.size());
+      for (std::size_t i = 0; i < n; i++)
+        rerank_jobs.push_back(
+            RvRerankJob{std::get<2>(candidates[i]), static_cast<std::uint32_t>(q - begin), 0});
+    }
+    first_candidate.push_back(rerank_jobs.size());
+    exact.resize(rerank_jobs.size());
+    err[0] = '\0';
+    if (kernel.rerank(kernel.self, &scan_image, metric, queries + begin * dim, end - begin,
+                      rerank_jobs.data(), rerank_jobs.size(), exact.data(), err, sizeof(err)) != 0)
+      kernel_failed(kernel, "rerank", err);
+
+    for (std::size_t q = begin; q < end; q++) {
+      std::size_t from = first_candidate[q - begin], to = first_candidate[q - begin + 1];
+      std::vector<std::pair<float, std::int64_t>> ranked;
+      ranked.reserve(to - from);
+      for (std::size_t i = from; i < to; i++)
+        ranked.emplace_back(static_cast<float>(exact[i]), v.ids[rerank_jobs[i].slot]);
+      std::size_t k = std::min<std::size_t>(params.k, ranked.size());
+      std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end());
+      std::vector<Hit>& hits = (*out)[q];
+      hits.reserve(k);
+      for (std::size_t i = 0; i < k; i++) hits.push_back(Hit{ranked[i].second, ranked[i].first});
+    }
+    begin = end;
+  }
+}
+
+void search_index(const void* image, std::size_t size, const float* query,
+                  const SearchParams& params, std::vector<Hit>* out) {
+  std::vector<std::vector<Hit>> hits;
+  search_batch(image, size, query, 1, params, cpu_scan_kernel(), 0, &hits);
+  *out = std::move(hits[0]);
+}
+
+}  // namespace ruvector::rulake

@@ -1,0 +1,26 @@
+// Searching an index image for many queries at once through a scan kernel
+// (kernels/scan/scan_kernel.h): the CPU one, or a GPU one loaded at run time. The kernel
+// estimates every code of the probed lists and computes the exact distances of the
+// candidates; choosing the candidates and ordering the hits stays here, so a deterministic
+// kernel cannot change which rows are reranked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/scan/scan_kernel.h"
+#include "rulake/collection_index.h"
+
+namespace ruvector::rulake {
+
+// out[q] gets query q's hits exactly as search_index would return them (ids and
+// distances), up to rounding of the exact distances by a non-CPU kernel. `queries` holds
+// nqueries × image_info().dim floats. `image_key` names the image's content for kernels
+// that keep device copies (0: none). Throws std::invalid_argument for a non-finite value
+// or a zero query under cosine (naming the query), std::runtime_error when the kernel fails.
+void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
+                  const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                  std::vector<std::vector<Hit>>* out);
+
+}  // namespace ruvector::rulake

@@ -1,0 +1,70 @@
+// See cpu_scan_kernel.h. Estimates go through kernels/scan/scan_device.h, the code the
+// CUDA kernel compiles too; this file is built with -ffp-contract=off (Makefile,
+// CMakeLists.txt) so that no multiply-add is fused on any target.
+#include "rulake/cpu_scan_kernel.h"
+
+#include <cstdio>
+#include <type_traits>
+
+#include "kernels/cpu/distance.h"
+#include "kernels/scan/scan_device.h"
+#include "rabitq/code.h"
+#include "rabitq/metric.h"
+
+namespace ruvector::rulake {
+
+namespace {
+
+static_assert(sizeof(RvCodeFactors) == sizeof(rabitq::CodeFactors));
+static_assert(offsetof(RvCodeFactors, popcount) == offsetof(rabitq::CodeFactors, popcount));
+static_assert(static_cast<int>(rabitq::Metric::kL2) == RV_METRIC_L2 &&
+              static_cast<int>(rabitq::Metric::kInnerProduct) == RV_METRIC_IP &&
+              static_cast<int>(rabitq::Metric::kCosine) == RV_METRIC_COSINE);
+
+int cpu_scan(void*, const RvScanImage* image, int metric, const RvScanJob* jobs, size_t njobs,
+             const uint64_t* planes, size_t plane_words, float* out, size_t nout, char* err,
+             size_t errlen) {
+  const auto& k = kernels::distance_kernels();
+  const std::size_t words = image->words;
+  const bool ip = metric == RV_METRIC_IP;
+  for (size_t j = 0; j < njobs; j++) {
+    const RvScanJob& job = jobs[j];
+    if (job.first > job.end || job.end > image->rows || job.out + (job.end - job.first) > nout ||
+        job.planes + 4 * words > plane_words) {
+      std::snprintf(err, errlen, "scan job %zu lies outside its buffers", j);
+      return 1;
+    }
+    const uint64_t* q = planes + job.planes;
+    float* o = out + job.out;
+    for (uint64_t s = job.first; s < job.end; s++) {
+      const RvCodeFactors& f = image->factors[s];
+      std::uint32_t dot = k.bitplane_dot4(image->codes + s * words, q, words);
+      o[s - job.first] = kernels::estimate_from_dot(dot, f, job, ip);
+    }
+  }
+  return 0;
+}
+
+int cpu_rerank(void*, const RvScanImage* image, int metric, const float* queries, size_t nqueries,
+               const RvRerankJob* jobs, size_t njobs, double* out, char* err, size_t errlen) {
+  const int dim = static_cast<int>(image->dim);
+  for (size_t i = 0; i < njobs; i++) {
+    if (jobs[i].slot >= image->rows || jobs[i].query >= nqueries) {
+      std::snprintf(err, errlen, "rerank job %zu lies outside its buffers", i);
+      return 1;
+    }
+    out[i] = rabitq::exact_distance(static_cast<rabitq::Metric>(metric),
+                                    image->vectors + jobs[i].slot * image->dim,
+                                    queries + std::size_t{jobs[i].query} * image->dim, dim);
+  }
+  return 0;
+}
+
+const RvScanKernel kCpuKernel = {RV_SCAN_ABI_VERSION, "cpu",   1,        1,
+                                 UINT32_MAX,          nullptr, cpu_scan, cpu_rerank};
+
+}  // namespace
+
+const RvScanKernel& cpu_scan_kernel() { return kCpuKernel; }
+
+}  // namespace ruvector::rulake
