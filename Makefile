@@ -7,7 +7,10 @@
 #   make test-asan  unit tests under AddressSanitizer + UBSan
 
 EXTENSION = ruvector ruvector_pgvector
-EXTVERSION = 0.1.0
+# The version `make` builds from extension/sql/; earlier versions' install scripts and the
+# upgrade scripts between them are frozen in extension/versions/ (see docs/development.md).
+EXTVERSION = 0.2.0
+PGVECTOR_BRIDGE_VERSION = 0.1.0
 MODULE_big = ruvector
 
 SOURCES = $(sort $(wildcard src/*/*.cpp kernels/cpu/*.cpp extension/*.cpp extension/*/*.cpp))
@@ -18,7 +21,8 @@ DEP_HEADERS = $(wildcard src/*/*.h kernels/cpu/*.h extension/*.h extension/*/*.h
 SQL_PIECES = $(sort $(wildcard extension/sql/*.sql))
 DATA_built = extension/ruvector--$(EXTVERSION).sql
 # The pgvector bridge: a second extension, so that ruvector installs without pgvector.
-DATA = extension/pgvector/ruvector_pgvector--$(EXTVERSION).sql
+DATA = extension/pgvector/ruvector_pgvector--$(PGVECTOR_BRIDGE_VERSION).sql \
+	$(wildcard extension/versions/*.sql)
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=ruvector
