@@ -66,12 +66,16 @@ extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
 # ---------------------------------------------------------------------------------------
 # Project targets
 
-DEBIAN_PACKAGES = build-essential postgresql-15 postgresql-server-dev-15 libxsimd-dev \
-	nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev cmake \
+# What building the extension needs (docker/Dockerfile installs only these, for its
+# PG_MAJOR), then what the tests, demo and benchmarks add.
+PG_MAJOR ?= 15
+BUILD_PACKAGES = build-essential postgresql-server-dev-$(PG_MAJOR) libxsimd-dev \
+	nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
+DEBIAN_PACKAGES = $(BUILD_PACKAGES) postgresql-$(PG_MAJOR) libgtest-dev libbenchmark-dev cmake \
 	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg python3-psycopg python3-numpy
 BUILD_DIR ?= build
 
-.PHONY: deps demo test test-unit test-asan test-regress test-server bench kernels install-kernels \
+.PHONY: deps deps-build demo test test-unit test-asan test-regress test-server bench kernels install-kernels \
 	clean-kernels
 
 # ---------------------------------------------------------------------------------------
@@ -105,6 +109,9 @@ clean-kernels:
 
 deps:
 	@tools/deps.sh $(DEBIAN_PACKAGES)
+
+deps-build:
+	@tools/deps.sh $(BUILD_PACKAGES)
 
 demo: deps
 	$(MAKE) all
