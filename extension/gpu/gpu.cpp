@@ -109,4 +109,6 @@ const RvScanKernel& scan_kernel(Size batch, bool needs_determinism) {
   return *choice.kernel;
 }
 
+bool may_fall_back() { return static_cast<core::GpuMode>(gpu_mode) == core::GpuMode::kAuto; }
+
 }  // namespace ruvector::pg::gpu

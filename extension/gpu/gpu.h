@@ -15,4 +15,8 @@ void init_gucs();
 // collection is fresh or frozen.
 const RvScanKernel& scan_kernel(Size batch, bool needs_determinism);
 
+// Whether a failing GPU kernel may be replaced by the CPU for the same search (auto), or
+// its failure is the search's error (on).
+bool may_fall_back();
+
 }  // namespace ruvector::pg::gpu

@@ -2,12 +2,15 @@
 // must come from; pin that entry (a hit) or prime it (a miss); then search the image.
 #include "extension/rulake/rulake_serve.h"
 
+#include <stdexcept>
 #include <vector>
 
 #include "bundle/paths.h"
 #include "extension/boundary.h"
 #include "extension/gpu/gpu.h"
 #include "rulake/batch_search.h"
+#include "rulake/cpu_scan_kernel.h"
+#include "util/error.h"
 #include "rulake/collection_index.h"
 
 extern "C" {
@@ -197,6 +200,12 @@ void search_served_batch(const Collection& c, const Served& served, const float*
   const void* image = served_image(served, &bytes);
   const RvScanKernel& kernel =
       gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
+  const bool may_fall_back = gpu::may_fall_back();
+  elog(DEBUG1, "rulake: %d %s on the %s scan kernel", nqueries, nqueries == 1 ? "query" : "queries",
+       kernel.name);
+  // Under ruvector.gpu = auto a failing GPU kernel is replaced by the CPU for this search,
+  // with a warning naming the failure; the answers are the same.
+  char gpu_failure[512] = "";
   // The image lives in shared memory or this backend's memory; the search below makes no
   // Postgres call, and its vectors are freed before any error is raised.
   int image_dim = guard([&] {
@@ -207,9 +216,21 @@ void search_served_batch(const Collection& c, const Served& served, const float*
     params.rerank_factor = rerank_factor;
     params.probes = c.probes;
     std::vector<std::vector<core::Hit>> hits;
-    if (info.rows > 0)
-      core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, kernel,
-                         served.image_key, &hits);
+    if (info.rows > 0) {
+      const RvScanKernel* use = &kernel;
+      const RvScanKernel& cpu = core::cpu_scan_kernel();
+      try {
+        core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, *use,
+                           served.image_key, &hits);
+      } catch (const Error& e) {
+        const bool kernel_fault =
+            e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kProgramLimit;
+        if (use == &cpu || !may_fall_back || !kernel_fault) throw;
+        strlcpy(gpu_failure, e.what(), sizeof(gpu_failure));
+        core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, cpu,
+                           served.image_key, &hits);
+      }
+    }
     for (int q = 0; q < nqueries; q++) {
       counts[q] = 0;
       if (hits.empty()) continue;
@@ -221,6 +242,10 @@ void search_served_batch(const Collection& c, const Served& served, const float*
     }
     return dim;
   });
+  if (gpu_failure[0] != '\0') {
+    ereport(WARNING, (errmsg("%s", gpu_failure),
+                      errdetail("ruvector.gpu is auto: the CPU answered instead.")));
+  }
   if (image_dim != dim) {
     ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                     errmsg("expected %d dimensions, not %d", image_dim, dim),

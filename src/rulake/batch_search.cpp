@@ -12,6 +12,7 @@
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "rulake/cpu_scan_kernel.h"
+#include "util/error.h"
 
 namespace ruvector::rulake {
 
@@ -96,8 +97,9 @@ void check_direction(Metric metric, const float* queries, std::size_t count, std
   }
 }
 
+// A device that fails is outside the database: SQLSTATE class 58, like failed I/O.
 void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err) {
-  throw std::runtime_error(std::string(kernel.name) + " " + what + " kernel failed: " + err);
+  fail(ErrorKind::kIo, std::string(kernel.name) + " " + what + " kernel failed: " + err);
 }
 
 }  // namespace
@@ -114,8 +116,8 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
   if (params.k == 0 || v.info.rows == 0 || nqueries == 0) return;
   check_direction(v.info.metric, queries, nqueries, dim, prepared.data());
   if (padded > kernel.max_dim)
-    throw std::runtime_error(std::string(kernel.name) + " kernel handles at most " +
-                             std::to_string(kernel.max_dim) + " padded dimensions");
+    fail(ErrorKind::kProgramLimit, std::string(kernel.name) + " kernel handles at most " +
+                                       std::to_string(kernel.max_dim) + " padded dimensions");
 
   const RvScanImage scan_image{image_key,   v.info.rows,
                                padded / 64, dim,

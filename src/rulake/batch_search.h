@@ -18,7 +18,8 @@ namespace ruvector::rulake {
 // distances), up to rounding of the exact distances by a non-CPU kernel. `queries` holds
 // nqueries × image_info().dim floats. `image_key` names the image's content for kernels
 // that keep device copies (0: none). Throws std::invalid_argument for a non-finite value
-// or a zero query under cosine (naming the query), std::runtime_error when the kernel fails.
+// or a zero query under cosine (naming the query); ruvector::Error kIo when the kernel
+// fails, kProgramLimit when the image is wider than the kernel's max_dim.
 void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
                   std::vector<std::vector<Hit>>* out);

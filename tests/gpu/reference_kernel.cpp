@@ -5,7 +5,8 @@
 //
 // It links nothing from the core (the dlopen'd copy would duplicate the process's own).
 // RUVECTOR_REFERENCE_KERNEL=fail makes its entry point refuse, as a GPU library does on a
-// machine without a device; =nondeterministic makes it report itself non-deterministic.
+// machine without a device; =nondeterministic makes it report itself non-deterministic;
+// =scanfail makes every scan fail, as a device that is lost does.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,9 +22,15 @@ namespace rk = ruvector::kernels;
 // The block size of the CUDA rerank: partial sums are combined in the same tree.
 constexpr unsigned kThreads = 128;
 
+bool scans_fail = false;
+
 int reference_scan(void*, const RvScanImage* image, int metric, const RvScanJob* jobs, size_t njobs,
                    const uint64_t* planes, size_t plane_words, float* out, size_t nout, char* err,
                    size_t errlen) {
+  if (scans_fail) {
+    std::snprintf(err, errlen, "device lost (reference kernel told to fail)");
+    return 1;
+  }
   for (size_t j = 0; j < njobs; j++) {
     const RvScanJob& job = jobs[j];
     if (job.first > job.end || job.end > image->rows || job.out + (job.end - job.first) > nout ||
@@ -85,6 +92,7 @@ extern "C" __attribute__((visibility("default"))) int ruvector_scan_kernel(uint3
   out->abi_version = RV_SCAN_ABI_VERSION;
   out->name = "reference";
   out->deterministic = mode != nullptr && std::strcmp(mode, "nondeterministic") == 0 ? 0 : 1;
+  scans_fail = mode != nullptr && std::strcmp(mode, "scanfail") == 0;
   out->min_batch = 8;
   out->max_dim = 16000;
   out->scan = reference_scan;
