@@ -194,3 +194,6 @@ CREATE AGGREGATE sum(ruvector) (
 	COMBINEFUNC = ruvector_add,
 	PARALLEL = SAFE
 );
+
+COMMENT ON AGGREGATE avg(ruvector) IS 'element-wise mean, accumulated in double precision';
+COMMENT ON AGGREGATE sum(ruvector) IS 'element-wise sum';

@@ -516,3 +516,10 @@ AS $$
 	FROM rulake.verify_bundle(bundle_dir) b
 $$;
 COMMENT ON FUNCTION a2a.rulake_part(text) IS 'an A2A data part naming a verified ruLake bundle by its witness';
+
+COMMENT ON FUNCTION a2a.refresh_agent(text) IS 'fetch and verify an agent''s AgentCard again, keeping its options and credentials';
+COMMENT ON FUNCTION a2a.unregister_agent(text) IS 'forget an agent you own, with its tasks and credentials';
+COMMENT ON FUNCTION a2a.send(text, text, jsonb) IS 'queue a task whose message is one text part';
+COMMENT ON FUNCTION a2a.task(uuid) IS 'a task''s state, result and every recorded update as jsonb';
+COMMENT ON FUNCTION a2a.cancel(uuid) IS 'cancel a task: at once when not sent yet, else the worker asks the peer';
+COMMENT ON FUNCTION a2a.wait(uuid, interval) IS 'wait until a task reaches a final or input-required state, or the timeout; then a2a.task';

@@ -8,3 +8,13 @@ CREATE FUNCTION rulake.search_batch(name text, queries @extschema@.ruvector[], k
 	RETURNS TABLE (query integer, rank integer, id bigint, distance real)
 	AS 'MODULE_PATHNAME', 'rulake_search_batch' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.search_batch(text, @extschema@.ruvector[], integer, integer) IS 'k nearest rows of a collection for each of many queries, in one scan (on a GPU under ruvector.gpu)';
+
+-- Descriptions for the functions and aggregates that had none (\df+, \dx+).
+COMMENT ON AGGREGATE avg(ruvector) IS 'element-wise mean, accumulated in double precision';
+COMMENT ON AGGREGATE sum(ruvector) IS 'element-wise sum';
+COMMENT ON FUNCTION a2a.refresh_agent(text) IS 'fetch and verify an agent''s AgentCard again, keeping its options and credentials';
+COMMENT ON FUNCTION a2a.unregister_agent(text) IS 'forget an agent you own, with its tasks and credentials';
+COMMENT ON FUNCTION a2a.send(text, text, jsonb) IS 'queue a task whose message is one text part';
+COMMENT ON FUNCTION a2a.task(uuid) IS 'a task''s state, result and every recorded update as jsonb';
+COMMENT ON FUNCTION a2a.cancel(uuid) IS 'cancel a task: at once when not sent yet, else the worker asks the peer';
+COMMENT ON FUNCTION a2a.wait(uuid, interval) IS 'wait until a task reaches a final or input-required state, or the timeout; then a2a.task';
