@@ -8,7 +8,8 @@
 //   directory_start ...         one RabitqListEntry per list, kEntriesPerDirectoryPage a page
 //   the rest                    per list, two chains linked by opaque->next:
 //                                 code pages: one item per row (CodeTuple: heap TID, factors,
-//                                   1-bit RaBitQ code of the residual against the list centroid)
+//                                   1-bit RaBitQ code of the residual against the list centroid;
+//                                   with bits > 1 also the bits - 1 ex planes and ExFactors)
 //                                 vector pages: the raw vector of each row, for the exact rerank,
 //                                   as one or more chunk items (a vector may span pages);
 //                                   none with rerank_from_heap, which reads the table instead
@@ -31,6 +32,7 @@ extern "C" {
 #include <cstdint>
 
 #include "rabitq/code.h"
+#include "rabitq/ex_code.h"
 #include "rabitq/metric.h"
 
 namespace ruvector::pg::rabitq {
@@ -63,7 +65,7 @@ struct RabitqMeta {
   uint32 padded_dim;  // dim rounded up to a multiple of 64: the code length in bits
   uint32 lists;
   uint16 metric;  // Metric
-  uint16 bits;    // bits per dimension of the codes
+  uint16 bits;    // bits per dimension of the codes: 1, or kMinExBits..kMaxExBits
   uint64 seed;    // rotation seed
   BlockNumber centroid_start;
   BlockNumber directory_start;
@@ -87,7 +89,10 @@ struct RabitqListEntry {
   uint32 unused;
 };
 
-// A row's entry on a code page. The code words follow, 8-byte aligned.
+// A row's entry on a code page. The code words follow, 8-byte aligned: padded_dim / 64
+// words of 1-bit code; with bits > 1 then (bits - 1) × padded_dim / 64 words of ex planes
+// (most significant first, see rabitq/ex_code.h) and the ExFactors. An index built with
+// bits = 1 has exactly the layout it had before ex codes existed.
 struct CodeTuple {
   ItemPointerData heap_tid;
   uint16 flags;  // kCodeDeleted
@@ -117,8 +122,27 @@ constexpr Size kMaxItemSize =
     (BLCKSZ - MAXALIGN(sizeof(RabitqPageOpaque)) - SizeOfPageHeaderData - sizeof(ItemIdData)) &
     ~(MAXIMUM_ALIGNOF - 1);
 
-inline Size code_tuple_size(uint32 padded_dim) {
-  return MAXALIGN(offsetof(CodeTuple, code) + padded_dim / 8);
+inline Size code_tuple_size(uint32 padded_dim, int bits) {
+  Size ex = bits > 1 ? sizeof(::ruvector::rabitq::ExFactors) : 0;
+  return MAXALIGN(offsetof(CodeTuple, code) + static_cast<Size>(bits) * (padded_dim / 8) + ex);
+}
+
+// The ExFactors of a tuple with bits > 1: after the sign and ex planes.
+inline ::ruvector::rabitq::ExFactors* code_ex_factors(CodeTuple* tuple, uint32 padded_dim,
+                                                      int bits) {
+  return reinterpret_cast<::ruvector::rabitq::ExFactors*>(tuple->code + static_cast<Size>(bits) *
+                                                                            (padded_dim / 64));
+}
+
+// Encodes a residual (padded_dim floats, rotated) into a zeroed tuple's factors and code(s):
+// what the build and inserts store for a row.
+inline void encode_code_tuple(const float* residual, uint32 padded_dim, int bits,
+                              CodeTuple* tuple) {
+  ::ruvector::rabitq::encode(residual, padded_dim, tuple->code, &tuple->factors);
+  if (bits > 1) {
+    ::ruvector::rabitq::encode_ex(residual, padded_dim, bits, tuple->code + padded_dim / 64,
+                                  code_ex_factors(tuple, padded_dim, bits));
+  }
 }
 
 inline RabitqPageOpaque* page_opaque(Page page) {
@@ -137,6 +161,7 @@ struct RabitqOptions {
 };
 
 constexpr int kDefaultBits = 1;
+constexpr int kMaxBits = ::ruvector::rabitq::kMaxExBits;
 constexpr int kDefaultSampleFactor = 64;
 constexpr int kDefaultKmeansIterations = 10;
 constexpr int kMaxLists = 65536;

@@ -43,6 +43,7 @@ struct BuildState {
   int dim;
   uint32 padded_dim;
   uint32 lists;
+  int bits;
   const RabitqOptions* options;
   uint32 threads;
   MemoryContext tmp;
@@ -116,7 +117,7 @@ void flush_batch(BuildState* st) {
   ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
                                st->padded_dim, /*inner_product=*/false, st->threads,
                                st->batch_lists);
-  Size tuple_size = code_tuple_size(st->padded_dim);
+  Size tuple_size = code_tuple_size(st->padded_dim, st->bits);
   for (uint32 i = 0; i < st->batch_rows; i++) {
     CHECK_FOR_INTERRUPTS();
     uint32 list = st->batch_lists[i];
@@ -127,7 +128,7 @@ void flush_batch(BuildState* st) {
 
     CodeTuple* tuple = st->tuple;
     memset(tuple, 0, tuple_size);
-    ::ruvector::rabitq::encode(st->residual, st->padded_dim, tuple->code, &tuple->factors);
+    encode_code_tuple(st->residual, st->padded_dim, st->bits, tuple);
     tuple->heap_tid = st->batch_tids[i];
     tuple->vector_block = InvalidBlockNumber;
     if (!st->options->rerank_from_heap) {
@@ -193,6 +194,21 @@ int column_dimensions(Relation index) {
                            kMaxDimensions)));
   }
   return dim;
+}
+
+// A row's code must fit on a page: ex planes grow it to bits × dimensions / 8 bytes.
+int code_bits(Relation index, int dim) {
+  const auto* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
+  int bits = options != nullptr ? options->bits : kDefaultBits;
+  uint32 padded_dim = padded_dimensions(dim);
+  if (code_tuple_size(padded_dim, bits) > kMaxItemSize) {
+    Size room = kMaxItemSize - offsetof(CodeTuple, code) - sizeof(::ruvector::rabitq::ExFactors);
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("rabitq index with bits = %d supports at most %d dimensions", bits,
+                           static_cast<int>(room * 8 / bits / 64 * 64)),
+                    errhint("Lower bits, or use bits = 1 (up to %d dimensions).", kMaxDimensions)));
+  }
+  return bits;
 }
 
 void check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) {
@@ -261,7 +277,7 @@ void write_header_pages(Relation index, ForkNumber fork, const RabitqMeta& meta,
   }
 }
 
-RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, uint64 seed,
+RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, int bits, uint64 seed,
                      const float* centroids) {
   RabitqMeta meta;
   memset(&meta, 0, sizeof(meta));
@@ -271,7 +287,7 @@ RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, ui
   meta.padded_dim = padded_dim;
   meta.lists = lists;
   meta.metric = static_cast<uint16>(metric);
-  meta.bits = 1;
+  meta.bits = static_cast<uint16>(bits);
   meta.seed = seed;
   Size centroid_bytes = static_cast<Size>(lists) * padded_dim * sizeof(float);
   BlockNumber centroid_pages = (centroid_bytes + kPagePayload - 1) / kPagePayload;
@@ -325,6 +341,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->metric = index_metric(index);
   st->dim = column_dimensions(index);
   st->padded_dim = padded_dimensions(st->dim);
+  st->bits = code_bits(index, st->dim);
   st->options = index->rd_options != nullptr
                     ? reinterpret_cast<const RabitqOptions*>(index->rd_options)
                     : &kDefaults;
@@ -373,8 +390,8 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   pfree(st->sample);
   st->sample = nullptr;
 
-  RabitqMeta meta =
-      make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->options_seed, st->centroids);
+  RabitqMeta meta = make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->bits,
+                              st->options_seed, st->centroids);
   if (st->options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
   st->entries = empty_entries(st->lists);
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
@@ -384,7 +401,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
   st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->padded_dim));
   st->residual = static_cast<float*>(palloc(sizeof(float) * st->padded_dim));
-  st->tuple = static_cast<CodeTuple*>(palloc(code_tuple_size(st->padded_dim)));
+  st->tuple = static_cast<CodeTuple*>(palloc(code_tuple_size(st->padded_dim, st->bits)));
   double heap_rows =
       table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
   flush_batch(st);
@@ -406,8 +423,9 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
 void build_empty(Relation index) {
   int dim = column_dimensions(index);
   uint32 padded_dim = padded_dimensions(dim);
+  int bits = code_bits(index, dim);
   auto* centroid = static_cast<float*>(palloc0(sizeof(float) * padded_dim));
-  RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, 0, centroid);
+  RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, bits, 0, centroid);
   const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
   if (options != nullptr && options->rerank_from_heap) meta.flags |= kMetaHeapRerank;

@@ -45,9 +45,9 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
                                /*inner_product=*/false, 1, &list);
   const float* centroid = shape->centroids + static_cast<Size>(list) * meta.padded_dim;
   for (uint32 j = 0; j < meta.padded_dim; j++) rotated[j] -= centroid[j];
-  Size tuple_size = code_tuple_size(meta.padded_dim);
+  Size tuple_size = code_tuple_size(meta.padded_dim, meta.bits);
   auto* tuple = static_cast<CodeTuple*>(palloc0(tuple_size));
-  ::ruvector::rabitq::encode(rotated, meta.padded_dim, tuple->code, &tuple->factors);
+  encode_code_tuple(rotated, meta.padded_dim, meta.bits, tuple);
   tuple->heap_tid = *heap_tid;
 
   BlockNumber block = directory_block(meta, list);
