@@ -9,10 +9,14 @@
 //   the rest                    per list, two chains linked by opaque->next:
 //                                 code pages: one item per row (CodeTuple: heap TID, factors,
 //                                   1-bit RaBitQ code of the residual against the list centroid;
-//                                   with bits > 1 also the bits - 1 ex planes and ExFactors)
+//                                   with bits > 1 also an ExRef to the row's ExItem)
 //                                 vector pages: the raw vector of each row, for the exact rerank,
 //                                   as one or more chunk items (a vector may span pages);
-//                                   none with rerank_from_heap, which reads the table instead
+//                                   none with rerank_from_heap, which reads the table instead;
+//                                   with bits > 1 also each row's ExItem (its ex planes),
+//                                   appended right after its vector
+// A scan reads every code tuple of a probed list but only a few ex items and vectors, so
+// ex codes live with the vectors: the pass over the codes stays as compact as with bits = 1.
 // Codes and vectors are kept apart so that a scan touches only the small code pages and
 // fetches a raw vector only for the few candidates whose lower bound can still win.
 #pragma once
@@ -90,9 +94,8 @@ struct RabitqListEntry {
 };
 
 // A row's entry on a code page. The code words follow, 8-byte aligned: padded_dim / 64
-// words of 1-bit code; with bits > 1 then (bits - 1) × padded_dim / 64 words of ex planes
-// (most significant first, see rabitq/ex_code.h) and the ExFactors. An index built with
-// bits = 1 has exactly the layout it had before ex codes existed.
+// words of 1-bit code, then with bits > 1 an ExRef. An index built with bits = 1 has
+// exactly the layout it had before ex codes existed.
 struct CodeTuple {
   ItemPointerData heap_tid;
   uint16 flags;  // kCodeDeleted
@@ -103,6 +106,23 @@ struct CodeTuple {
   uint64 code[FLEXIBLE_ARRAY_MEMBER];
 };
 constexpr uint16 kCodeDeleted = 1;
+
+// Where a row's ExItem is (bits > 1), after the code words of its CodeTuple.
+struct ExRef {
+  BlockNumber block;
+  OffsetNumber offset;
+  uint16 unused;
+};
+
+// A row's B-bit code on a vector page (bits > 1): bits × padded_dim / 64 words follow, a
+// copy of the 1-bit code (the sign plane) and then the ex planes, most significant first
+// (see rabitq/ex_code.h). The copy makes a refinement read this item alone.
+struct ExItem {
+  ::ruvector::rabitq::ExFactors ex;
+  float residual_norm;  // a copy of the CodeTuple's, so a refinement reads only this item
+  uint32 unused;
+  uint64 planes[FLEXIBLE_ARRAY_MEMBER];
+};
 
 // A piece of a raw vector on a vector page; the floats follow.
 struct VectorChunk {
@@ -123,25 +143,30 @@ constexpr Size kMaxItemSize =
     ~(MAXIMUM_ALIGNOF - 1);
 
 inline Size code_tuple_size(uint32 padded_dim, int bits) {
-  Size ex = bits > 1 ? sizeof(::ruvector::rabitq::ExFactors) : 0;
-  return MAXALIGN(offsetof(CodeTuple, code) + static_cast<Size>(bits) * (padded_dim / 8) + ex);
+  Size ref = bits > 1 ? sizeof(ExRef) : 0;
+  return MAXALIGN(offsetof(CodeTuple, code) + padded_dim / 8 + ref);
 }
 
-// The ExFactors of a tuple with bits > 1: after the sign and ex planes.
-inline ::ruvector::rabitq::ExFactors* code_ex_factors(CodeTuple* tuple, uint32 padded_dim,
-                                                      int bits) {
-  return reinterpret_cast<::ruvector::rabitq::ExFactors*>(tuple->code + static_cast<Size>(bits) *
-                                                                            (padded_dim / 64));
+inline Size ex_item_size(uint32 padded_dim, int bits) {
+  return offsetof(ExItem, planes) + static_cast<Size>(bits) * (padded_dim / 8);
 }
 
-// Encodes a residual (padded_dim floats, rotated) into a zeroed tuple's factors and code(s):
-// what the build and inserts store for a row.
-inline void encode_code_tuple(const float* residual, uint32 padded_dim, int bits,
-                              CodeTuple* tuple) {
+// The ExRef of a tuple with bits > 1.
+inline ExRef* code_ex_ref(CodeTuple* tuple, uint32 padded_dim) {
+  return reinterpret_cast<ExRef*>(tuple->code + padded_dim / 64);
+}
+
+// Encodes a residual (padded_dim floats, rotated) into a zeroed tuple's factors and 1-bit
+// code and, with bits > 1, into *ex_item: what the build and inserts store for a row.
+inline void encode_row(const float* residual, uint32 padded_dim, int bits, CodeTuple* tuple,
+                       ExItem* ex_item) {
   ::ruvector::rabitq::encode(residual, padded_dim, tuple->code, &tuple->factors);
   if (bits > 1) {
-    ::ruvector::rabitq::encode_ex(residual, padded_dim, bits, tuple->code + padded_dim / 64,
-                                  code_ex_factors(tuple, padded_dim, bits));
+    memcpy(ex_item->planes, tuple->code, padded_dim / 8);
+    ::ruvector::rabitq::encode_ex(residual, padded_dim, bits, ex_item->planes + padded_dim / 64,
+                                  &ex_item->ex);
+    ex_item->residual_norm = tuple->factors.residual_norm;
+    ex_item->unused = 0;
   }
 }
 

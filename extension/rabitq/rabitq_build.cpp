@@ -67,6 +67,7 @@ struct BuildState {
   uint64 options_seed;
   float* residual;
   CodeTuple* tuple;
+  ExItem* ex_item;  // bits > 1
   double indexed;
 };
 
@@ -128,7 +129,7 @@ void flush_batch(BuildState* st) {
 
     CodeTuple* tuple = st->tuple;
     memset(tuple, 0, tuple_size);
-    encode_code_tuple(st->residual, st->padded_dim, st->bits, tuple);
+    encode_row(st->residual, st->padded_dim, st->bits, tuple, st->ex_item);
     tuple->heap_tid = st->batch_tids[i];
     tuple->vector_block = InvalidBlockNumber;
     if (!st->options->rerank_from_heap) {
@@ -137,6 +138,12 @@ void flush_batch(BuildState* st) {
                                            false, DirectorySlot{InvalidBuffer, 0});
       tuple->vector_block = ItemPointerGetBlockNumber(&where);
       tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    }
+    if (st->bits > 1) {
+      ItemPointerData where = chain_append_build(st->index, ChainRef{entry, true}, st->ex_item,
+                                                 ex_item_size(st->padded_dim, st->bits));
+      code_ex_ref(tuple, st->padded_dim)->block = ItemPointerGetBlockNumber(&where);
+      code_ex_ref(tuple, st->padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
     }
     chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
     entry->live++;
@@ -196,13 +203,13 @@ int column_dimensions(Relation index) {
   return dim;
 }
 
-// A row's code must fit on a page: ex planes grow it to bits × dimensions / 8 bytes.
+// A row's ex item must fit on a page: bits × dimensions / 8 bytes.
 int code_bits(Relation index, int dim) {
   const auto* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   int bits = options != nullptr ? options->bits : kDefaultBits;
   uint32 padded_dim = padded_dimensions(dim);
-  if (code_tuple_size(padded_dim, bits) > kMaxItemSize) {
-    Size room = kMaxItemSize - offsetof(CodeTuple, code) - sizeof(::ruvector::rabitq::ExFactors);
+  if (bits > 1 && ex_item_size(padded_dim, bits) > kMaxItemSize) {
+    Size room = kMaxItemSize - offsetof(ExItem, planes);
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                     errmsg("rabitq index with bits = %d supports at most %d dimensions", bits,
                            static_cast<int>(room * 8 / bits / 64 * 64)),
@@ -402,6 +409,9 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->padded_dim));
   st->residual = static_cast<float*>(palloc(sizeof(float) * st->padded_dim));
   st->tuple = static_cast<CodeTuple*>(palloc(code_tuple_size(st->padded_dim, st->bits)));
+  if (st->bits > 1) {
+    st->ex_item = static_cast<ExItem*>(palloc0(ex_item_size(st->padded_dim, st->bits)));
+  }
   double heap_rows =
       table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
   flush_batch(st);

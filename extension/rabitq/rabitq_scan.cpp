@@ -7,9 +7,9 @@
 // stops when the executor stops asking.
 //
 // With ex codes (bits > 1) a candidate enters the heap with its 1-bit lower bound and the
-// place of its code tuple; when it reaches the top it is first refined (its B-bit code read
-// again from the code page, which the scan has just visited), re-queued under the much
-// tighter B-bit bound, and reranked only if it reaches the top again. Most candidates that
+// place of its ex item; when it reaches the top it is first refined (its ex planes read from
+// the vector chain), re-queued under the much tighter B-bit bound, and reranked only if it
+// reaches the top again. Most candidates that
 // the 1-bit bound could not rule out are ruled out there, without reading their vectors;
 // rows that never reach the top cost nothing beyond the 1-bit estimate.
 //
@@ -47,8 +47,8 @@ struct Candidate {
   ItemPointerData tid;
   BlockNumber vector_block;
   OffsetNumber vector_offset;
-  OffsetNumber code_offset;  // bits > 1: where its code tuple is, for the refinement
-  BlockNumber code_block;
+  OffsetNumber ex_offset;  // bits > 1: where its ex item is, for the refinement
+  BlockNumber ex_block;
   uint32 probe;  // index of its list in ScanState::probed, or kRefined
 };
 
@@ -326,8 +326,11 @@ void probe_next_list(Relation index, ScanState* s) {
       c.vector_block = t->vector_block;
       c.vector_offset = t->vector_offset;
       c.probe = probe;
-      c.code_block = block;
-      c.code_offset = off;
+      if (s->refine) {
+        const ExRef* ref = code_ex_ref(t, padded);
+        c.ex_block = ref->block;
+        c.ex_offset = ref->offset;
+      }
       if (s->unordered) {
         c.lower = 0;
       } else {
@@ -395,20 +398,19 @@ void close_heap_fetch(ScanState* s) {
 }
 
 // Replaces the top candidate's 1-bit lower bound with its B-bit one and restores the heap.
-// Code tuples never move (VACUUM only flags them), so the place read at probe time holds.
 void refine_top(Relation index, ScanState* s) {
   Candidate c = s->candidates[0];
   std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
-  Buffer buffer = ReadBuffer(index, c.code_block);
+  Buffer buffer = ReadBuffer(index, c.ex_block);
   LockBuffer(buffer, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buffer);
-  check_page(page, c.code_block, kPageCodes, index);
-  auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, c.code_offset)));
+  check_page(page, c.ex_block, kPageVectors, index);
+  auto* item = reinterpret_cast<ExItem*>(PageGetItem(page, PageGetItemId(page, c.ex_offset)));
   const ProbedList& p = s->probed[c.probe];
   const uint32 padded = s->meta.padded_dim;
-  const core::ExFactors ex = *code_ex_factors(t, padded, s->meta.bits);
-  float est = core::estimate_ip_ex(p.v, p.v_sum, padded, s->meta.bits, t->code, ex);
-  c.lower = lower_bound(s, est, t->factors.residual_norm, ex.error_unit, p.v_norm, p.centroid_dot);
+  float est = core::estimate_ip_ex(p.v, p.v_sum, padded, s->meta.bits, item->planes,
+                                   item->planes + padded / 64, item->ex);
+  c.lower = lower_bound(s, est, item->residual_norm, item->ex.error_unit, p.v_norm, p.centroid_dot);
   UnlockReleaseBuffer(buffer);
   c.probe = kRefined;
   s->candidates[s->ncandidates - 1] = c;

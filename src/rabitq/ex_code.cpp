@@ -110,10 +110,15 @@ void encode_ex(const float* residual, std::uint32_t padded_dim, int bits, std::u
 }
 
 float estimate_ip_ex(const float* v, float v_sum, std::uint32_t padded_dim, int bits,
-                     const std::uint64_t* code, const ExFactors& factors) {
+                     const std::uint64_t* sign_code, const std::uint64_t* ex_planes,
+                     const ExFactors& factors) {
   if (factors.rescale == 0) return 0;
-  // <x, v> = Σ u_i v_i - c_B Σ v_i with c_B = (2^B - 1)/2: the codeword is centred.
-  const float weighted = kernels::bitplane_sum()(code, bits, v, padded_dim / 64);
+  // <x, v> = Σ u_i v_i - c_B Σ v_i with c_B = (2^B - 1)/2: the codeword is centred. The
+  // sign bit is u_i's top bit.
+  const std::uint32_t words = padded_dim / 64;
+  const kernels::BitplaneSumFn sum = kernels::bitplane_sum();
+  const float weighted = static_cast<float>(1 << (bits - 1)) * sum(sign_code, 1, v, words) +
+                         sum(ex_planes, bits - 1, v, words);
   const float centre = 0.5f * static_cast<float>((1 << bits) - 1);
   return (weighted - centre * v_sum) * factors.rescale;
 }

@@ -1,9 +1,10 @@
 // Extended RaBitQ codes (Gao et al., SIGMOD 2025): B bits per dimension of a residual
 // r = P^-1 (o - c), the 1-bit code's sign bit plus B - 1 "ex" bits, so the codeword has
 // 2^B levels per dimension, ±1/2, ±3/2, … ±(2^B - 1)/2 times a per-vector scale. The sign
-// bits are the 1-bit code (code.h) unchanged; the ex bits are stored as B - 1 bit planes
-// right after it, most significant first, so that sign plane + ex planes form one B-plane
-// code for the estimate kernel (kernels/cpu/bitplane_sum.h).
+// bits are the 1-bit code (code.h) unchanged; the ex bits are B - 1 bit planes, most
+// significant first, so that sign plane + ex planes read as one B-bit unsigned code per
+// dimension (the estimate kernel is kernels/cpu/bitplane_sum.h). Callers store the planes
+// where they like: the index keeps them apart from the 1-bit codes that every scan reads.
 #pragma once
 
 #include <cstddef>
@@ -40,13 +41,14 @@ void encode_ex(const float* residual, std::uint32_t padded_dim, int bits, std::u
 // The rescale t the encoder picks for a = |r| / ||r|| (exposed for tests).
 double best_rescale(const float* abs_unit, std::uint32_t padded_dim, int bits);
 
-// The estimate of <r / ||r||, v> from the B-bit code: code is the 1-bit code (padded_dim/64
-// words) immediately followed by the ex planes; v: padded_dim floats (the query side,
+// The estimate of <r / ||r||, v> from the B-bit code: sign_code is the 1-bit code
+// (padded_dim / 64 words), ex_planes what encode_ex wrote; v: padded_dim floats (the query side,
 // unquantized); v_sum: Σ v_i. Unbiased like the 1-bit estimate; its error is within
 // error_unit · ||v|| · epsilon for about 97% of pairs at epsilon 1.9 (the same theorem,
 // with the B-bit x0, much closer to 1: about 0.94 at 2 bits, 0.98 at 3, 0.999 at 5, against
 // 0.8 for the 1-bit code; the error halves with each added bit).
 float estimate_ip_ex(const float* v, float v_sum, std::uint32_t padded_dim, int bits,
-                     const std::uint64_t* code, const ExFactors& factors);
+                     const std::uint64_t* sign_code, const std::uint64_t* ex_planes,
+                     const ExFactors& factors);
 
 }  // namespace ruvector::rabitq

@@ -66,7 +66,8 @@ Estimate estimate(const Coded& c, const std::vector<float>& v, std::uint32_t d, 
   }
   double sum = 0;
   for (float x : v) sum += x;
-  return {rq::estimate_ip_ex(v.data(), static_cast<float>(sum), d, bits, c.code.data(), c.ex),
+  return {rq::estimate_ip_ex(v.data(), static_cast<float>(sum), d, bits, c.code.data(),
+                             c.code.data() + d / 64, c.ex),
           c.ex.error_unit * vnorm};
 }
 
@@ -224,7 +225,8 @@ TEST(RabitqExCode, ZeroResidualEstimatesZero) {
   EXPECT_EQ(c.ex.rescale, 0.0f);
   EXPECT_EQ(c.ex.error_unit, 0.0f);
   for (std::size_t w = 2; w < c.code.size(); w++) EXPECT_EQ(c.code[w], 0u);
-  EXPECT_EQ(rq::estimate_ip_ex(v.data(), 128.0f, 128, 4, c.code.data(), c.ex), 0.0f);
+  EXPECT_EQ(rq::estimate_ip_ex(v.data(), 128.0f, 128, 4, c.code.data(), c.code.data() + 2, c.ex),
+            0.0f);
 }
 
 TEST(RabitqExCode, WorksThroughARotationOfAnOddDimension) {
