@@ -2,6 +2,7 @@
 # rabitq on a streaming standby: the index is built, extended by inserts, thinned by
 # DELETE + VACUUM on the primary, and the standby's copy (WAL replay of GenericXLog
 # records) must answer exactly as its own sequential scan and as the primary does.
+# RABITQ_BITS=n builds the indexes with bits = n (extended RaBitQ codes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
@@ -27,6 +28,7 @@ SB=(psql -X -v ON_ERROR_STOP=1 -qtA -p "$STANDBY_PORT")
 
 for t in items items_heap; do
   opts=$([[ $t == items_heap ]] && echo ", rerank_from_heap = true" || true)
+  opts+=${RABITQ_BITS:+, bits = $RABITQ_BITS}
   "${PSQL[@]}" <<SQL
 CREATE TABLE $t (id int PRIMARY KEY, v ruvector(24));
 INSERT INTO $t SELECT g, array(SELECT sin(g * 0.37 + d) * 10 + (g % 17) FROM generate_series(1, 24) d)::ruvector
