@@ -52,9 +52,11 @@ struct Candidate {
   uint32 probe;  // index of its list in ScanState::probed, or kRefined
 };
 
-// The query side of a probed list, kept for refining its candidates later (bits > 1).
+// The query side of a probed list, kept for refining its candidates later (bits > 1). The
+// vector itself (q - c, or q for inner product) is rebuilt from the rotated query and the
+// cached centroid when needed: a few refinements a scan do not justify a copy per list.
 struct ProbedList {
-  const float* v;  // padded_dim floats: q - c (or q for inner product)
+  uint32 list;
   float v_sum;
   float v_norm;
   float centroid_dot;
@@ -128,8 +130,10 @@ struct ScanState {
   uint64 refined;
   uint64 reranked;
 
-  // bits > 1: per probed list, its query side.
+  // bits > 1: per probed list, its query side; refine_v holds the vector of refine_list.
   bool refine;
+  float* refine_v;
+  uint32 refine_list;
   ProbedList* probed;
   uint32 nprobed;
   uint32 probed_capacity;
@@ -258,6 +262,8 @@ void start(IndexScanDesc scan, ScanState* s) {
   if (s->meta.bits > 1 && !s->unordered) {
     s->probed_capacity = 16;
     s->probed = static_cast<ProbedList*>(palloc(sizeof(ProbedList) * s->probed_capacity));
+    s->refine_v = static_cast<float*>(palloc(sizeof(float) * padded));
+    s->refine_list = kRefined;
     s->refine = true;
   }
   s->started = true;
@@ -276,16 +282,28 @@ float lower_bound(const ScanState* s, float est, float r, float error_unit, floa
   return s->metric == Metric::kL2 ? std::sqrt(sq) : sq / 2;
 }
 
-// Records the query side of the list being probed; returns its index.
-uint32 keep_probed_list(ScanState* s, const float* v, float v_norm, float centroid_dot) {
-  uint32 padded = s->meta.padded_dim;
-  auto* copy = static_cast<float*>(palloc(sizeof(float) * padded));
-  memcpy(copy, v, sizeof(float) * padded);
+// Records the query side of the list being probed (v: its query vector); returns its index.
+uint32 keep_probed_list(ScanState* s, uint32 list, const float* v, float v_norm,
+                        float centroid_dot) {
   float sum = 0;
-  for (uint32 j = 0; j < padded; j++) sum += v[j];
-  ProbedList p{copy, sum, v_norm, centroid_dot};
+  for (uint32 j = 0; j < s->meta.padded_dim; j++) sum += v[j];
+  ProbedList p{list, sum, v_norm, centroid_dot};
   push(&s->probed, &s->nprobed, &s->probed_capacity, p);
   return s->nprobed - 1;
+}
+
+// The query vector of a probed list, as probe_next_list built it.
+const float* probed_vector(Relation index, ScanState* s, uint32 list) {
+  if (s->refine_list == list) return s->refine_v;
+  uint32 padded = s->meta.padded_dim;
+  if (s->metric == Metric::kInnerProduct) {
+    memcpy(s->refine_v, s->rotated, sizeof(float) * padded);
+  } else {
+    const float* centroid = index_shape(index)->centroids + static_cast<Size>(list) * padded;
+    for (uint32 j = 0; j < padded; j++) s->refine_v[j] = s->rotated[j] - centroid[j];
+  }
+  s->refine_list = list;
+  return s->refine_v;
 }
 
 // Estimates every live row of the next list in probe order and queues it as a candidate.
@@ -308,7 +326,7 @@ void probe_next_list(Relation index, ScanState* s) {
   core::quantize_query(s->residual, padded, &qc, s->planes);
   const float v_norm = qc.norm;
   const uint32 probe =
-      s->refine ? keep_probed_list(s, s->residual, v_norm, centroid_dot) : kRefined;
+      s->refine ? keep_probed_list(s, list, s->residual, v_norm, centroid_dot) : kRefined;
 
   RabitqListEntry entry = read_list_entry(index, s->meta, list);
   for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
@@ -401,14 +419,15 @@ void close_heap_fetch(ScanState* s) {
 void refine_top(Relation index, ScanState* s) {
   Candidate c = s->candidates[0];
   std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  const ProbedList& p = s->probed[c.probe];
+  const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
   Buffer buffer = ReadBuffer(index, c.ex_block);
   LockBuffer(buffer, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buffer);
   check_page(page, c.ex_block, kPageVectors, index);
   auto* item = reinterpret_cast<ExItem*>(PageGetItem(page, PageGetItemId(page, c.ex_offset)));
-  const ProbedList& p = s->probed[c.probe];
   const uint32 padded = s->meta.padded_dim;
-  float est = core::estimate_ip_ex(p.v, p.v_sum, padded, s->meta.bits, item->planes,
+  float est = core::estimate_ip_ex(v, p.v_sum, padded, s->meta.bits, item->planes,
                                    item->planes + padded / 64, item->ex);
   c.lower = lower_bound(s, est, item->residual_norm, item->ex.error_unit, p.v_norm, p.centroid_dot);
   UnlockReleaseBuffer(buffer);
