@@ -5,6 +5,7 @@
 # PLAIN, as ann-benchmarks sets for pgvector. Ground truth is an exact scan. QPS is one
 # pgbench client with prepared statements for SECONDS seconds per setting.
 #   bench/ann_fashion.sh [QUERIES] [SECONDS]
+# RABITQ_EX_BITS (default "3 5") lists the bits > 1 widths measured besides bits = 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/cluster.sh
@@ -61,6 +62,19 @@ for p in 4 8 16; do
   measure "rabitq rerank_from_heap" "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq_heap "$build"
 done
 "${PSQL[@]}" -c "DROP INDEX fashion_rabitq_heap"
+# Extended RaBitQ codes: the B-bit bound decides which candidates need their vector.
+for bits in ${RABITQ_EX_BITS:-3 5}; do
+  build=$(timed "CREATE INDEX fashion_rabitq_b$bits ON fashion USING rabitq (embedding) WITH (bits = $bits)")
+  for p in 4 8 16; do
+    measure "rabitq bits=$bits" "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq_b$bits "$build"
+  done
+  "${PSQL[@]}" -c "DROP INDEX fashion_rabitq_b$bits"
+  build=$(timed "CREATE INDEX fashion_rabitq_hb$bits ON fashion USING rabitq (embedding) WITH (bits = $bits, rerank_from_heap = true)")
+  for p in 4 8 16; do
+    measure "rabitq bits=$bits rerank_from_heap" "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq_hb$bits "$build"
+  done
+  "${PSQL[@]}" -c "DROP INDEX fashion_rabitq_hb$bits"
+done
 if [[ "$have_pgvector" == 1 ]]; then
   build=$(timed "CREATE INDEX fashion_hnsw ON fashion_pg USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)")
   for ef in 10 20 40 80; do

@@ -8,10 +8,15 @@
 //   directory_start ...         one RabitqListEntry per list, kEntriesPerDirectoryPage a page
 //   the rest                    per list, two chains linked by opaque->next:
 //                                 code pages: one item per row (CodeTuple: heap TID, factors,
-//                                   1-bit RaBitQ code of the residual against the list centroid)
+//                                   1-bit RaBitQ code of the residual against the list centroid;
+//                                   with bits > 1 also an ExRef to the row's ExItem)
 //                                 vector pages: the raw vector of each row, for the exact rerank,
 //                                   as one or more chunk items (a vector may span pages);
-//                                   none with rerank_from_heap, which reads the table instead
+//                                   none with rerank_from_heap, which reads the table instead;
+//                                   with bits > 1 also each row's ExItem (its ex planes),
+//                                   appended right after its vector
+// A scan reads every code tuple of a probed list but only a few ex items and vectors, so
+// ex codes live with the vectors: the pass over the codes stays as compact as with bits = 1.
 // Codes and vectors are kept apart so that a scan touches only the small code pages and
 // fetches a raw vector only for the few candidates whose lower bound can still win.
 #pragma once
@@ -31,6 +36,7 @@ extern "C" {
 #include <cstdint>
 
 #include "rabitq/code.h"
+#include "rabitq/ex_code.h"
 #include "rabitq/metric.h"
 
 namespace ruvector::pg::rabitq {
@@ -63,7 +69,7 @@ struct RabitqMeta {
   uint32 padded_dim;  // dim rounded up to a multiple of 64: the code length in bits
   uint32 lists;
   uint16 metric;  // Metric
-  uint16 bits;    // bits per dimension of the codes
+  uint16 bits;    // bits per dimension of the codes: 1, or kMinExBits..kMaxExBits
   uint64 seed;    // rotation seed
   BlockNumber centroid_start;
   BlockNumber directory_start;
@@ -87,7 +93,9 @@ struct RabitqListEntry {
   uint32 unused;
 };
 
-// A row's entry on a code page. The code words follow, 8-byte aligned.
+// A row's entry on a code page. The code words follow, 8-byte aligned: padded_dim / 64
+// words of 1-bit code, then with bits > 1 an ExRef. An index built with bits = 1 has
+// exactly the layout it had before ex codes existed.
 struct CodeTuple {
   ItemPointerData heap_tid;
   uint16 flags;  // kCodeDeleted
@@ -98,6 +106,23 @@ struct CodeTuple {
   uint64 code[FLEXIBLE_ARRAY_MEMBER];
 };
 constexpr uint16 kCodeDeleted = 1;
+
+// Where a row's ExItem is (bits > 1), after the code words of its CodeTuple.
+struct ExRef {
+  BlockNumber block;
+  OffsetNumber offset;
+  uint16 unused;
+};
+
+// A row's B-bit code on a vector page (bits > 1): bits × padded_dim / 64 words follow, a
+// copy of the 1-bit code (the sign plane) and then the ex planes, most significant first
+// (see rabitq/ex_code.h). The copy makes a refinement read this item alone.
+struct ExItem {
+  ::ruvector::rabitq::ExFactors ex;
+  float residual_norm;  // a copy of the CodeTuple's, so a refinement reads only this item
+  uint32 unused;
+  uint64 planes[FLEXIBLE_ARRAY_MEMBER];
+};
 
 // A piece of a raw vector on a vector page; the floats follow.
 struct VectorChunk {
@@ -117,8 +142,32 @@ constexpr Size kMaxItemSize =
     (BLCKSZ - MAXALIGN(sizeof(RabitqPageOpaque)) - SizeOfPageHeaderData - sizeof(ItemIdData)) &
     ~(MAXIMUM_ALIGNOF - 1);
 
-inline Size code_tuple_size(uint32 padded_dim) {
-  return MAXALIGN(offsetof(CodeTuple, code) + padded_dim / 8);
+inline Size code_tuple_size(uint32 padded_dim, int bits) {
+  Size ref = bits > 1 ? sizeof(ExRef) : 0;
+  return MAXALIGN(offsetof(CodeTuple, code) + padded_dim / 8 + ref);
+}
+
+inline Size ex_item_size(uint32 padded_dim, int bits) {
+  return offsetof(ExItem, planes) + static_cast<Size>(bits) * (padded_dim / 8);
+}
+
+// The ExRef of a tuple with bits > 1.
+inline ExRef* code_ex_ref(CodeTuple* tuple, uint32 padded_dim) {
+  return reinterpret_cast<ExRef*>(tuple->code + padded_dim / 64);
+}
+
+// Encodes a residual (padded_dim floats, rotated) into a zeroed tuple's factors and 1-bit
+// code and, with bits > 1, into *ex_item: what the build and inserts store for a row.
+inline void encode_row(const float* residual, uint32 padded_dim, int bits, CodeTuple* tuple,
+                       ExItem* ex_item) {
+  ::ruvector::rabitq::encode(residual, padded_dim, tuple->code, &tuple->factors);
+  if (bits > 1) {
+    memcpy(ex_item->planes, tuple->code, padded_dim / 8);
+    ::ruvector::rabitq::encode_ex(residual, padded_dim, bits, ex_item->planes + padded_dim / 64,
+                                  &ex_item->ex);
+    ex_item->residual_norm = tuple->factors.residual_norm;
+    ex_item->unused = 0;
+  }
 }
 
 inline RabitqPageOpaque* page_opaque(Page page) {
@@ -137,6 +186,7 @@ struct RabitqOptions {
 };
 
 constexpr int kDefaultBits = 1;
+constexpr int kMaxBits = ::ruvector::rabitq::kMaxExBits;
 constexpr int kDefaultSampleFactor = 64;
 constexpr int kDefaultKmeansIterations = 10;
 constexpr int kMaxLists = 65536;

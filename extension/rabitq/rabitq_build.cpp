@@ -6,6 +6,7 @@
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
+#include <vector>
 
 #include <cmath>
 
@@ -15,6 +16,7 @@
 #include "ivf/assign.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
+#include "ivf/parallel.h"
 #include "util/splitmix64.h"
 
 extern "C" {
@@ -43,6 +45,7 @@ struct BuildState {
   int dim;
   uint32 padded_dim;
   uint32 lists;
+  int bits;
   const RabitqOptions* options;
   uint32 threads;
   MemoryContext tmp;
@@ -64,8 +67,8 @@ struct BuildState {
   uint32 batch_lists[kAssignBatch];
   float* batch_prepared;  // kAssignBatch × dim, normalised for cosine
   uint64 options_seed;
-  float* residual;
-  CodeTuple* tuple;
+  char* batch_codes;  // kAssignBatch code tuples
+  char* batch_ex;     // kAssignBatch ex items (bits > 1)
   double indexed;
 };
 
@@ -110,24 +113,38 @@ void sample_callback(Relation, ItemPointer, Datum* values, bool* isnull, bool, v
   });
 }
 
+// Encodes the batch's rows against their centroids on st->threads threads: the extended
+// code's rescale search costs tens of µs a row. Pure C++ inside (no Postgres calls, no
+// palloc); each row's bytes depend only on the row, so builds stay byte-identical.
+void encode_batch(BuildState* st, Size tuple_size, Size ex_size) {
+  memset(st->batch_codes, 0, tuple_size * st->batch_rows);
+  if (ex_size > 0) memset(st->batch_ex, 0, ex_size * st->batch_rows);
+  ivf::parallel_for(st->threads, st->batch_rows, [st, tuple_size, ex_size](std::size_t i) {
+    const uint32 padded = st->padded_dim;
+    std::vector<float> residual(padded);
+    const float* rotated = st->batch_rotated + i * padded;
+    const float* centroid = st->centroids + static_cast<Size>(st->batch_lists[i]) * padded;
+    for (uint32 j = 0; j < padded; j++) residual[j] = rotated[j] - centroid[j];
+    auto* ex = ex_size > 0 ? reinterpret_cast<ExItem*>(st->batch_ex + i * ex_size) : nullptr;
+    encode_row(residual.data(), padded, st->bits,
+               reinterpret_cast<CodeTuple*>(st->batch_codes + i * tuple_size), ex);
+  });
+}
+
 void flush_batch(BuildState* st) {
   if (st->batch_rows == 0) return;
   rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
   ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
                                st->padded_dim, /*inner_product=*/false, st->threads,
                                st->batch_lists);
-  Size tuple_size = code_tuple_size(st->padded_dim);
+  const Size tuple_size = code_tuple_size(st->padded_dim, st->bits);
+  const Size ex_size = st->bits > 1 ? ex_item_size(st->padded_dim, st->bits) : 0;
+  encode_batch(st, tuple_size, ex_size);
   for (uint32 i = 0; i < st->batch_rows; i++) {
     CHECK_FOR_INTERRUPTS();
     uint32 list = st->batch_lists[i];
     RabitqListEntry* entry = &st->entries[list];
-    const float* rotated = st->batch_rotated + static_cast<Size>(i) * st->padded_dim;
-    const float* centroid = st->centroids + static_cast<Size>(list) * st->padded_dim;
-    for (uint32 j = 0; j < st->padded_dim; j++) st->residual[j] = rotated[j] - centroid[j];
-
-    CodeTuple* tuple = st->tuple;
-    memset(tuple, 0, tuple_size);
-    ::ruvector::rabitq::encode(st->residual, st->padded_dim, tuple->code, &tuple->factors);
+    auto* tuple = reinterpret_cast<CodeTuple*>(st->batch_codes + i * tuple_size);
     tuple->heap_tid = st->batch_tids[i];
     tuple->vector_block = InvalidBlockNumber;
     if (!st->options->rerank_from_heap) {
@@ -136,6 +153,12 @@ void flush_batch(BuildState* st) {
                                            false, DirectorySlot{InvalidBuffer, 0});
       tuple->vector_block = ItemPointerGetBlockNumber(&where);
       tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    }
+    if (st->bits > 1) {
+      ItemPointerData where =
+          chain_append_build(st->index, ChainRef{entry, true}, st->batch_ex + i * ex_size, ex_size);
+      code_ex_ref(tuple, st->padded_dim)->block = ItemPointerGetBlockNumber(&where);
+      code_ex_ref(tuple, st->padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
     }
     chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
     entry->live++;
@@ -193,6 +216,21 @@ int column_dimensions(Relation index) {
                            kMaxDimensions)));
   }
   return dim;
+}
+
+// A row's ex item must fit on a page: bits × dimensions / 8 bytes.
+int code_bits(Relation index, int dim) {
+  const auto* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
+  int bits = options != nullptr ? options->bits : kDefaultBits;
+  uint32 padded_dim = padded_dimensions(dim);
+  if (bits > 1 && ex_item_size(padded_dim, bits) > kMaxItemSize) {
+    Size room = kMaxItemSize - offsetof(ExItem, planes);
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("rabitq index with bits = %d supports at most %d dimensions", bits,
+                           static_cast<int>(room * 8 / bits / 64 * 64)),
+                    errhint("Lower bits, or use bits = 1 (up to %d dimensions).", kMaxDimensions)));
+  }
+  return bits;
 }
 
 void check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) {
@@ -261,7 +299,7 @@ void write_header_pages(Relation index, ForkNumber fork, const RabitqMeta& meta,
   }
 }
 
-RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, uint64 seed,
+RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, int bits, uint64 seed,
                      const float* centroids) {
   RabitqMeta meta;
   memset(&meta, 0, sizeof(meta));
@@ -271,7 +309,7 @@ RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, ui
   meta.padded_dim = padded_dim;
   meta.lists = lists;
   meta.metric = static_cast<uint16>(metric);
-  meta.bits = 1;
+  meta.bits = static_cast<uint16>(bits);
   meta.seed = seed;
   Size centroid_bytes = static_cast<Size>(lists) * padded_dim * sizeof(float);
   BlockNumber centroid_pages = (centroid_bytes + kPagePayload - 1) / kPagePayload;
@@ -325,6 +363,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->metric = index_metric(index);
   st->dim = column_dimensions(index);
   st->padded_dim = padded_dimensions(st->dim);
+  st->bits = code_bits(index, st->dim);
   st->options = index->rd_options != nullptr
                     ? reinterpret_cast<const RabitqOptions*>(index->rd_options)
                     : &kDefaults;
@@ -373,8 +412,8 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   pfree(st->sample);
   st->sample = nullptr;
 
-  RabitqMeta meta =
-      make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->options_seed, st->centroids);
+  RabitqMeta meta = make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->bits,
+                              st->options_seed, st->centroids);
   if (st->options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
   st->entries = empty_entries(st->lists);
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
@@ -383,8 +422,12 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->batch_raw = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
   st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
   st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->padded_dim));
-  st->residual = static_cast<float*>(palloc(sizeof(float) * st->padded_dim));
-  st->tuple = static_cast<CodeTuple*>(palloc(code_tuple_size(st->padded_dim)));
+  st->batch_codes = static_cast<char*>(
+      palloc_extended(kAssignBatch * code_tuple_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
+  if (st->bits > 1) {
+    st->batch_ex = static_cast<char*>(
+        palloc_extended(kAssignBatch * ex_item_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
+  }
   double heap_rows =
       table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
   flush_batch(st);
@@ -406,8 +449,9 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
 void build_empty(Relation index) {
   int dim = column_dimensions(index);
   uint32 padded_dim = padded_dimensions(dim);
+  int bits = code_bits(index, dim);
   auto* centroid = static_cast<float*>(palloc0(sizeof(float) * padded_dim));
-  RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, 0, centroid);
+  RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, bits, 0, centroid);
   const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
   if (options != nullptr && options->rerank_from_heap) meta.flags |= kMetaHeapRerank;

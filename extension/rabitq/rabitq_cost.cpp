@@ -40,8 +40,9 @@ void cost_estimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* 
   double tuples = std::max(index->tuples, 0.0);
   double scanned = tuples * ratio;
   // Code pages hold this many rows each; the rest of the index is raw vectors.
-  double per_page = std::max(1.0, static_cast<double>(kPagePayload) /
-                                      (code_tuple_size(meta.padded_dim) + sizeof(ItemIdData)));
+  double per_page =
+      std::max(1.0, static_cast<double>(kPagePayload) /
+                        (code_tuple_size(meta.padded_dim, meta.bits) + sizeof(ItemIdData)));
   double code_pages = std::ceil(scanned / per_page);
   // A LIMIT k scan reranks about k rows plus those whose bounds overlap: a few tens.
   double reranks = std::min(scanned, 20.0);

@@ -43,7 +43,7 @@ void init_reloptions() {
                     "Number of inverted lists (0: chosen from the row count)", 0, 0, kMaxLists,
                     AccessExclusiveLock);
   add_int_reloption(relopt_kind_rabitq, "bits", "Bits per dimension of the RaBitQ codes",
-                    kDefaultBits, 1, 1, AccessExclusiveLock);
+                    kDefaultBits, 1, kMaxBits, AccessExclusiveLock);
   add_int_reloption(relopt_kind_rabitq, "seed", "Seed of the random rotation", 0, 0, INT_MAX,
                     AccessExclusiveLock);
   add_int_reloption(relopt_kind_rabitq, "sample_factor", "Rows sampled for k-means per list",

@@ -45,9 +45,12 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
                                /*inner_product=*/false, 1, &list);
   const float* centroid = shape->centroids + static_cast<Size>(list) * meta.padded_dim;
   for (uint32 j = 0; j < meta.padded_dim; j++) rotated[j] -= centroid[j];
-  Size tuple_size = code_tuple_size(meta.padded_dim);
+  Size tuple_size = code_tuple_size(meta.padded_dim, meta.bits);
   auto* tuple = static_cast<CodeTuple*>(palloc0(tuple_size));
-  ::ruvector::rabitq::encode(rotated, meta.padded_dim, tuple->code, &tuple->factors);
+  ExItem* ex_item = nullptr;
+  if (meta.bits > 1)
+    ex_item = static_cast<ExItem*>(palloc0(ex_item_size(meta.padded_dim, meta.bits)));
+  encode_row(rotated, meta.padded_dim, meta.bits, tuple, ex_item);
   tuple->heap_tid = *heap_tid;
 
   BlockNumber block = directory_block(meta, list);
@@ -62,6 +65,14 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
     ItemPointerData where = store_vector(index, ChainRef{&entry, true}, v->x, meta.dim, true, slot);
     tuple->vector_block = ItemPointerGetBlockNumber(&where);
     tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+  }
+  if (meta.bits > 1) {
+    // Before the code tuple, as in the build: a crash in between leaves an unreferenced
+    // ex item (like an unreferenced vector), never a code tuple without its ex item.
+    ItemPointerData where = chain_append_logged(index, ChainRef{&entry, true}, ex_item,
+                                                ex_item_size(meta.padded_dim, meta.bits), slot);
+    code_ex_ref(tuple, meta.padded_dim)->block = ItemPointerGetBlockNumber(&where);
+    code_ex_ref(tuple, meta.padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
   }
   entry.live++;
   entry.radius = std::max(entry.radius, tuple->factors.residual_norm);

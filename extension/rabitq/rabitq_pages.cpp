@@ -62,6 +62,12 @@ RabitqMeta read_meta(Relation index) {
                            RelationGetRelationName(index), meta.version, kFormatVersion),
                     errhint("REINDEX the index.")));
   }
+  if (meta.bits != 1 && (meta.bits < ::ruvector::rabitq::kMinExBits || meta.bits > kMaxBits)) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("rabitq index \"%s\" has codes of %u bits, this build reads 1 to %d",
+                           RelationGetRelationName(index), meta.bits, kMaxBits),
+                    errhint("REINDEX the index.")));
+  }
   return meta;
 }
 

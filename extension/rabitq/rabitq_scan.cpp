@@ -6,6 +6,13 @@
 // the bound holds: it is probabilistic, set by rabitq.epsilon) and the scan needs no k: it
 // stops when the executor stops asking.
 //
+// With ex codes (bits > 1) a candidate enters the heap with its 1-bit lower bound and the
+// place of its ex item; when it reaches the top it is first refined (its ex planes read from
+// the vector chain), re-queued under the much tighter B-bit bound, and reranked only if it
+// reaches the top again. Most candidates that
+// the 1-bit bound could not rule out are ruled out there, without reading their vectors;
+// rows that never reach the top cost nothing beyond the 1-bit estimate.
+//
 // With rabitq.iterative_scan the scan probes further lists when the first ones run out
 // (relaxed_order), or also whenever an unprobed list could hold a closer row
 // (strict_order, using each list's radius), up to rabitq.max_scan_tuples rows.
@@ -33,11 +40,26 @@ namespace {
 
 namespace core = ::ruvector::rabitq;
 
+constexpr uint32 kRefined = 0xFFFFFFFF;  // Candidate::probe once refined (or bits = 1)
+
 struct Candidate {
   float lower;
   ItemPointerData tid;
   BlockNumber vector_block;
   OffsetNumber vector_offset;
+  OffsetNumber ex_offset;  // bits > 1: where its ex item is, for the refinement
+  BlockNumber ex_block;
+  uint32 probe;  // index of its list in ScanState::probed, or kRefined
+};
+
+// The query side of a probed list, kept for refining its candidates later (bits > 1). The
+// vector itself (q - c, or q for inner product) is rebuilt from the rotated query and the
+// cached centroid when needed: a few refinements a scan do not justify a copy per list.
+struct ProbedList {
+  uint32 list;
+  float v_sum;
+  float v_norm;
+  float centroid_dot;
 };
 
 struct Result {
@@ -105,7 +127,16 @@ struct ScanState {
   uint32 nresults;
   uint32 result_capacity;
   uint64 scanned;
+  uint64 refined;
   uint64 reranked;
+
+  // bits > 1: per probed list, its query side; refine_v holds the vector of refine_list.
+  bool refine;
+  float* refine_v;
+  uint32 refine_list;
+  ProbedList* probed;
+  uint32 nprobed;
+  uint32 probed_capacity;
 
   // rerank_from_heap: candidates' vectors come from the table, as the scan's snapshot
   // sees them. Opened on the first rerank; closed before the scan context is reset.
@@ -228,7 +259,51 @@ void start(IndexScanDesc scan, ScanState* s) {
   s->candidates = static_cast<Candidate*>(palloc(sizeof(Candidate) * s->candidate_capacity));
   s->result_capacity = 64;
   s->results = static_cast<Result*>(palloc(sizeof(Result) * s->result_capacity));
+  if (s->meta.bits > 1 && !s->unordered) {
+    s->probed_capacity = 16;
+    s->probed = static_cast<ProbedList*>(palloc(sizeof(ProbedList) * s->probed_capacity));
+    s->refine_v = static_cast<float*>(palloc(sizeof(float) * padded));
+    s->refine_list = kRefined;
+    s->refine = true;
+  }
   s->started = true;
+}
+
+// The lower bound, in operator units, of a row from its estimate of <r/|r|, v> and the
+// bound's half-width per unit of ||v||.
+float lower_bound(const ScanState* s, float est, float r, float error_unit, float v_norm,
+                  float centroid_dot) {
+  const float eps = static_cast<float>(s->epsilon);
+  if (s->metric == Metric::kInnerProduct) {
+    return -(centroid_dot + r * est + eps * r * v_norm * error_unit);
+  }
+  float sq = r * r + v_norm * v_norm - 2 * r * est - eps * 2 * r * v_norm * error_unit;
+  sq = std::max(0.0f, sq);
+  return s->metric == Metric::kL2 ? std::sqrt(sq) : sq / 2;
+}
+
+// Records the query side of the list being probed (v: its query vector); returns its index.
+uint32 keep_probed_list(ScanState* s, uint32 list, const float* v, float v_norm,
+                        float centroid_dot) {
+  float sum = 0;
+  for (uint32 j = 0; j < s->meta.padded_dim; j++) sum += v[j];
+  ProbedList p{list, sum, v_norm, centroid_dot};
+  push(&s->probed, &s->nprobed, &s->probed_capacity, p);
+  return s->nprobed - 1;
+}
+
+// The query vector of a probed list, as probe_next_list built it.
+const float* probed_vector(Relation index, ScanState* s, uint32 list) {
+  if (s->refine_list == list) return s->refine_v;
+  uint32 padded = s->meta.padded_dim;
+  if (s->metric == Metric::kInnerProduct) {
+    memcpy(s->refine_v, s->rotated, sizeof(float) * padded);
+  } else {
+    const float* centroid = index_shape(index)->centroids + static_cast<Size>(list) * padded;
+    for (uint32 j = 0; j < padded; j++) s->refine_v[j] = s->rotated[j] - centroid[j];
+  }
+  s->refine_list = list;
+  return s->refine_v;
 }
 
 // Estimates every live row of the next list in probe order and queues it as a candidate.
@@ -250,7 +325,8 @@ void probe_next_list(Relation index, ScanState* s) {
   core::QueryCode qc;
   core::quantize_query(s->residual, padded, &qc, s->planes);
   const float v_norm = qc.norm;
-  const float eps = static_cast<float>(s->epsilon);
+  const uint32 probe =
+      s->refine ? keep_probed_list(s, list, s->residual, v_norm, centroid_dot) : kRefined;
 
   RabitqListEntry entry = read_list_entry(index, s->meta, list);
   for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
@@ -267,20 +343,18 @@ void probe_next_list(Relation index, ScanState* s) {
       c.tid = t->heap_tid;
       c.vector_block = t->vector_block;
       c.vector_offset = t->vector_offset;
+      c.probe = probe;
+      if (s->refine) {
+        const ExRef* ref = code_ex_ref(t, padded);
+        c.ex_block = ref->block;
+        c.ex_offset = ref->offset;
+      }
       if (s->unordered) {
         c.lower = 0;
       } else {
         const core::CodeFactors& f = t->factors;
         float est = core::estimate_ip(qc, s->planes, t->code, f);  // <r/|r|, v>
-        float r = f.residual_norm;
-        if (s->metric == Metric::kInnerProduct) {
-          float ip = centroid_dot + r * est + eps * r * v_norm * f.error_unit;
-          c.lower = -ip;
-        } else {
-          float sq = r * r + v_norm * v_norm - 2 * r * est - eps * 2 * r * v_norm * f.error_unit;
-          sq = std::max(0.0f, sq);
-          c.lower = s->metric == Metric::kL2 ? std::sqrt(sq) : sq / 2;
-        }
+        c.lower = lower_bound(s, est, f.residual_norm, f.error_unit, v_norm, centroid_dot);
       }
       push(&s->candidates, &s->ncandidates, &s->candidate_capacity, c);
     }
@@ -341,7 +415,35 @@ void close_heap_fetch(ScanState* s) {
   s->heap_slot = nullptr;
 }
 
+// Replaces the top candidate's 1-bit lower bound with its B-bit one and restores the heap.
+void refine_top(Relation index, ScanState* s) {
+  Candidate c = s->candidates[0];
+  std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  const ProbedList& p = s->probed[c.probe];
+  const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
+  Buffer buffer = ReadBuffer(index, c.ex_block);
+  LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buffer);
+  check_page(page, c.ex_block, kPageVectors, index);
+  auto* item = reinterpret_cast<ExItem*>(PageGetItem(page, PageGetItemId(page, c.ex_offset)));
+  const uint32 padded = s->meta.padded_dim;
+  float est = core::estimate_ip_ex(v, p.v_sum, padded, s->meta.bits, item->planes,
+                                   item->planes + padded / 64, item->ex);
+  c.lower = lower_bound(s, est, item->residual_norm, item->ex.error_unit, p.v_norm, p.centroid_dot);
+  UnlockReleaseBuffer(buffer);
+  c.probe = kRefined;
+  s->candidates[s->ncandidates - 1] = c;
+  std::push_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  s->refined++;
+}
+
+// Works on the top candidate: refines it if it still has only its 1-bit bound, else
+// computes its exact distance and moves it to the results.
 void rerank_one(IndexScanDesc scan, ScanState* s) {
+  if (s->candidates[0].probe != kRefined) {
+    refine_top(scan->indexRelation, s);
+    return;
+  }
   Candidate c = s->candidates[0];
   std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
   s->ncandidates--;
@@ -448,9 +550,19 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
 void end_scan(IndexScanDesc scan) {
   auto* s = static_cast<ScanState*>(scan->opaque);
   if (s->started) {
-    elog(DEBUG1, "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu reranked",
-         RelationGetRelationName(scan->indexRelation), s->next,
-         static_cast<unsigned long long>(s->scanned), static_cast<unsigned long long>(s->reranked));
+    if (s->meta.bits > 1) {
+      elog(DEBUG1,
+           "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu refined with "
+           "%u-bit codes, %llu reranked",
+           RelationGetRelationName(scan->indexRelation), s->next,
+           static_cast<unsigned long long>(s->scanned), static_cast<unsigned long long>(s->refined),
+           s->meta.bits, static_cast<unsigned long long>(s->reranked));
+    } else {
+      elog(DEBUG1, "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu reranked",
+           RelationGetRelationName(scan->indexRelation), s->next,
+           static_cast<unsigned long long>(s->scanned),
+           static_cast<unsigned long long>(s->reranked));
+    }
   }
   close_heap_fetch(s);
   MemoryContextDelete(s->context);

@@ -1,7 +1,8 @@
 // The centroids of a rabitq index, cached per backend. They never change after CREATE
 // INDEX, so a backend reads them once per index instead of once per query; the cache is
 // keyed by the relation's file and a hash of the centroids that the build stored in the
-// metapage, so a rebuilt index (even one that kept its file) is never served stale data.
+// metapage (and its shape: lists, dimensions, seed, bits, flags), so a rebuilt index (even
+// one that kept its file) is never served stale data.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
@@ -50,7 +51,8 @@ bool matches(const CacheEntry& e, const FileKey& key, const RabitqMeta& meta) {
   return e.valid && e.key.tablespace == key.tablespace && e.key.database == key.database &&
          e.key.file == key.file && e.centroid_hash == meta.centroid_hash &&
          e.shape.meta.lists == meta.lists && e.shape.meta.padded_dim == meta.padded_dim &&
-         e.shape.meta.dim == meta.dim && e.shape.meta.seed == meta.seed;
+         e.shape.meta.dim == meta.dim && e.shape.meta.seed == meta.seed &&
+         e.shape.meta.bits == meta.bits && e.shape.meta.flags == meta.flags;
 }
 
 void load_centroids(Relation index, const RabitqMeta& meta, float* out) {

@@ -2,6 +2,7 @@
 # rabitq under crashes and concurrency: kill -9 the server during concurrent inserts and
 # searches, restart (WAL replay), and check that a scan probing every list returns exactly
 # the sequential scan's nearest rows; again after DELETE + VACUUM and a second crash.
+# RABITQ_BITS=n builds the index with bits = n (extended RaBitQ codes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
@@ -9,14 +10,14 @@ cluster_start
 trap cluster_stop EXIT
 
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-"${PSQL[@]}" <<'SQL'
+"${PSQL[@]}" <<SQL
 CREATE EXTENSION ruvector;
 CREATE TABLE items (id bigserial PRIMARY KEY, v ruvector(8));
 -- The row number in the subquery makes it correlated: without it Postgres evaluates the
 -- array once and every row gets the same vector.
 INSERT INTO items (v) SELECT array(SELECT random() * 10 + 0 * g FROM generate_series(1, 8))::ruvector
 FROM generate_series(1, 3000) g;
-CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 16);
+CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 16${RABITQ_BITS:+, bits = $RABITQ_BITS});
 SQL
 distinct=$("${PSQL[@]}" -c "SELECT count(DISTINCT v::text) FROM items")
 if [[ "$distinct" -lt 2990 ]]; then

@@ -1,0 +1,135 @@
+-- Extended RaBitQ codes (bits > 1) in the rabitq access method: builds, agreement with a
+-- sequential scan when every list is probed, the three metrics, inserts, deletes, VACUUM,
+-- rerank_from_heap, deterministic builds and option errors.
+SET client_min_messages = warning;
+
+-- 3000 rows in 30 clusters of 16 dimensions, as in the rabitq suite
+CREATE TABLE bits_items (id int PRIMARY KEY, v ruvector(16));
+INSERT INTO bits_items
+SELECT i, ('[' || array_to_string(array(
+         SELECT round((10 * sin((i % 30) * 7 + d) + sin(i * 13 + d * 3)) :: numeric, 3)
+         FROM generate_series(1, 16) d), ',') || ']')::ruvector
+FROM generate_series(1, 3000) i;
+CREATE TABLE bits_queries (qid int PRIMARY KEY, q ruvector(16));
+INSERT INTO bits_queries SELECT qid, v + '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]'
+FROM bits_items JOIN generate_series(1, 40) qid ON bits_items.id = qid * 71;
+CREATE TABLE bits_truth AS
+SELECT qid, array(SELECT id FROM bits_items ORDER BY v <-> q, id LIMIT 10) AS ids FROM bits_queries;
+CREATE FUNCTION bits_recall() RETURNS numeric LANGUAGE sql AS $$
+  SELECT avg(cardinality(array(SELECT unnest(t.ids) INTERSECT
+           SELECT unnest(array(SELECT id FROM bits_items ORDER BY v <-> q.q LIMIT 10))))) / 10
+  FROM bits_truth t JOIN bits_queries q USING (qid) $$;
+-- Rows whose first 10 ids or distances differ from an exact scan's, per metric operator
+CREATE FUNCTION bits_mismatches(op text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM bits_queries q
+    WHERE array(SELECT v %1$s q.q FROM bits_items ORDER BY v %1$s q.q LIMIT 10)
+       <> array(SELECT d FROM (SELECT v %1$s q.q AS d FROM bits_items) s ORDER BY d LIMIT 10)', op)
+  INTO n;
+  RETURN n;
+END $$;
+
+-- Every supported width builds, is used, and answers like a sequential scan when every
+-- list is probed with a wide bound
+SET enable_seqscan = off;
+CREATE INDEX bits_l2 ON bits_items USING rabitq (v) WITH (bits = 3);
+EXPLAIN (COSTS OFF) SELECT id FROM bits_items ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+SELECT bits_recall() >= 0.95 AS recall_ok;
+SET rabitq.probes = 1000;
+SET rabitq.epsilon = 4;
+SELECT bits_mismatches('<->') AS bits3_mismatches;
+SELECT id, round((v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')::numeric, 4) AS d
+FROM bits_items ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+DROP INDEX bits_l2;
+CREATE INDEX bits_l2 ON bits_items USING rabitq (v) WITH (bits = 2);
+SELECT bits_mismatches('<->') AS bits2_mismatches;
+DROP INDEX bits_l2;
+CREATE INDEX bits_l2 ON bits_items USING rabitq (v) WITH (bits = 8);
+SELECT bits_mismatches('<->') AS bits8_mismatches;
+DROP INDEX bits_l2;
+CREATE INDEX bits_ip ON bits_items USING rabitq (v ruvector_ip_ops) WITH (bits = 5);
+SELECT bits_mismatches('<#>') AS ip_mismatches;
+DROP INDEX bits_ip;
+CREATE INDEX bits_cos ON bits_items USING rabitq (v ruvector_cosine_ops) WITH (bits = 5);
+SELECT bits_mismatches('<=>') AS cosine_mismatches;
+DROP INDEX bits_cos;
+RESET rabitq.epsilon;
+RESET rabitq.probes;
+
+-- Inserts after build, deletes and VACUUM
+CREATE INDEX bits_l2 ON bits_items USING rabitq (v) WITH (bits = 4);
+INSERT INTO bits_items VALUES (10001, '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]'),
+                              (10002, NULL);
+SELECT id FROM bits_items ORDER BY v <-> '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]' LIMIT 1;
+SELECT count(*), count(DISTINCT id) FROM
+  (SELECT id FROM bits_items ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 100000) s;
+DELETE FROM bits_items WHERE id = 10001 OR id % 2 = 0;
+VACUUM bits_items;
+SELECT id FROM bits_items ORDER BY v <-> '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]' LIMIT 1;
+SELECT count(*), count(DISTINCT id), bool_and(id % 2 = 1) AS only_live FROM
+  (SELECT id FROM bits_items ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 100000) s;
+SET rabitq.probes = 1000;
+SET rabitq.epsilon = 4;
+-- rows inserted after the build are encoded like the build's
+INSERT INTO bits_items SELECT id + 1, v FROM bits_items WHERE id % 2 = 1 AND id < 3000;
+SELECT bits_mismatches('<->') AS after_insert_mismatches;
+RESET rabitq.epsilon;
+RESET rabitq.probes;
+-- a NULL query orders nothing but still returns rows
+SELECT count(*) FROM (SELECT id FROM bits_items ORDER BY v <-> NULL LIMIT 7) s;
+DROP INDEX bits_l2;
+
+-- Reranking from the table with ex codes
+CREATE INDEX bits_heap ON bits_items USING rabitq (v) WITH (bits = 5, rerank_from_heap = true);
+SET rabitq.probes = 1000;
+SET rabitq.epsilon = 4;
+SELECT bits_mismatches('<->') AS heap_mismatches;
+RESET rabitq.epsilon;
+RESET rabitq.probes;
+UPDATE bits_items SET v = '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]' WHERE id = 1;
+SELECT id FROM bits_items ORDER BY v <-> '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]' LIMIT 2;
+DROP INDEX bits_heap;
+
+-- Deterministic: two builds with the same seed and bits give the same pages (LSNs aside);
+-- ex codes make the index larger than the 1-bit one
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+CREATE INDEX bits_a ON bits_items USING rabitq (v) WITH (lists = 20, seed = 7, bits = 5);
+CREATE INDEX bits_b ON bits_items USING rabitq (v) WITH (lists = 20, seed = 7, bits = 5);
+CREATE INDEX bits_one ON bits_items USING rabitq (v) WITH (lists = 20, seed = 7);
+CREATE FUNCTION bits_index_bytes(idx regclass) RETURNS SETOF bytea LANGUAGE sql AS $$
+  SELECT substr(get_raw_page(idx::text, b), 9)
+  FROM generate_series(0, pg_relation_size(idx) / 8192 - 1) b ORDER BY b $$;
+SELECT pg_relation_size('bits_a') = pg_relation_size('bits_b') AS same_size,
+  (SELECT array_agg(x) FROM bits_index_bytes('bits_a') x) = (SELECT array_agg(x) FROM bits_index_bytes('bits_b') x) AS same_bytes,
+  pg_relation_size('bits_a') > pg_relation_size('bits_one') AS larger_than_one_bit;
+-- the metapage records the width (the bits field, at byte 22 of the contents)
+SELECT get_byte(get_raw_page('bits_a', 0), 24 + 22) AS meta_bits_a,
+       get_byte(get_raw_page('bits_one', 0), 24 + 22) AS meta_bits_one;
+DROP INDEX bits_a, bits_b, bits_one;
+
+-- An unlogged table (the init fork records the width too), then rows
+CREATE UNLOGGED TABLE bits_unlogged (v ruvector(4));
+CREATE INDEX ON bits_unlogged USING rabitq (v) WITH (bits = 6);
+INSERT INTO bits_unlogged VALUES ('[1,1,1,1]'), ('[2,2,2,2]'), ('[0,0,0,1]');
+SELECT v FROM bits_unlogged ORDER BY v <-> '[1,1,1,1]' LIMIT 3;
+
+-- Wide rows: ex planes take bits × dimensions / 8 bytes on one page
+CREATE TABLE bits_wide (id int, v ruvector(3000));
+INSERT INTO bits_wide SELECT i, array_fill(i::real, ARRAY[3000])::ruvector FROM generate_series(1, 20) i;
+CREATE INDEX ON bits_wide USING rabitq (v) WITH (lists = 2, bits = 2);
+SELECT id FROM bits_wide ORDER BY v <-> array_fill(7.2::real, ARRAY[3000])::ruvector LIMIT 3;
+RESET enable_seqscan;
+
+-- Options
+CREATE INDEX ON bits_items USING rabitq (v) WITH (bits = 0);
+CREATE INDEX ON bits_items USING rabitq (v) WITH (bits = 9);
+CREATE INDEX ON bits_items USING rabitq (v) WITH (bits = 'many');
+CREATE TABLE bits_wider (v ruvector(9000));
+CREATE INDEX ON bits_wider USING rabitq (v) WITH (bits = 8);
+CREATE INDEX ON bits_wider USING rabitq (v) WITH (bits = 7);
+CREATE TABLE bits_nodims (v ruvector);
+CREATE INDEX ON bits_nodims USING rabitq (v) WITH (bits = 3);
+
+DROP TABLE bits_items, bits_queries, bits_truth, bits_unlogged, bits_wide, bits_wider, bits_nodims;
+DROP FUNCTION bits_recall(), bits_mismatches(text), bits_index_bytes(regclass);
