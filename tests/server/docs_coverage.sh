@@ -3,7 +3,7 @@
 # extension are named somewhere in docs/: a new SQL object without documentation fails
 # here. Left out: internal helpers (a leading underscore), trigger functions, and the
 # functions behind operators, aggregates, casts, types, operator classes and the access
-# method, which are documented through what they implement.
+# method, which are documented through what they implement, and array types.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
@@ -33,6 +33,9 @@ WHERE classid = 'pg_operator'::regclass
 UNION
 SELECT DISTINCT 'type ' || t.typname FROM members JOIN pg_type t ON t.oid = objid
 WHERE classid = 'pg_type'::regclass
+  -- Array types: PostgreSQL 17 records them as extension members too (15 and 16.2 only
+  -- their element types); they are documented through their element types.
+  AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
 UNION
 SELECT 'access method ' || amname FROM members JOIN pg_am a ON a.oid = objid
 WHERE classid = 'pg_am'::regclass
