@@ -61,6 +61,7 @@ struct BuildState {
   float* centroids;  // lists × padded_dim, rotated
   RabitqListEntry* entries;
   uint32 batch_rows;
+  uint32 batch_limit;  // rows per batch: kAssignBatch, fewer when maintenance_work_mem is tight
   ItemPointerData batch_tids[kAssignBatch];
   float* batch_raw;      // kAssignBatch × dim, as stored in the table
   float* batch_rotated;  // kAssignBatch × padded_dim
@@ -183,7 +184,7 @@ void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, boo
       return;
     }
     st->batch_tids[st->batch_rows++] = *tid;
-    if (st->batch_rows == kAssignBatch) flush_batch(st);
+    if (st->batch_rows == st->batch_limit) flush_batch(st);
   });
 }
 
@@ -233,12 +234,21 @@ int code_bits(Relation index, int dim) {
   return bits;
 }
 
-void check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) {
-  double bytes = static_cast<double>(sample_rows) * dim * sizeof(float) +
-                 static_cast<double>(lists) * (dim + padded_dim) * sizeof(float) +
-                 static_cast<double>(kAssignBatch) * (2 * dim + padded_dim) * sizeof(float);
-  double limit = static_cast<double>(maintenance_work_mem) * 1024.0;
-  if (bytes > limit) {
+// The sample and the centroids must fit in maintenance_work_mem; the rows encoded at a time
+// take what is left, up to kAssignBatch, so that wide vectors build under the default
+// setting (a full batch of 9000 dimensions alone is ~100 MB). Returns the batch size.
+uint32 check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim, int bits) {
+  const double fixed = static_cast<double>(sample_rows) * dim * sizeof(float) +
+                       static_cast<double>(lists) * (dim + padded_dim) * sizeof(float);
+  const double per_row = static_cast<double>(2 * dim + padded_dim) * sizeof(float) +
+                         code_tuple_size(padded_dim, bits) +
+                         (bits > 1 ? ex_item_size(padded_dim, bits) : 0);
+  const double limit = static_cast<double>(maintenance_work_mem) * 1024.0;
+  // Fewer than this many rows per batch would leave the build's threads idle.
+  constexpr double kMinBatch = 16;
+  const double rows = std::floor((limit - fixed) / per_row);
+  if (rows < kMinBatch) {
+    const double bytes = fixed + kMinBatch * per_row;
     ereport(ERROR,
             (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
              errmsg("memory required is %.0f MB, maintenance_work_mem is %d MB",
@@ -247,6 +257,7 @@ void check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) 
                        static_cast<unsigned long long>(sample_rows), dim, lists),
              errhint("Raise maintenance_work_mem, or lower the index's lists or sample_factor.")));
   }
+  return static_cast<uint32>(std::min<double>(rows, kAssignBatch));
 }
 
 // Writes the metapage, the centroid pages and the directory pages at blocks 0.. of `fork`.
@@ -391,7 +402,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->sample_capacity = static_cast<uint64>(st->options->sample_factor) * st->lists;
   if (st->options->lists == 0)
     st->sample_capacity = std::min(st->sample_capacity, std::max<uint64>(rows, 1));
-  check_memory(st->sample_capacity, st->dim, st->lists, st->padded_dim);
+  st->batch_limit = check_memory(st->sample_capacity, st->dim, st->lists, st->padded_dim, st->bits);
   st->sample = static_cast<float*>(
       palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
   table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
@@ -419,14 +430,15 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseAssigning);
-  st->batch_raw = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
-  st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->dim));
-  st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * kAssignBatch * st->padded_dim));
+  const Size batch = st->batch_limit;
+  st->batch_raw = static_cast<float*>(palloc(sizeof(float) * batch * st->dim));
+  st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * batch * st->dim));
+  st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * batch * st->padded_dim));
   st->batch_codes = static_cast<char*>(
-      palloc_extended(kAssignBatch * code_tuple_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
+      palloc_extended(batch * code_tuple_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
   if (st->bits > 1) {
     st->batch_ex = static_cast<char*>(
-        palloc_extended(kAssignBatch * ex_item_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
+        palloc_extended(batch * ex_item_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
   }
   double heap_rows =
       table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
