@@ -128,6 +128,53 @@ struct SimdDistance {
     }
   }
 
+  // out[r * 4 + j] = <a + r * a_stride, b + j * b_stride> for r, j < 4: a block of four rows
+  // against four centroids, each load shared by four FMAs (1x4 needs five loads per four
+  // FMAs). Every sum is formed exactly as inner_product_1x4 forms it (one accumulator per
+  // pair over the same lanes, the same horizontal add, the same scalar tail), so both give
+  // the same bits and a build's k-means does not depend on which one ran.
+  static void inner_product_4x4(const float* a, std::size_t a_stride, const float* b,
+                                std::size_t b_stride, std::size_t n, float* out) {
+    // 16 accumulators fit AVX-512's 32 registers; AVX2's 16 take two passes of two rows.
+    constexpr std::size_t kRows = kWidth >= 16 ? 4 : 2;
+    for (std::size_t r0 = 0; r0 < 4; r0 += kRows) {
+      rows_by_four<kRows>(a + r0 * a_stride, a_stride, b, b_stride, n, out + r0 * 4);
+    }
+  }
+
+  template <std::size_t R>
+  static void rows_by_four(const float* a, std::size_t a_stride, const float* b,
+                           std::size_t b_stride, std::size_t n, float* out) {
+    Batch acc[R][4];
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < R; r++) {
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < 4; j++) acc[r][j] = Batch(0.0f);
+    }
+    std::size_t i = 0;
+    for (; i + kWidth <= n; i += kWidth) {
+      Batch y[4];
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < 4; j++) y[j] = load(b + j * b_stride + i);
+#pragma GCC unroll 4
+      for (std::size_t r = 0; r < R; r++) {
+        Batch x = load(a + r * a_stride + i);
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < 4; j++) acc[r][j] = madd(x, y[j], acc[r][j]);
+      }
+    }
+    for (std::size_t r = 0; r < R; r++) {
+      for (std::size_t j = 0; j < 4; j++) out[r * 4 + j] = xsimd::hadd(acc[r][j]);
+    }
+    for (; i < n; i++) {
+      for (std::size_t r = 0; r < R; r++) {
+        for (std::size_t j = 0; j < 4; j++) {
+          out[r * 4 + j] += a[r * a_stride + i] * b[j * b_stride + i];
+        }
+      }
+    }
+  }
+
   // One pass over both vectors for the three sums cosine needs.
   static CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
     Batch dot0(0.0f), dot1(0.0f), na0(0.0f), na1(0.0f), nb0(0.0f), nb1(0.0f);
@@ -158,8 +205,15 @@ struct SimdDistance {
   }
 
   static constexpr DistanceKernels table(const char* isa) {
-    return DistanceKernels{isa,           &l2_squared,   &inner_product, &l1,
-                           &norm_squared, &cosine_parts, &bitplane_dot4, &inner_product_1x4};
+    return DistanceKernels{isa,
+                           &l2_squared,
+                           &inner_product,
+                           &l1,
+                           &norm_squared,
+                           &cosine_parts,
+                           &bitplane_dot4,
+                           &inner_product_1x4,
+                           &inner_product_4x4};
   }
 };
 

@@ -58,12 +58,18 @@ void inner_product_1x4(const float* a, const float* b, std::size_t stride, std::
   for (int j = 0; j < 4; j++) out[j] = inner_product(a, b + j * stride, n);
 }
 
+void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std::size_t b_stride,
+                       std::size_t n, float* out) {
+  for (std::size_t r = 0; r < 4; r++)
+    inner_product_1x4(a + r * a_stride, b, b_stride, n, out + r * 4);
+}
+
 }  // namespace
 
 const DistanceKernels& scalar_distance_kernels() {
   static constexpr DistanceKernels kTable{
-      "scalar",      &l2_squared,   &inner_product, &l1,
-      &norm_squared, &cosine_parts, &bitplane_dot4, &inner_product_1x4};
+      "scalar",       &l2_squared,        &inner_product,    &l1, &norm_squared, &cosine_parts,
+      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4};
   return kTable;
 }
 

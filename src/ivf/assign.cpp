@@ -2,8 +2,9 @@
 // pair; the centroid norms are computed once per call. Rows are taken 64 at a time and
 // centroids in blocks that fit in L2 cache, so each block is read from memory once per 64
 // rows instead of once per row (a 1M-row build against 2000 centroids of 768 dimensions
-// otherwise streams 6 MB of centroids per row), and four centroids share each load of
-// the row (inner_product_1x4).
+// otherwise streams 6 MB of centroids per row), and blocks of four rows by four centroids
+// share their loads (inner_product_4x4, which gives the 1x4 kernel's bits: the assignment
+// does not depend on how rows fall into blocks).
 #include "ivf/assign.h"
 
 #include <algorithm>
@@ -42,30 +43,48 @@ void nearest_centroids_batch(const float* vectors, std::size_t n, const float* c
     std::fill(best_id, best_id + kRowChunk, 0u);
     // Blocks in increasing centroid order and a strict comparison: ties still go to the
     // lowest id, exactly as a plain scan.
+    auto consider = [&](std::size_t row, std::uint32_t c, float dot) {
+      float score = inner_product ? -dot : norms[c] - 2 * dot;
+      if (score < best[row]) {
+        best[row] = score;
+        best_id[row] = c;
+      }
+    };
     for (std::uint32_t c0 = 0; c0 < clusters; c0 += block) {
       std::uint32_t c1 = std::min(clusters, c0 + block);
-      for (std::size_t i = begin; i < end; i++) {
+      std::size_t i = begin;
+      // Four rows by four centroids at a time; the dots are those of the 1x4 kernel.
+      for (; i + 4 <= end; i += 4) {
         const float* x = vectors + i * dim;
-        float b = best[i - begin];
-        std::uint32_t id = best_id[i - begin];
-        auto consider = [&](std::uint32_t c, float dot) {
-          float score = inner_product ? -dot : norms[c] - 2 * dot;
-          if (score < b) {
-            b = score;
-            id = c;
+        std::uint32_t c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          float dots[16];
+          k.inner_product_4x4(x, dim, centroids + static_cast<std::size_t>(c) * dim, dim, dim,
+                              dots);
+          for (std::size_t r = 0; r < 4; r++) {
+            for (std::uint32_t j = 0; j < 4; j++) consider(i - begin + r, c + j, dots[r * 4 + j]);
           }
-        };
+        }
+        for (; c < c1; c++) {
+          for (std::size_t r = 0; r < 4; r++) {
+            consider(
+                i - begin + r, c,
+                k.inner_product(x + r * dim, centroids + static_cast<std::size_t>(c) * dim, dim));
+          }
+        }
+      }
+      for (; i < end; i++) {
+        const float* x = vectors + i * dim;
         std::uint32_t c = c0;
         for (; c + 4 <= c1; c += 4) {
           float dots[4];
           k.inner_product_1x4(x, centroids + static_cast<std::size_t>(c) * dim, dim, dim, dots);
-          for (std::uint32_t j = 0; j < 4; j++) consider(c + j, dots[j]);
+          for (std::uint32_t j = 0; j < 4; j++) consider(i - begin, c + j, dots[j]);
         }
         for (; c < c1; c++) {
-          consider(c, k.inner_product(x, centroids + static_cast<std::size_t>(c) * dim, dim));
+          consider(i - begin, c,
+                   k.inner_product(x, centroids + static_cast<std::size_t>(c) * dim, dim));
         }
-        best[i - begin] = b;
-        best_id[i - begin] = id;
       }
     }
     for (std::size_t i = begin; i < end; i++) out[i] = best_id[i - begin];

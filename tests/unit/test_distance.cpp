@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -174,6 +175,30 @@ TEST(Distance, InnerProductOneByFour) {
       for (std::size_t j = 0; j < 4; j++) {
         Reference r = reference(a.data(), b.data() + j * stride, n);
         EXPECT_NEAR(out[j], r.ip, bound(n, r.ip_abs)) << t->isa << " n=" << n << " j=" << j;
+      }
+    }
+  }
+}
+
+// Four rows against four: bit for bit the 1x4 kernel's products, row by row, so a k-means
+// does not depend on which kernel a row went through.
+TEST(Distance, InnerProductFourByFourMatchesOneByFour) {
+  std::mt19937_64 rng(7);
+  for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{33},
+                        std::size_t{768}, std::size_t{784}, std::size_t{1999}}) {
+    std::size_t a_stride = n + 5, b_stride = n + 3;
+    auto a = random_floats(rng, 4 * a_stride, 2.0f);
+    auto b = random_floats(rng, 4 * b_stride, 1.0f);
+    for (const k::DistanceKernels* t : available()) {
+      float out[16];
+      t->inner_product_4x4(a.data(), a_stride, b.data(), b_stride, n, out);
+      for (std::size_t r = 0; r < 4; r++) {
+        float row[4];
+        t->inner_product_1x4(a.data() + r * a_stride, b.data(), b_stride, n, row);
+        for (std::size_t j = 0; j < 4; j++) {
+          EXPECT_EQ(std::memcmp(&out[r * 4 + j], &row[j], sizeof(float)), 0)
+              << t->isa << " n=" << n << " r=" << r << " j=" << j;
+        }
       }
     }
   }
