@@ -32,42 +32,51 @@ void normalize(float* c, std::uint32_t dim) {
 
 // k-means++ seeding (Arthur & Vassilvitskii 2007) with a seeded generator: each next
 // centroid is a row drawn with probability proportional to its squared distance to the
-// nearest centroid so far. Costs one pass over the rows per centroid, about one Lloyd
-// iteration in all, and avoids the merged clusters a uniform draw often starts from.
+// nearest centroid so far. It needs one pass over its rows per centroid, each pass
+// waiting on the previous pick: over a whole sample (64 rows a list in a rabitq build)
+// that is a memory-bound stream of the sample per centroid and cost as much as six Lloyd
+// iterations. So it draws from an evenly spaced subset of kSeedRowsPerCluster rows a
+// cluster, small enough to stay in cache; the Lloyd iterations that follow use every row.
+constexpr std::size_t kSeedRowsPerCluster = 16;
+
 void init_centroids(const float* data, std::size_t n, std::uint32_t dim,
                     const KMeansOptions& options, float* centroids) {
   const auto& k = kernels::distance_kernels();
+  const std::size_t m = std::min<std::size_t>(n, kSeedRowsPerCluster * options.clusters);
+  // Row i of the subset is row i * n / m of the data: spread over all of it, in order.
+  auto row = [&](std::size_t i) {
+    return data + static_cast<std::size_t>(static_cast<unsigned __int128>(i) * n / m) * dim;
+  };
   std::uint64_t state = options.seed ^ 0x6b6d65616e73ULL;
-  std::size_t first = splitmix64_next(&state) % n;
-  std::memcpy(centroids, data + first * dim, sizeof(float) * dim);
-  std::vector<double> nearest(n);
+  std::size_t first = splitmix64_next(&state) % m;
+  std::memcpy(centroids, row(first), sizeof(float) * dim);
+  std::vector<double> nearest(m);
   constexpr std::size_t kChunk = 1024;
-  const std::size_t tasks = (n + kChunk - 1) / kChunk;
+  const std::size_t tasks = (m + kChunk - 1) / kChunk;
   for (std::uint32_t c = 1; c <= options.clusters; c++) {
     const float* last = centroids + static_cast<std::size_t>(c - 1) * dim;
     parallel_for(options.threads, tasks, [&](std::size_t t) {
-      std::size_t end = std::min(n, (t + 1) * kChunk);
+      std::size_t end = std::min(m, (t + 1) * kChunk);
       for (std::size_t i = t * kChunk; i < end; i++) {
-        double d = k.l2_squared(data + i * dim, last, dim);
+        double d = k.l2_squared(row(i), last, dim);
         if (c == 1 || d < nearest[i]) nearest[i] = d;
       }
     });
     if (c == options.clusters) break;
     double total = 0;
-    for (std::size_t i = 0; i < n; i++) total += nearest[i];
+    for (std::size_t i = 0; i < m; i++) total += nearest[i];
     std::size_t pick = 0;
     if (total > 0) {
       double target = static_cast<double>(splitmix64_next(&state) >> 11) * 0x1.0p-53 * total;
       double run = 0;
-      for (pick = 0; pick + 1 < n; pick++) {
+      for (pick = 0; pick + 1 < m; pick++) {
         run += nearest[pick];
         if (run > target && nearest[pick] > 0) break;
       }
     } else {
-      pick = splitmix64_next(&state) % n;  // every row coincides with a centroid already
+      pick = splitmix64_next(&state) % m;  // every row coincides with a centroid already
     }
-    std::memcpy(centroids + static_cast<std::size_t>(c) * dim, data + pick * dim,
-                sizeof(float) * dim);
+    std::memcpy(centroids + static_cast<std::size_t>(c) * dim, row(pick), sizeof(float) * dim);
   }
 }
 
