@@ -26,6 +26,7 @@ extern "C" {
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "postmaster/postmaster.h"
 #include "utils/rel.h"
 }
@@ -71,7 +72,18 @@ struct BuildState {
   char* batch_codes;  // kAssignBatch code tuples
   char* batch_ex;     // kAssignBatch ex items (bits > 1)
   double indexed;
+  instr_time phase_start;  // for the DEBUG1 line with each phase's seconds
 };
+
+// Seconds since the last call (or since the build began), for the phase timings.
+double phase_seconds(BuildState* st) {
+  instr_time now;
+  INSTR_TIME_SET_CURRENT(now);
+  instr_time elapsed = now;
+  INSTR_TIME_SUBTRACT(elapsed, st->phase_start);
+  st->phase_start = now;
+  return INSTR_TIME_GET_DOUBLE(elapsed);
+}
 
 const float* row_values(BuildState* st, Datum value) {
   RuVector* v = datum_get_ruvector(value);
@@ -387,6 +399,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
   st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
   st->rng = st->options_seed;
+  INSTR_TIME_SET_CURRENT(st->phase_start);
 
   // Lists: the option, or a count pass and the default for that many rows.
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseSampling);
@@ -399,6 +412,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
     st->rows_seen = 0;
     st->lists = ivf::default_lists(rows);
   }
+  double count_s = phase_seconds(st);
   st->sample_capacity = static_cast<uint64>(st->options->sample_factor) * st->lists;
   if (st->options->lists == 0)
     st->sample_capacity = std::min(st->sample_capacity, std::max<uint64>(rows, 1));
@@ -406,6 +420,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->sample = static_cast<float*>(
       palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
   table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
+  double sample_s = phase_seconds(st);
 
   if (st->sample_rows < st->lists) {
     uint32 fewer = static_cast<uint32>(std::max<uint64>(st->sample_rows, 1));
@@ -420,6 +435,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->centroids = static_cast<float*>(palloc_extended(sizeof(float) * st->lists * st->padded_dim,
                                                       MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
   train(st, st->centroids);
+  double kmeans_s = phase_seconds(st);
   pfree(st->sample);
   st->sample = nullptr;
 
@@ -443,12 +459,18 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   double heap_rows =
       table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
   flush_batch(st);
+  double assign_s = phase_seconds(st);
 
   meta.built_rows = static_cast<uint64>(st->indexed);
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, false);
   if (RelationNeedsWAL(index)) {
     log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
   }
+  elog(DEBUG1,
+       "rabitq build of \"%s\": %u lists, %llu sample rows, %.0f rows; seconds: count %.2f, "
+       "sample %.2f, k-means %.2f, assign and encode %.2f, WAL %.2f",
+       RelationGetRelationName(index), st->lists, static_cast<unsigned long long>(st->sample_rows),
+       st->indexed, count_s, sample_s, kmeans_s, assign_s, phase_seconds(st));
 
   auto* result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
   result->heap_tuples = heap_rows;
