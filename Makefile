@@ -56,7 +56,7 @@ $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AV
 # Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
 # bit-identical to the GPU kernel (built with --fmad=false); keep in sync with
 # cmake/isa_flags.cmake.
-src/rabitq/query.o src/rulake/cpu_scan_kernel.o: override CXXFLAGS += -ffp-contract=off
+src/rabitq/query.o src/rulake/cpu_scan_kernel.o $(patsubst %.cpp,%.o,$(wildcard kernels/cpu/query_planes_*.cpp)): override CXXFLAGS += -ffp-contract=off
 
 $(OBJS): $(DEP_HEADERS)
 

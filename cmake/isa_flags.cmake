@@ -11,4 +11,6 @@ set_source_files_properties(${_avx2_sources} PROPERTIES COMPILE_OPTIONS "${RUVEC
 # bit-identical to the GPU kernel (built with --fmad=false). Keep in sync with the Makefile.
 set(RUVECTOR_ESTIMATE_SOURCES ${CMAKE_SOURCE_DIR}/src/rabitq/query.cpp
     ${CMAKE_SOURCE_DIR}/src/rulake/cpu_scan_kernel.cpp)
-set_source_files_properties(${RUVECTOR_ESTIMATE_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
+file(GLOB _query_plane_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/query_planes_*.cpp)
+list(APPEND RUVECTOR_ESTIMATE_SOURCES ${_query_plane_sources})
+set_property(SOURCE ${RUVECTOR_ESTIMATE_SOURCES} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)

@@ -4,11 +4,10 @@
 // gives the same estimates.
 #include "rabitq/query.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "kernels/cpu/distance.h"
+#include "kernels/cpu/query_planes.h"
 #include "kernels/scan/estimate.h"
 #include "util/splitmix64.h"
 
@@ -39,40 +38,17 @@ constexpr DitherTable kDither = make_dither();
 
 void quantize_query(const float* v, std::uint32_t padded_dim, QueryCode* out,
                     std::uint64_t* planes) {
-  const std::uint32_t words = padded_dim / 64;
-  float low = v[0], high = v[0];
-  double norm = 0;
-  for (std::uint32_t i = 0; i < padded_dim; i++) {
-    low = std::min(low, v[i]);
-    high = std::max(high, v[i]);
-    norm += static_cast<double>(v[i]) * v[i];
-  }
-  const float delta = (high - low) / 15.0f;
+  const auto& k = kernels::query_plane_kernels();
+  const kernels::QueryRange range = k.range(v, padded_dim);
+  const float delta = (range.high - range.low) / 15.0f;
   const float inv = delta > 0 ? 1.0f / delta : 0.0f;
-  std::uint32_t sum = 0;
-  for (std::uint32_t w = 0; w < words; w++) {
-    std::uint64_t p0 = 0, p1 = 0, p2 = 0, p3 = 0;
-    for (std::uint32_t b = 0; b < 64; b++) {
-      std::uint32_t i = w * 64 + b;
-      // Non-negative, so truncation is floor.
-      int q = static_cast<int>((v[i] - low) * inv + kDither.u[i % kDitherPeriod]);
-      q = std::min(q, 15);
-      sum += static_cast<std::uint32_t>(q);
-      p0 |= static_cast<std::uint64_t>(q & 1) << b;
-      p1 |= static_cast<std::uint64_t>((q >> 1) & 1) << b;
-      p2 |= static_cast<std::uint64_t>((q >> 2) & 1) << b;
-      p3 |= static_cast<std::uint64_t>((q >> 3) & 1) << b;
-    }
-    planes[w] = p0;
-    planes[words + w] = p1;
-    planes[2 * words + w] = p2;
-    planes[3 * words + w] = p3;
-  }
+  const std::uint32_t sum =
+      k.quantize(v, padded_dim / 64, range.low, inv, kDither.u, kDitherPeriod, planes);
   out->padded_dim = padded_dim;
-  out->low = low;
+  out->low = range.low;
   out->delta = delta;
   out->sum = static_cast<float>(sum);
-  out->norm = static_cast<float>(std::sqrt(norm));
+  out->norm = static_cast<float>(std::sqrt(range.norm_squared));
   out->sqrt_d = std::sqrt(static_cast<float>(padded_dim));
 }
 
