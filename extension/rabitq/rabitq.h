@@ -35,6 +35,7 @@ extern "C" {
 
 #include <cstdint>
 
+#include "ivf/centroid_codes.h"
 #include "rabitq/code.h"
 #include "rabitq/ex_code.h"
 #include "rabitq/metric.h"
@@ -227,10 +228,18 @@ const char* metric_name(Metric metric);
 // The index's rows per list and centroids, cached per backend (rabitq_centroids.cpp).
 struct IndexShape {
   RabitqMeta meta;
-  const float* centroids;       // lists × padded_dim, rotated
-  const float* centroid_norms;  // lists: ||c|| (for inner product and list bounds)
+  const float* centroids;                // lists × padded_dim, rotated
+  const float* centroid_norms;           // lists: ||c|| (for inner product and list bounds)
+  ::ruvector::ivf::CentroidCodes codes;  // int8 copies, for the probe order
+  uint64 stamp;                          // unique per load; 0 once evicted (see shape_still_cached)
 };
 const IndexShape* index_shape(Relation index);
+// Whether a shape index_shape returned with this stamp is still cached. A scan keeps its
+// shape for its whole life (the index cannot be rebuilt under its lock), but the entry
+// can be evicted when a nested scan loads other indexes.
+inline bool shape_still_cached(const IndexShape* shape, uint64 stamp) {
+  return shape != nullptr && shape->stamp == stamp;
+}
 
 // prepare_vector and exact_distance come from rabitq/metric.h, shared with ruLake.
 using ::ruvector::rabitq::exact_distance;

@@ -24,6 +24,7 @@
 
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/vector/vector_type.h"
+#include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
 #include "rabitq/query.h"
 
@@ -68,10 +69,8 @@ struct Result {
   ItemPointerData tid;
 };
 
-struct ListOrder {
-  float key;  // the centroid's distance to the query in index space: the probe order
-  uint32 list;
-};
+// A list and its centroid's distance to the query in index space: the probe order.
+using ListOrder = ::ruvector::ivf::ListKey;
 
 int tid_cmp(const ItemPointerData& a, const ItemPointerData& b) {
   return ItemPointerCompare(const_cast<ItemPointer>(&a), const_cast<ItemPointer>(&b));
@@ -88,12 +87,6 @@ struct ResultLater {
   bool operator()(const Result& a, const Result& b) const {
     if (a.distance != b.distance) return a.distance > b.distance;
     return tid_cmp(a.tid, b.tid) > 0;
-  }
-};
-struct ListEarlier {
-  bool operator()(const ListOrder& a, const ListOrder& b) const {
-    if (a.key != b.key) return a.key < b.key;
-    return a.list < b.list;
   }
 };
 
@@ -115,8 +108,14 @@ struct ScanState {
   uint64* planes;
   float* vector;  // dim scratch for reranks
 
-  ListOrder* order;  // lists × ...; [0, sorted) sorted by key
+  const IndexShape* shape;  // see scan_shape
+  uint64 shape_stamp;
+  ListOrder* order;  // lists × ...; [0, sorted) the probe sequence so far, by key
   uint32 sorted;
+  // All but strict_order: the probe sequence comes from the int8 centroid codes' bounds,
+  // with exact keys for the few lists that could come next.
+  bool bounded_order;
+  ::ruvector::ivf::ProbeOrder probe_order;
   uint32 next;        // lists probed so far (a prefix of order)
   float* list_bound;  // strict_order: per list, a lower bound of any row's distance
   float* suffix_min;  // strict_order: min of list_bound over order[i..]
@@ -232,12 +231,33 @@ float list_lower_bound(const ScanState* s, const ListOrder& l, float centroid_no
   return 0;
 }
 
-void sort_lists_from(ScanState* s, uint32 count) {
+// The index's shape, as cached when the scan started, or loaded again if a nested scan
+// evicted it.
+const IndexShape* scan_shape(Relation index, ScanState* s) {
+  if (!shape_still_cached(s->shape, s->shape_stamp)) {
+    s->shape = index_shape(index);
+    s->shape_stamp = s->shape->stamp;
+  }
+  return s->shape;
+}
+
+// Makes the first `count` lists of the probe sequence known (or all of them).
+void sort_lists_from(Relation index, ScanState* s, uint32 count) {
   uint32 lists = s->meta.lists;
   uint32 want = std::min(lists, count);
   if (want <= s->sorted) return;
-  std::partial_sort(s->order + s->sorted, s->order + want, s->order + lists, ListEarlier());
-  s->sorted = want;
+  if (!s->bounded_order) {
+    std::partial_sort(s->order + s->sorted, s->order + want, s->order + lists,
+                      ::ruvector::ivf::key_earlier);
+    s->sorted = want;
+    return;
+  }
+  const float* centroids = scan_shape(index, s)->centroids;
+  const uint32 padded = s->meta.padded_dim;
+  auto exact = [s, centroids, padded](uint32 list) {
+    return centroid_key(s, centroids + static_cast<Size>(list) * padded);
+  };
+  while (s->sorted < want && s->probe_order.next(exact, &s->order[s->sorted])) s->sorted++;
 }
 
 void start(IndexScanDesc scan, ScanState* s) {
@@ -247,7 +267,7 @@ void start(IndexScanDesc scan, ScanState* s) {
                     errmsg("cannot scan rabitq index without order"),
                     errhint("rabitq answers ORDER BY <vector> <operator> <query> LIMIT k.")));
   }
-  const IndexShape* shape = index_shape(index);
+  const IndexShape* shape = scan_shape(index, s);
   s->meta = shape->meta;
   s->metric = static_cast<Metric>(s->meta.metric);
   int dim = static_cast<int>(s->meta.dim);
@@ -282,18 +302,28 @@ void start(IndexScanDesc scan, ScanState* s) {
       std::sqrt(kernels::distance_kernels().norm_squared(s->rotated, s->meta.padded_dim));
 
   s->order = static_cast<ListOrder*>(palloc(sizeof(ListOrder) * lists));
-  for (uint32 i = 0; i < lists; i++) {
-    s->order[i].list = i;
-    s->order[i].key = centroid_key(s, shape->centroids + static_cast<Size>(i) * padded);
-  }
   s->probes = std::min<uint32>(static_cast<uint32>(probes), lists);
   s->mode = s->unordered ? kIterativeRelaxed : iterative_scan;
+  s->bounded_order = s->mode != kIterativeStrict;
+  if (s->bounded_order) {
+    auto* lower = static_cast<float*>(palloc(sizeof(float) * lists));
+    ::ruvector::ivf::key_lower_bounds(s->rotated, shape->codes, s->metric == Metric::kInnerProduct,
+                                      lower);
+    auto* storage = static_cast<ListOrder*>(palloc(sizeof(ListOrder) * 2 * lists));
+    s->probe_order.init(storage, lower, lists);
+    pfree(lower);
+  } else {
+    for (uint32 i = 0; i < lists; i++) {
+      s->order[i].list = i;
+      s->order[i].key = centroid_key(s, shape->centroids + static_cast<Size>(i) * padded);
+    }
+  }
   s->max_tuples =
       s->unordered ? std::numeric_limits<uint64>::max() : static_cast<uint64>(max_scan_tuples);
   s->epsilon = epsilon;
   if (s->mode == kIterativeStrict) {
     // Strict order needs every list's bound, and the probe order over all lists.
-    sort_lists_from(s, lists);
+    sort_lists_from(index, s, lists);
     auto* entries = static_cast<RabitqListEntry*>(palloc(sizeof(RabitqListEntry) * lists));
     read_list_entries(index, s->meta, entries);
     s->suffix_min = static_cast<float*>(palloc(sizeof(float) * (lists + 1)));
@@ -305,7 +335,7 @@ void start(IndexScanDesc scan, ScanState* s) {
     }
     pfree(entries);
   } else {
-    sort_lists_from(s, s->probes);
+    sort_lists_from(index, s, s->probes);
   }
 
   take_candidates(s);
@@ -351,7 +381,7 @@ const float* probed_vector(Relation index, ScanState* s, uint32 list) {
   if (s->metric == Metric::kInnerProduct) {
     memcpy(s->refine_v, s->rotated, sizeof(float) * padded);
   } else {
-    const float* centroid = index_shape(index)->centroids + static_cast<Size>(list) * padded;
+    const float* centroid = scan_shape(index, s)->centroids + static_cast<Size>(list) * padded;
     for (uint32 j = 0; j < padded; j++) s->refine_v[j] = s->rotated[j] - centroid[j];
   }
   s->refine_list = list;
@@ -360,12 +390,12 @@ const float* probed_vector(Relation index, ScanState* s, uint32 list) {
 
 // Estimates every live row of the next list in probe order and queues it as a candidate.
 void probe_next_list(Relation index, ScanState* s) {
-  if (s->next >= s->sorted) sort_lists_from(s, std::max(s->sorted * 2, s->probes));
+  if (s->next >= s->sorted) sort_lists_from(index, s, std::max(s->sorted * 2, s->probes));
   uint32 list = s->order[s->next++].list;
   uint32 padded = s->meta.padded_dim;
 
   // The query side of the estimate: q - c for L2 and cosine, q for inner product.
-  const IndexShape* shape = index_shape(index);
+  const IndexShape* shape = scan_shape(index, s);
   const float* centroid = shape->centroids + static_cast<Size>(list) * padded;
   float centroid_dot = 0;
   if (s->metric == Metric::kInnerProduct) {
@@ -602,6 +632,10 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
 void end_scan(IndexScanDesc scan) {
   auto* s = static_cast<ScanState*>(scan->opaque);
   if (s->started) {
+    if (s->bounded_order) {
+      elog(DEBUG2, "rabitq scan of \"%s\": exact centroid distances for %u of %u lists",
+           RelationGetRelationName(scan->indexRelation), s->probe_order.exact, s->meta.lists);
+    }
     if (s->meta.bits > 1) {
       elog(DEBUG1,
            "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu refined with "

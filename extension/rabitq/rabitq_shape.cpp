@@ -87,6 +87,7 @@ const IndexShape* index_shape(Relation index) {
   }
 
   victim->valid = false;
+  victim->shape.stamp = 0;
   if (victim->context != nullptr) MemoryContextDelete(victim->context);
   victim->context = nullptr;
   MemoryContext context =
@@ -103,12 +104,21 @@ const IndexShape* index_shape(Relation index) {
         k.norm_squared(centroids + static_cast<Size>(i) * meta.padded_dim, meta.padded_dim));
   }
 
+  ivf::CentroidCodes& codes = victim->shape.codes;
+  auto* bytes = static_cast<int8*>(MemoryContextAllocHuge(context, floats));
+  auto* scales = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
+  auto* errors = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
+  auto* squares = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
+  ivf::quantize_centroids(centroids, meta.lists, meta.padded_dim, bytes, scales, errors, squares);
+  codes = {bytes, scales, errors, squares, meta.lists, meta.padded_dim};
+
   victim->key = key;
   victim->centroid_hash = meta.centroid_hash;
   victim->shape.meta = meta;
   victim->shape.centroids = centroids;
   victim->shape.centroid_norms = norms;
   victim->last_use = ++use_counter;
+  victim->shape.stamp = victim->last_use;
   victim->valid = true;
   return &victim->shape;
 }

@@ -31,6 +31,9 @@ struct DistanceKernels {
   // four centroids. Bit for bit what inner_product_1x4 gives for each row, in fewer loads.
   void (*inner_product_4x4)(const float* a, std::size_t a_stride, const float* b,
                             std::size_t b_stride, std::size_t n, float* out);
+  // <a, b> with b as signed bytes (int8-quantized centroids, for a probe order that
+  // reads a quarter of the bytes).
+  float (*inner_product_i8)(const float* a, const std::int8_t* b, std::size_t n);
 };
 
 // The table for the best ISA of this CPU; decided on first call and then fixed.

@@ -204,6 +204,24 @@ TEST(Distance, InnerProductFourByFourMatchesOneByFour) {
   }
 }
 
+// Floats against signed bytes: within the reference's bound, on every ISA.
+TEST(Distance, InnerProductAgainstBytes) {
+  std::mt19937_64 rng(8);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  for (std::size_t n : {std::size_t{1}, std::size_t{9}, std::size_t{16}, std::size_t{40},
+                        std::size_t{784}, std::size_t{832}, std::size_t{1999}}) {
+    auto a = random_floats(rng, n, 2.0f);
+    std::vector<std::int8_t> b(n);
+    std::vector<float> b_float(n);
+    for (std::size_t i = 0; i < n; i++) b_float[i] = b[i] = static_cast<std::int8_t>(byte(rng));
+    Reference r = reference(a.data(), b_float.data(), n);
+    for (const k::DistanceKernels* t : available()) {
+      EXPECT_NEAR(t->inner_product_i8(a.data(), b.data(), n), r.ip, bound(n, r.ip_abs))
+          << t->isa << " n=" << n;
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {

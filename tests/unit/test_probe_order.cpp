@@ -1,0 +1,131 @@
+// Int8 centroid codes and the probe order built on them: every bound is below the exact
+// key the float kernels compute, and the order is exactly the full sort's.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "ivf/centroid_codes.h"
+#include "ivf/probe_order.h"
+#include "kernels/cpu/distance.h"
+
+namespace ivf = ruvector::ivf;
+
+namespace {
+
+struct Codes {
+  std::vector<std::int8_t> codes;
+  std::vector<float> scales, errors, norms;
+  ivf::CentroidCodes view;
+  Codes(const std::vector<float>& centroids, std::uint32_t lists, std::uint32_t dim)
+      : codes(static_cast<std::size_t>(lists) * dim), scales(lists), errors(lists), norms(lists) {
+    ivf::quantize_centroids(centroids.data(), lists, dim, codes.data(), scales.data(),
+                            errors.data(), norms.data());
+    view = {codes.data(), scales.data(), errors.data(), norms.data(), lists, dim};
+  }
+};
+
+float exact_key(const float* q, const float* c, std::uint32_t dim, bool inner_product) {
+  const auto& k = ruvector::kernels::distance_kernels();
+  return inner_product ? -k.inner_product(q, c, dim) : k.l2_squared(q, c, dim);
+}
+
+// Clustered centroids around a few centers, queries near some of them.
+std::vector<float> clustered(std::mt19937_64& rng, std::uint32_t n, std::uint32_t dim,
+                             float spread) {
+  std::normal_distribution<float> normal;
+  std::vector<float> centers(8 * dim), out(static_cast<std::size_t>(n) * dim);
+  for (float& x : centers) x = normal(rng) * 4;
+  for (std::uint32_t i = 0; i < n; i++) {
+    const float* c = &centers[(i % 8) * dim];
+    for (std::uint32_t j = 0; j < dim; j++) out[i * dim + j] = c[j] + spread * normal(rng);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(ProbeOrder, BoundsAreBelowExactKeys) {
+  std::mt19937_64 rng(21);
+  for (std::uint32_t dim : {3u, 64u, 832u, 1536u}) {
+    const std::uint32_t lists = 97;
+    auto centroids = clustered(rng, lists, dim, 1.0f);
+    Codes codes(centroids, lists, dim);
+    auto queries = clustered(rng, 20, dim, 1.5f);
+    for (bool ip : {false, true}) {
+      std::vector<float> lower(lists);
+      for (std::uint32_t q = 0; q < 20; q++) {
+        const float* query = &queries[q * dim];
+        ivf::key_lower_bounds(query, codes.view, ip, lower.data());
+        for (std::uint32_t c = 0; c < lists; c++) {
+          EXPECT_LE(lower[c], exact_key(query, &centroids[c * dim], dim, ip))
+              << "dim " << dim << " ip " << ip << " list " << c;
+        }
+      }
+    }
+  }
+}
+
+TEST(ProbeOrder, SameSequenceAsTheFullSort) {
+  std::mt19937_64 rng(22);
+  const std::uint32_t dim = 256, lists = 300;
+  auto centroids = clustered(rng, lists, dim, 1.0f);
+  // Duplicates: equal keys must come out by list number.
+  std::copy_n(&centroids[5 * dim], dim, &centroids[200 * dim]);
+  std::copy_n(&centroids[5 * dim], dim, &centroids[17 * dim]);
+  Codes codes(centroids, lists, dim);
+  auto queries = clustered(rng, 10, dim, 1.2f);
+  for (bool ip : {false, true}) {
+    for (std::uint32_t q = 0; q < 10; q++) {
+      const float* query = &queries[q * dim];
+      std::vector<ivf::ListKey> want(lists);
+      for (std::uint32_t c = 0; c < lists; c++) {
+        want[c] = {exact_key(query, &centroids[c * dim], dim, ip), c};
+      }
+      std::sort(want.begin(), want.end(), ivf::key_earlier);
+
+      std::vector<float> lower(lists);
+      ivf::key_lower_bounds(query, codes.view, ip, lower.data());
+      std::vector<ivf::ListKey> storage(2 * lists);
+      ivf::ProbeOrder order;
+      order.init(storage.data(), lower.data(), lists);
+      auto exact = [&](std::uint32_t c) { return exact_key(query, &centroids[c * dim], dim, ip); };
+      ivf::ListKey got;
+      for (std::uint32_t i = 0; i < 8; i++) {
+        ASSERT_TRUE(order.next(exact, &got));
+        EXPECT_EQ(got.list, want[i].list) << "ip " << ip << " query " << q << " rank " << i;
+        EXPECT_EQ(got.key, want[i].key);
+      }
+      // The first 8 took few exact keys; the rest of the sequence is still exact.
+      EXPECT_LT(order.exact, lists / 2) << "ip " << ip << " query " << q;
+      for (std::uint32_t i = 8; i < lists; i++) {
+        ASSERT_TRUE(order.next(exact, &got));
+        EXPECT_EQ(got.list, want[i].list) << "ip " << ip << " query " << q << " rank " << i;
+      }
+      EXPECT_FALSE(order.next(exact, &got));
+      EXPECT_EQ(order.exact, lists);
+    }
+  }
+}
+
+TEST(ProbeOrder, ZeroCentroidsTieByListNumber) {
+  const std::uint32_t dim = 64;
+  std::vector<float> centroids(2 * dim, 0.0f);
+  Codes codes(centroids, 2, dim);
+  std::vector<float> query(dim, 1.0f), lower(2);
+  ivf::key_lower_bounds(query.data(), codes.view, false, lower.data());
+  EXPECT_LE(lower[0], exact_key(query.data(), centroids.data(), dim, false));
+  std::vector<ivf::ListKey> storage(4);
+  ivf::ProbeOrder order;
+  order.init(storage.data(), lower.data(), 2);
+  auto exact = [&](std::uint32_t c) {
+    return exact_key(query.data(), &centroids[c * dim], dim, false);
+  };
+  ivf::ListKey got;
+  ASSERT_TRUE(order.next(exact, &got));
+  EXPECT_EQ(got.list, 0u);
+  ASSERT_TRUE(order.next(exact, &got));
+  EXPECT_EQ(got.list, 1u);
+  EXPECT_FALSE(order.next(exact, &got));
+}
