@@ -93,8 +93,14 @@ struct RabitqListEntry {
   uint32 live;   // rows added (build + inserts) minus rows removed by VACUUM
   uint32 dead;   // tombstones VACUUM left that no insert has reused yet (rabitq_reuse.cpp)
   float radius;  // the largest ||residual|| ever added: bounds every row's distance
-  uint32 unused;
+  // The code page where an insert looks for a tombstone first: where the last one was
+  // reused. kReuseFromHead (the metapage's number, never a code page's) in indexes from
+  // before slots were reused and after every VACUUM that adds tombstones. Only a hint: the
+  // search goes on from the head when it finds none from there to the end.
+  BlockNumber reuse_from;
 };
+static_assert(sizeof(RabitqListEntry) == 32, "the directory's on-disk layout");
+constexpr BlockNumber kReuseFromHead = kMetaBlock;
 
 // A row's entry on a code page. The code words follow, 8-byte aligned: padded_dim / 64
 // words of 1-bit code, then with bits > 1 an ExRef. An index built with bits = 1 has

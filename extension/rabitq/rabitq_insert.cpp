@@ -74,6 +74,7 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
     // them, so every counted one would have been found): the count is wrong; the append
     // below writes it corrected, so that later inserts do not walk the list again.
     entry.dead = 0;
+    entry.reuse_from = kReuseFromHead;
   }
 
   tuple->vector_block = InvalidBlockNumber;

@@ -49,12 +49,13 @@ OffsetNumber find_tombstone(Page page, Size tuple_size) {
   return InvalidOffsetNumber;
 }
 
-// Walks the list's code chain for a tombstone; returns its page, exclusively locked, and
-// its offset, or InvalidBuffer. Pages are searched under share locks, so that the walk does
-// not hold up scans; the one to be written is then locked exclusively and searched again.
-Buffer lock_tombstone(Relation index, const RabitqListEntry& entry, Size tuple_size,
-                      OffsetNumber* offset) {
-  for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
+// Searches the code chain from `from` to its end, or up to `stop`, for a tombstone; returns
+// its page, exclusively locked, and its offset, or InvalidBuffer. Pages are searched under
+// share locks, so that the walk does not hold up scans; the page to be written is then
+// locked exclusively and searched again.
+Buffer search_chain(Relation index, BlockNumber from, BlockNumber stop, Size tuple_size,
+                    OffsetNumber* offset) {
+  for (BlockNumber block = from; BlockNumberIsValid(block) && block != stop;) {
     Buffer buffer = ReadBuffer(index, block);
     LockBuffer(buffer, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buffer);
@@ -69,6 +70,21 @@ Buffer lock_tombstone(Relation index, const RabitqListEntry& entry, Size tuple_s
     UnlockReleaseBuffer(buffer);
   }
   return InvalidBuffer;
+}
+
+// A tombstone of the list, its page exclusively locked, or InvalidBuffer. The search starts
+// where the last reuse found one: inserts use up a list's tombstones in chain order, so a
+// run of inserts reads each code page about once instead of walking the pages it has
+// already filled again and again. VACUUM sends the search back to the head, and a search
+// that finds nothing from its start goes on from the head: the hint never hides a tombstone.
+Buffer lock_tombstone(Relation index, const RabitqListEntry& entry, Size tuple_size,
+                      OffsetNumber* offset) {
+  BlockNumber from = entry.reuse_from == kReuseFromHead ? entry.code_head : entry.reuse_from;
+  Buffer buffer = search_chain(index, from, InvalidBlockNumber, tuple_size, offset);
+  if (!BufferIsValid(buffer) && from != entry.code_head) {
+    buffer = search_chain(index, entry.code_head, from, tuple_size, offset);
+  }
+  return buffer;
 }
 
 // Whether (block, offset) is an item of exactly `size` bytes on a vector page; its first
@@ -185,6 +201,7 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
   }
   entry->dead--;
   entry->live++;
+  entry->reuse_from = BufferGetBlockNumber(code);
   entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
 
   Buffer buffers[MAX_GENERIC_XLOG_PAGES];

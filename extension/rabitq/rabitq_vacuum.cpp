@@ -66,6 +66,7 @@ void record_removed(Relation index, const RabitqMeta& meta, uint32 list, uint32 
   RabitqListEntry* entry = &directory_entries(page)[directory_slot(list)];
   entry->live = entry->live >= removed ? entry->live - removed : 0;
   entry->dead += removed;
+  entry->reuse_from = kReuseFromHead;  // tombstones may now precede where inserts look first
   GenericXLogFinish(state);
   UnlockReleaseBuffer(buffer);
 }
