@@ -19,6 +19,9 @@
 // ex codes live with the vectors: the pass over the codes stays as compact as with bits = 1.
 // Codes and vectors are kept apart so that a scan touches only the small code pages and
 // fetches a raw vector only for the few candidates whose lower bound can still win.
+// Pages are never freed or compacted: VACUUM marks a dead row's code tuple deleted (a
+// tombstone), and a later insert into the same list overwrites it and, in place, the row's
+// vector chunks and ex item (rabitq_reuse.cpp); REINDEX reclaims what is never reused.
 #pragma once
 
 #include "extension/pg_wrapper.h"
@@ -89,10 +92,16 @@ struct RabitqListEntry {
   BlockNumber vector_head;
   BlockNumber vector_tail;
   uint32 live;   // rows added (build + inserts) minus rows removed by VACUUM
-  uint32 dead;   // rows VACUUM removed: their space is reclaimed only by REINDEX
+  uint32 dead;   // tombstones VACUUM left that no insert has reused yet (rabitq_reuse.cpp)
   float radius;  // the largest ||residual|| ever added: bounds every row's distance
-  uint32 unused;
+  // The code page where an insert looks for a tombstone first: where the last one was
+  // reused. kReuseFromHead (the metapage's number, never a code page's) in indexes from
+  // before slots were reused and after every VACUUM that adds tombstones. Only a hint: the
+  // search goes on from the head when it finds none from there to the end.
+  BlockNumber reuse_from;
 };
+static_assert(sizeof(RabitqListEntry) == 32, "the directory's on-disk layout");
+constexpr BlockNumber kReuseFromHead = kMetaBlock;
 
 // A row's entry on a code page. The code words follow, 8-byte aligned: padded_dim / 64
 // words of 1-bit code, then with bits > 1 an ExRef. An index built with bits = 1 has

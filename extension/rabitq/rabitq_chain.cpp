@@ -111,11 +111,15 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
   return place(chain.tail(), offset);
 }
 
+int vector_chunk_floats() {
+  return static_cast<int>((kMaxItemSize - offsetof(VectorChunk, x)) / sizeof(float));
+}
+
 ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
                              bool logged, DirectorySlot directory) {
   // A vector that fits on one page is one chunk; a longer one is split into chunks that
   // each fill a page, written last to first so that each chunk can point at its successor.
-  const int per_chunk = static_cast<int>((kMaxItemSize - offsetof(VectorChunk, x)) / sizeof(float));
+  const int per_chunk = vector_chunk_floats();
   int chunks = (dim + per_chunk - 1) / per_chunk;
   auto* chunk = static_cast<VectorChunk*>(
       palloc(offsetof(VectorChunk, x) + sizeof(float) * std::min(dim, per_chunk)));

@@ -32,10 +32,22 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
 ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
                                     Size size, DirectorySlot directory);
 
+// Floats in each chunk of a stored vector but the last (a chunk that fills a page).
+int vector_chunk_floats();
+
 // Stores a raw vector as one or more chunks; returns the place of the first chunk.
 // `directory` is used only when `logged`.
 ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
                              bool logged, DirectorySlot directory);
+
+// Stores a new row in a slot VACUUM freed in the list (a tombstoned code tuple), for
+// inserts into a list whose entry counts dead rows: `tuple` (heap TID, factors and code set;
+// its vector and ex places are filled in here), `ex_item` (bits > 1) and the raw vector `x`
+// overwrite the old row's, in place where their layout allows, and *entry (live, dead,
+// radius, tails) is written to `directory` in the same record (see rabitq_reuse.cpp).
+// Returns false, having written nothing, when the list has no tombstone.
+bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
+                RabitqListEntry* entry, CodeTuple* tuple, ExItem* ex_item, const float* x);
 
 // The directory entry of `list`: its block and index on that block.
 inline BlockNumber directory_block(const RabitqMeta& meta, uint32 list) {

@@ -1,7 +1,8 @@
 // INSERT into a table with a rabitq index: the row is rotated, assigned to its nearest
-// centroid and encoded against it, exactly as the build does; its raw vector and code are
-// appended to the list's chains under the lock of the list's directory page, each append
-// in one GenericXLog record together with the updated directory entry.
+// centroid and encoded against it, exactly as the build does. Under the lock of the list's
+// directory page it then takes the slot of a row VACUUM removed from the list, if there is
+// one (rabitq_reuse.cpp), or its raw vector and code are appended to the list's chains,
+// each append in one GenericXLog record together with the updated directory entry.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
@@ -59,6 +60,22 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   check_page(BufferGetPage(directory), block, kPageDirectory, index);
   DirectorySlot slot{directory, directory_slot(list)};
   RabitqListEntry entry = directory_entries(BufferGetPage(directory))[slot.slot];
+
+  // A list with rows VACUUM removed takes the new row in one of their slots. Only then is
+  // its code chain walked: a list without dead rows costs an insert nothing more.
+  if (entry.dead > 0) {
+    if (reuse_slot(index, meta, slot, &entry, tuple, ex_item, v->x)) {
+      UnlockReleaseBuffer(directory);
+      MemoryContextSwitchTo(old);
+      MemoryContextDelete(context);
+      return false;
+    }
+    // No tombstone although the entry counts some (VACUUM marks rows before it counts
+    // them, so every counted one would have been found): the count is wrong; the append
+    // below writes it corrected, so that later inserts do not walk the list again.
+    entry.dead = 0;
+    entry.reuse_from = kReuseFromHead;
+  }
 
   tuple->vector_block = InvalidBlockNumber;
   if ((meta.flags & kMetaHeapRerank) == 0) {

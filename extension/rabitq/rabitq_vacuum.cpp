@@ -1,6 +1,7 @@
 // VACUUM of a rabitq index: bulk delete marks the code tuples of dead heap rows as
-// deleted (tombstones) page by page, reading only the small code pages; cleanup reports
-// the index's size. Space of deleted rows is reused by nothing yet: REINDEX reclaims it.
+// deleted (tombstones) page by page, reading only the small code pages, then counts them in
+// the list's directory entry; inserts into the list reuse those slots (rabitq_reuse.cpp).
+// Cleanup reports the index's size. No page is ever freed: only REINDEX shrinks an index.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
@@ -65,6 +66,7 @@ void record_removed(Relation index, const RabitqMeta& meta, uint32 list, uint32 
   RabitqListEntry* entry = &directory_entries(page)[directory_slot(list)];
   entry->live = entry->live >= removed ? entry->live - removed : 0;
   entry->dead += removed;
+  entry->reuse_from = kReuseFromHead;  // tombstones may now precede where inserts look first
   GenericXLogFinish(state);
   UnlockReleaseBuffer(buffer);
 }
@@ -81,7 +83,9 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
   double live = 0;
   for (uint32 list = 0; list < meta.lists; list++) {
     RabitqListEntry entry = read_list_entry(index, meta, list);
-    // Rows appended after this point were inserted by live transactions: not our business.
+    // Rows appended (or stored in reused slots) after this point were inserted by live
+    // transactions: not our business. Tombstones are marked before they are counted, so
+    // that an insert that finds the count above zero always finds a tombstone.
     uint32 removed = vacuum_list(index, entry, callback, callback_state, info->strategy, &live);
     if (removed > 0) record_removed(index, meta, list, removed);
     stats->tuples_removed += removed;

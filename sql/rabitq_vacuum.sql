@@ -1,0 +1,125 @@
+-- Inserts reuse the slots of rows VACUUM removed: DELETE, VACUUM and INSERT of as many rows
+-- into the same lists leave a rabitq index's size unchanged, and the reused slots hold the
+-- new rows' codes, vectors and ex codes (exact answers when every list is probed); plain,
+-- bits = 3 and rerank_from_heap, then wide rows whose vectors span pages.
+SET client_min_messages = warning;
+
+-- 4000 rows in 30 clusters of 16 dimensions, generated deterministically; 20 queries
+CREATE TABLE churn_rows (id int PRIMARY KEY, v ruvector(16));
+INSERT INTO churn_rows
+SELECT i, ('[' || array_to_string(array(
+         SELECT round((10 * sin((i % 30) * 7 + d) + sin(i * 13 + d * 3)) :: numeric, 3)
+         FROM generate_series(1, 16) d), ',') || ']')::ruvector
+FROM generate_series(1, 4000) i;
+CREATE TABLE churn_queries (qid int PRIMARY KEY, q ruvector);
+INSERT INTO churn_queries SELECT qid, v + '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]'
+FROM churn_rows JOIN generate_series(1, 20) qid ON churn_rows.id = qid * 97;
+
+CREATE TABLE churn_plain AS SELECT * FROM churn_rows;
+CREATE TABLE churn_bits AS SELECT * FROM churn_rows;
+CREATE TABLE churn_heap AS SELECT * FROM churn_rows;
+CREATE INDEX churn_plain_v ON churn_plain USING rabitq (v) WITH (lists = 8);
+CREATE INDEX churn_bits_v ON churn_bits USING rabitq (v) WITH (lists = 8, bits = 3);
+CREATE INDEX churn_heap_v ON churn_heap USING rabitq (v) WITH (lists = 8, rerank_from_heap = true);
+CREATE TABLE churn_sizes AS SELECT relname::text AS idx, pg_relation_size(oid) AS built
+FROM pg_class WHERE relname IN ('churn_plain_v', 'churn_bits_v', 'churn_heap_v');
+
+-- A query's nearest 10 rows of a table, as "id:distance"
+CREATE FUNCTION churn_top(tbl text, q ruvector, k int DEFAULT 10) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE top text[];
+BEGIN
+  EXECUTE format('SELECT array(SELECT id || '':'' || (v <-> $1) FROM %I ORDER BY v <-> $1 LIMIT $2)', tbl)
+  INTO top USING q, k;
+  RETURN top;
+END $$;
+-- Queries whose nearest rows by the index, probing every list, differ from a sequential
+-- scan's
+CREATE FUNCTION churn_mismatches(tables text[], queries text) RETURNS TABLE (tbl text, mismatches bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('enable_indexscan', 'off', true);
+  EXECUTE format('CREATE TEMP TABLE churn_exact ON COMMIT DROP AS
+    SELECT t, q, churn_top(t, q) AS top FROM unnest($1) t, %I', queries) USING tables;
+  PERFORM set_config('enable_indexscan', 'on', true);
+  PERFORM set_config('enable_seqscan', 'off', true);
+  PERFORM set_config('rabitq.probes', '1000', true);
+  PERFORM set_config('rabitq.epsilon', '4', true);
+  RETURN QUERY SELECT t, count(*) FILTER (WHERE churn_top(t, q) <> top) FROM churn_exact
+    GROUP BY t ORDER BY t;
+END $$;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM churn_bits ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 10;
+RESET enable_seqscan;
+
+-- 30% of the rows deleted; as many inserted, with the deleted rows' vectors in reverse
+-- order: each lands in the list its vector came from, mostly in another row's slot
+CREATE TABLE churn_gone AS SELECT * FROM churn_rows WHERE id % 10 IN (1, 4, 7);
+DELETE FROM churn_plain WHERE id % 10 IN (1, 4, 7);
+DELETE FROM churn_bits WHERE id % 10 IN (1, 4, 7);
+DELETE FROM churn_heap WHERE id % 10 IN (1, 4, 7);
+VACUUM churn_plain, churn_bits, churn_heap;
+INSERT INTO churn_plain SELECT 10000 + id, v FROM churn_gone ORDER BY id DESC;
+INSERT INTO churn_bits SELECT 10000 + id, v FROM churn_gone ORDER BY id DESC;
+INSERT INTO churn_heap SELECT 10000 + id, v FROM churn_gone ORDER BY id DESC;
+SELECT idx, pg_relation_size(idx) - built AS growth FROM churn_sizes ORDER BY idx;
+SELECT * FROM churn_mismatches(array['churn_plain', 'churn_bits', 'churn_heap'], 'churn_queries');
+
+-- Again, deleting reused slots too: they are reused once more
+CREATE TABLE churn_gone2 AS SELECT * FROM churn_plain WHERE id % 10 IN (2, 6) OR id % 3 = 0 AND id > 10000;
+DELETE FROM churn_plain WHERE id % 10 IN (2, 6) OR id % 3 = 0 AND id > 10000;
+DELETE FROM churn_bits WHERE id % 10 IN (2, 6) OR id % 3 = 0 AND id > 10000;
+DELETE FROM churn_heap WHERE id % 10 IN (2, 6) OR id % 3 = 0 AND id > 10000;
+VACUUM churn_plain, churn_bits, churn_heap;
+INSERT INTO churn_plain SELECT 20000 + id, v FROM churn_gone2 ORDER BY id DESC;
+INSERT INTO churn_bits SELECT 20000 + id, v FROM churn_gone2 ORDER BY id DESC;
+INSERT INTO churn_heap SELECT 20000 + id, v FROM churn_gone2 ORDER BY id DESC;
+SELECT idx, pg_relation_size(idx) - built AS growth FROM churn_sizes ORDER BY idx;
+SELECT * FROM churn_mismatches(array['churn_plain', 'churn_bits', 'churn_heap'], 'churn_queries');
+SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM churn_plain;
+
+-- Without VACUUM, deleted rows' slots are still in use: inserts append
+DELETE FROM churn_plain WHERE id % 10 = 3;
+INSERT INTO churn_plain SELECT 30000 + id, v FROM churn_rows WHERE id % 10 = 3;
+SELECT pg_relation_size('churn_plain_v') > built AS grew FROM churn_sizes WHERE idx = 'churn_plain_v';
+
+-- Wide rows, 100 of 3000 or 5000 dimensions. A vector of 3000 is two chunks on two pages,
+-- rewritten in place (one record takes four pages: directory, code page, two chunk pages);
+-- with bits = 3 its ex item has no room left in that record and is appended. A vector of
+-- 5000 is three chunks: appended. Answers stay exact either way.
+CREATE TABLE wide_rows (id int, v ruvector(3000));
+INSERT INTO wide_rows SELECT i, array(SELECT sin(i * 0.37 + d * 0.01) * (i % 7 + 1)
+  FROM generate_series(1, 3000) d)::ruvector FROM generate_series(1, 100) i;
+CREATE TABLE wide_queries (qid int, q ruvector);
+INSERT INTO wide_queries SELECT id, v + array_fill(0.1::real, ARRAY[3000])::ruvector
+FROM wide_rows WHERE id % 20 = 5;
+CREATE TABLE wider_rows (id int, v ruvector(5000));
+INSERT INTO wider_rows SELECT i, array(SELECT sin(i * 0.37 + d * 0.01) * (i % 7 + 1)
+  FROM generate_series(1, 5000) d)::ruvector FROM generate_series(1, 100) i;
+CREATE TABLE wider_queries (qid int, q ruvector);
+INSERT INTO wider_queries SELECT id, v + array_fill(0.1::real, ARRAY[5000])::ruvector
+FROM wider_rows WHERE id % 20 = 5;
+CREATE TABLE wide_plain AS SELECT * FROM wide_rows;
+CREATE TABLE wide_bits AS SELECT * FROM wide_rows;
+CREATE TABLE wider_plain AS SELECT * FROM wider_rows;
+CREATE INDEX wide_plain_v ON wide_plain USING rabitq (v) WITH (lists = 2);
+CREATE INDEX wide_bits_v ON wide_bits USING rabitq (v) WITH (lists = 2, bits = 3);
+CREATE INDEX wider_plain_v ON wider_plain USING rabitq (v) WITH (lists = 2);
+INSERT INTO churn_sizes SELECT relname::text, pg_relation_size(oid)
+FROM pg_class WHERE relname IN ('wide_plain_v', 'wide_bits_v', 'wider_plain_v');
+DELETE FROM wide_plain WHERE id % 10 IN (1, 4, 7);
+DELETE FROM wide_bits WHERE id % 10 IN (1, 4, 7);
+DELETE FROM wider_plain WHERE id % 10 IN (1, 4, 7);
+VACUUM wide_plain, wide_bits, wider_plain;
+INSERT INTO wide_plain SELECT 1000 + id, v FROM wide_rows WHERE id % 10 IN (1, 4, 7) ORDER BY id DESC;
+INSERT INTO wide_bits SELECT 1000 + id, v FROM wide_rows WHERE id % 10 IN (1, 4, 7) ORDER BY id DESC;
+INSERT INTO wider_plain SELECT 1000 + id, v FROM wider_rows WHERE id % 10 IN (1, 4, 7) ORDER BY id DESC;
+SELECT idx, pg_relation_size(idx) - built AS growth FROM churn_sizes WHERE idx = 'wide_plain_v';
+SELECT idx, pg_relation_size(idx) > built AS grew FROM churn_sizes
+WHERE idx IN ('wide_bits_v', 'wider_plain_v') ORDER BY idx;
+SELECT * FROM churn_mismatches(array['wide_plain', 'wide_bits'], 'wide_queries');
+SELECT * FROM churn_mismatches(array['wider_plain'], 'wider_queries');
+
+DROP TABLE churn_rows, churn_queries, churn_plain, churn_bits, churn_heap, churn_sizes,
+  churn_gone, churn_gone2, wide_rows, wide_queries, wider_rows, wider_queries, wide_plain,
+  wide_bits, wider_plain;
+DROP FUNCTION churn_top(text, ruvector, int), churn_mismatches(text[], text);
