@@ -31,6 +31,11 @@ const QueryPlaneKernels& query_plane_kernels();
 const QueryPlaneKernels* query_plane_kernels_for(const char* isa);
 
 namespace detail {
+// The SIMD range kernels' last step: their per-lane minima, maxima and sums of squares
+// combined, then the coordinates after the last whole register, in scalar code.
+QueryRange finish_range(const float* low_lanes, const float* high_lanes, int lanes,
+                        const double* square_sums, int sums, const float* tail,
+                        std::uint32_t tail_n);
 extern const QueryPlaneKernels kQueryPlanesScalar;
 extern const QueryPlaneKernels kQueryPlanesAvx2;
 extern const QueryPlaneKernels kQueryPlanesAvx512;

@@ -5,8 +5,6 @@
 // its own headers.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "kernels/cpu/query_planes.h"
 
 namespace ruvector::kernels::detail {
@@ -35,18 +33,7 @@ QueryRange range(const float* v, std::uint32_t n) {
   _mm512_store_ps(l, low);
   _mm512_store_ps(h, high);
   _mm512_store_pd(s, _mm512_add_pd(norm0, norm1));
-  QueryRange r{l[0], h[0], 0.0};
-  for (int j = 0; j < 16; j++) {
-    r.low = std::min(r.low, l[j]);
-    r.high = std::max(r.high, h[j]);
-  }
-  for (int j = 0; j < 8; j++) r.norm_squared += s[j];
-  for (; i < n; i++) {
-    r.low = std::min(r.low, v[i]);
-    r.high = std::max(r.high, v[i]);
-    r.norm_squared += static_cast<double>(v[i]) * v[i];
-  }
-  return r;
+  return finish_range(l, h, 16, s, 8, v + i, n - i);
 }
 
 std::uint32_t quantize(const float* v, std::uint32_t words, float low, float inv,

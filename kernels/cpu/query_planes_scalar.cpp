@@ -7,8 +7,7 @@ namespace ruvector::kernels::detail {
 
 namespace {
 
-QueryRange range(const float* v, std::uint32_t n) {
-  QueryRange r{v[0], v[0], 0.0};
+QueryRange extend_range(QueryRange r, const float* v, std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; i++) {
     r.low = std::min(r.low, v[i]);
     r.high = std::max(r.high, v[i]);
@@ -16,6 +15,8 @@ QueryRange range(const float* v, std::uint32_t n) {
   }
   return r;
 }
+
+QueryRange range(const float* v, std::uint32_t n) { return extend_range({v[0], v[0], 0.0}, v, n); }
 
 std::uint32_t quantize(const float* v, std::uint32_t words, float low, float inv,
                        const float* dither, std::uint32_t dither_period, std::uint64_t* planes) {
@@ -42,6 +43,18 @@ std::uint32_t quantize(const float* v, std::uint32_t words, float low, float inv
 }
 
 }  // namespace
+
+QueryRange finish_range(const float* low_lanes, const float* high_lanes, int lanes,
+                        const double* square_sums, int sums, const float* tail,
+                        std::uint32_t tail_n) {
+  QueryRange r{low_lanes[0], high_lanes[0], 0.0};
+  for (int j = 0; j < lanes; j++) {
+    r.low = std::min(r.low, low_lanes[j]);
+    r.high = std::max(r.high, high_lanes[j]);
+  }
+  for (int j = 0; j < sums; j++) r.norm_squared += square_sums[j];
+  return extend_range(r, tail, tail_n);
+}
 
 const QueryPlaneKernels kQueryPlanesScalar{&range, &quantize};
 
