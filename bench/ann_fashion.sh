@@ -58,7 +58,7 @@ done
 "${PSQL[@]}" -c "DROP INDEX fashion_rabitq"
 # Compact: codes only, the rerank reads the table's (PLAIN, inline) vectors.
 build=$(timed "CREATE INDEX fashion_rabitq_heap ON fashion USING rabitq (embedding) WITH (rerank_from_heap = true)")
-for p in 4 5 6 8 16; do
+for p in 4 5 6 8 10 12 16; do
   measure "rabitq rerank_from_heap" "probes=$p" "SET rabitq.probes = $p;" fashion queries fashion_rabitq_heap "$build"
 done
 "${PSQL[@]}" -c "DROP INDEX fashion_rabitq_heap"

@@ -1,10 +1,10 @@
 // Ordered scans of a rabitq index (ORDER BY v <-> q LIMIT k). The scan probes the lists
 // nearest the query, estimates every row's distance from its RaBitQ code with an error
-// bound, and keeps two heaps: candidates by lower bound, and reranked rows by exact
-// distance. A row is returned once its exact distance is no larger than every remaining
-// lower bound, so rows come out in exact-distance order among the probed lists (as far as
-// the bound holds: it is probabilistic, set by rabitq.epsilon) and the scan needs no k: it
-// stops when the executor stops asking.
+// bound, and keeps candidates by lower bound (an unordered pool and a small heap of the
+// earliest) and reranked rows by exact distance. A row is returned once its exact distance
+// is no larger than every remaining lower bound, so rows come out in exact-distance order
+// among the probed lists (as far as the bound holds: it is probabilistic, set by
+// rabitq.epsilon) and the scan needs no k: it stops when the executor stops asking.
 //
 // With ex codes (bits > 1) a candidate enters the heap with its 1-bit lower bound and the
 // place of its ex item; when it reaches the top it is first refined (its ex planes read from
@@ -83,6 +83,11 @@ struct CandidateLater {
     return tid_cmp(a.tid, b.tid) > 0;
   }
 };
+// Whether a comes out before b.
+bool earlier(const Candidate& a, const Candidate& b) { return CandidateLater()(b, a); }
+struct CandidateEarlier {
+  bool operator()(const Candidate& a, const Candidate& b) const { return earlier(a, b); }
+};
 struct ResultLater {
   bool operator()(const Result& a, const Result& b) const {
     if (a.distance != b.distance) return a.distance > b.distance;
@@ -120,9 +125,16 @@ struct ScanState {
   float* list_bound;  // strict_order: per list, a lower bound of any row's distance
   float* suffix_min;  // strict_order: min of list_bound over order[i..]
 
-  Candidate* candidates;
+  // Candidates wait in an unordered pool; the earliest few at a time move to a small heap
+  // that the rerank pops. Most rows of a probed list are never reranked, so sorting them
+  // all (one heap over every estimate) cost 8% of a query.
+  Candidate* candidates;  // the pool
   uint32 ncandidates;
   uint32 candidate_capacity;
+  Candidate pool_min;  // the pool's earliest, when it is not empty
+  Candidate* heap;     // earliest on top
+  uint32 nheap;
+  uint32 heap_capacity;
   Result* results;
   uint32 nresults;
   uint32 result_capacity;
@@ -339,6 +351,8 @@ void start(IndexScanDesc scan, ScanState* s) {
   }
 
   take_candidates(s);
+  s->heap_capacity = 64;
+  s->heap = static_cast<Candidate*>(palloc(sizeof(Candidate) * s->heap_capacity));
   s->result_capacity = 64;
   s->results = static_cast<Result*>(palloc(sizeof(Result) * s->result_capacity));
   if (s->meta.bits > 1 && !s->unordered) {
@@ -438,6 +452,7 @@ void probe_next_list(Relation index, ScanState* s) {
         float est = core::estimate_ip(qc, s->planes, t->code, f);  // <r/|r|, v>
         c.lower = lower_bound(s, est, f.residual_norm, f.error_unit, v_norm, centroid_dot);
       }
+      if (s->ncandidates == 0 || earlier(c, s->pool_min)) s->pool_min = c;
       push(&s->candidates, &s->ncandidates, &s->candidate_capacity, c);
     }
     block = page_opaque(page)->next;
@@ -445,15 +460,67 @@ void probe_next_list(Relation index, ScanState* s) {
   }
 }
 
-// Heapifies candidates [from, n): one O(n) make_heap when they are many, else a sift each.
-void heapify_candidates(ScanState* s, uint32 from) {
-  if (from == 0 || s->ncandidates - from > from) {
-    std::make_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+constexpr uint32 kRefill = 32;  // candidates moved from the pool to the heap at a time
+
+void move_to_heap(ScanState* s, const Candidate* from, uint32 n) {
+  for (uint32 j = 0; j < n; j++) {
+    push(&s->heap, &s->nheap, &s->heap_capacity, from[j]);
+    std::push_heap(s->heap, s->heap + s->nheap, CandidateLater());
+  }
+}
+
+// Moves the kRefill earliest candidates of a pool of up to 64 × kRefill to the heap in one
+// pass: a bounded heap of the best so far, which most candidates leave after one
+// comparison with its latest. The rest stay in the pool, compacted in place, and give the
+// pool its new earliest.
+void refill_few(ScanState* s) {
+  Candidate chosen[kRefill];
+  uint32 nchosen = 0, kept = 0;
+  auto keep = [s, &kept](const Candidate& c) {
+    if (kept == 0 || earlier(c, s->pool_min)) s->pool_min = c;
+    s->candidates[kept++] = c;  // kept <= the index being read: nothing unread is lost
+  };
+  for (uint32 i = 0; i < s->ncandidates; i++) {
+    const Candidate c = s->candidates[i];
+    if (nchosen < kRefill) {
+      chosen[nchosen++] = c;
+      std::push_heap(chosen, chosen + nchosen, CandidateEarlier());
+    } else if (earlier(c, chosen[0])) {
+      const Candidate out = chosen[0];
+      std::pop_heap(chosen, chosen + kRefill, CandidateEarlier());
+      chosen[kRefill - 1] = c;
+      std::push_heap(chosen, chosen + kRefill, CandidateEarlier());
+      keep(out);
+    } else {
+      keep(c);
+    }
+  }
+  s->ncandidates = kept;
+  move_to_heap(s, chosen, nchosen);
+}
+
+// Refills the heap from the pool. A large pool (a long iterative scan) gives up a 64th of
+// itself at a time, selected in linear time, so draining it costs O(64 n) rather than
+// O(n² / kRefill); an unordered scan (every bound 0) moves it all at once.
+void refill_heap(ScanState* s) {
+  const uint32 n = s->ncandidates;
+  if (!s->unordered && n <= 64 * kRefill) {
+    refill_few(s);
     return;
   }
-  for (uint32 i = from + 1; i <= s->ncandidates; i++) {
-    std::push_heap(s->candidates, s->candidates + i, CandidateLater());
+  const uint32 m = s->unordered ? n : n / 64;
+  if (m < n) {
+    std::nth_element(s->candidates, s->candidates + m, s->candidates + n, CandidateEarlier());
+    s->pool_min = s->candidates[m];  // the earliest of what stays
   }
+  move_to_heap(s, s->candidates, m);
+  memmove(s->candidates, s->candidates + m, sizeof(Candidate) * (n - m));
+  s->ncandidates = n - m;
+}
+
+// Makes the heap's top the earliest candidate of all, or leaves both empty.
+void settle_top(ScanState* s) {
+  if (s->ncandidates > 0 && (s->nheap == 0 || earlier(s->pool_min, s->heap[0]))) refill_heap(s);
 }
 
 bool can_probe_more(const ScanState* s, bool first_batch) {
@@ -499,8 +566,8 @@ void close_heap_fetch(ScanState* s) {
 
 // Replaces the top candidate's 1-bit lower bound with its B-bit one and restores the heap.
 void refine_top(Relation index, ScanState* s) {
-  Candidate c = s->candidates[0];
-  std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  Candidate c = s->heap[0];
+  std::pop_heap(s->heap, s->heap + s->nheap, CandidateLater());
   const ProbedList& p = s->probed[c.probe];
   const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
   Buffer buffer = ReadBuffer(index, c.ex_block);
@@ -514,21 +581,21 @@ void refine_top(Relation index, ScanState* s) {
   c.lower = lower_bound(s, est, item->residual_norm, item->ex.error_unit, p.v_norm, p.centroid_dot);
   UnlockReleaseBuffer(buffer);
   c.probe = kRefined;
-  s->candidates[s->ncandidates - 1] = c;
-  std::push_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
+  s->heap[s->nheap - 1] = c;
+  std::push_heap(s->heap, s->heap + s->nheap, CandidateLater());
   s->refined++;
 }
 
 // Works on the top candidate: refines it if it still has only its 1-bit bound, else
 // computes its exact distance and moves it to the results.
 void rerank_one(IndexScanDesc scan, ScanState* s) {
-  if (s->candidates[0].probe != kRefined) {
+  if (s->heap[0].probe != kRefined) {
     refine_top(scan->indexRelation, s);
     return;
   }
-  Candidate c = s->candidates[0];
-  std::pop_heap(s->candidates, s->candidates + s->ncandidates, CandidateLater());
-  s->ncandidates--;
+  Candidate c = s->heap[0];
+  std::pop_heap(s->heap, s->heap + s->nheap, CandidateLater());
+  s->nheap--;
   Result r;
   r.tid = c.tid;
   s->reranked++;
@@ -585,7 +652,6 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   if (!s->started) {
     start(scan, s);
     while (s->next < s->probes) probe_next_list(index, s);
-    heapify_candidates(s, 0);
   }
 
   bool found = false;
@@ -593,21 +659,20 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     CHECK_FOR_INTERRUPTS();
     const float kInf = std::numeric_limits<float>::infinity();
     double best = s->nresults > 0 ? s->results[0].distance : kInf;
-    float lower = s->ncandidates > 0 ? s->candidates[0].lower : kInf;
+    settle_top(s);
+    float lower = s->nheap > 0 ? s->heap[0].lower : kInf;
     float unprobed = kInf;
     if (s->mode == kIterativeStrict && can_probe_more(s, false)) unprobed = s->suffix_min[s->next];
 
     if (s->nresults > 0 && (s->unordered || (best <= lower && best <= unprobed))) {
       found = true;
-    } else if (s->ncandidates > 0 && lower <= unprobed) {
+    } else if (s->nheap > 0 && lower <= unprobed) {
       rerank_one(scan, s);
       continue;
     } else if (can_probe_more(s, false)) {
-      uint32 from = s->ncandidates;
       probe_next_list(index, s);
-      heapify_candidates(s, from);
       continue;
-    } else if (s->ncandidates > 0) {
+    } else if (s->nheap > 0) {
       rerank_one(scan, s);
       continue;
     } else {
