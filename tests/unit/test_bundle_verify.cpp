@@ -310,6 +310,14 @@ void publish_in_between(const std::string& dir) {
   rb::publish_bundle_from_rows(dir, meta, 2, {5, 6, 7}, bundle_test::kWorkedRows);
 }
 
+// Lands a new bundle before every data open: the reader never wins.
+void publish_every_time(const std::string& dir) {
+  rb::BundleMeta meta = bundle_test::worked_meta();
+  meta.generation = static_cast<std::uint64_t>(100 + g_hook_calls);
+  rb::publish_bundle_from_rows(dir, meta, 2, {g_hook_calls++ % 2 == 0 ? 5 : 6},
+                               {1.0f, 2.0f});
+}
+
 void delete_data_in_between(const std::string& dir) {
   g_hook_calls++;
   ::unlink(data_path(dir).c_str());
@@ -343,4 +351,21 @@ TEST(BundleVerify, DataVanishingWithoutANewSidecarIsAnError) {
     EXPECT_EQ(e.field(), "data_ref");
   }
   EXPECT_EQ(g_hook_calls, 1);
+}
+
+TEST(BundleVerify, AReaderThatAlwaysLosesTheRaceGivesUpWithTryAgain) {
+  TempDir tmp;
+  std::string dir = publish_worked(tmp);
+  g_hook_calls = 0;
+  rb::ReadOptions options;
+  options.before_data_open = publish_every_time;
+  try {
+    rb::verify_bundle_or_throw(dir, options);
+    FAIL() << "verified though every data file vanished before it was opened";
+  } catch (const rb::IoError& e) {
+    EXPECT_EQ(e.sys_errno(), EAGAIN);
+    EXPECT_NE(std::string(e.what()).find("try again"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(g_hook_calls, 64);  // one publish per attempt
+  EXPECT_TRUE(rb::verify_bundle(dir).valid);  // the last publish stands whole
 }
