@@ -529,9 +529,11 @@ bool can_probe_more(const ScanState* s, bool first_batch) {
   return s->mode != kIterativeOff && s->scanned < s->max_tuples;
 }
 
-// Reads the candidate's vector from the table into s->vector. False when this snapshot sees
-// no version of the row (the executor would skip it as well).
-bool read_heap_vector(IndexScanDesc scan, ScanState* s, ItemPointerData tid) {
+// The exact distance of the candidate's row as the scan's snapshot sees it, computed where
+// the row lies (in the table's buffer, for PLAIN or inline storage: no copy of the vector).
+// False when this snapshot sees no version of the row (the executor would skip it as
+// well), or its vector is NULL or of another dimension.
+bool heap_distance(IndexScanDesc scan, ScanState* s, ItemPointerData tid, double* distance) {
   Relation heap = scan->heapRelation;
   if (s->heap_fetch == nullptr) {
     s->heap_fetch = table_index_fetch_begin(heap);
@@ -548,8 +550,9 @@ bool read_heap_vector(IndexScanDesc scan, ScanState* s, ItemPointerData tid) {
   bool ok = false;
   if (!isnull) {
     RuVector* v = datum_get_ruvector(d);
-    ok = v->dim == static_cast<int>(s->meta.dim);
-    if (ok) memcpy(s->vector, v->x, sizeof(float) * s->meta.dim);
+    const int dim = static_cast<int>(s->meta.dim);
+    ok = v->dim == dim;
+    if (ok) *distance = exact_distance(s->metric, v->x, s->query, dim);
     if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
   }
   ExecClearTuple(s->heap_slot);
@@ -603,12 +606,12 @@ void rerank_one(IndexScanDesc scan, ScanState* s) {
     r.distance = std::numeric_limits<double>::quiet_NaN();
   } else {
     if (!BlockNumberIsValid(c.vector_block)) {
-      if (!read_heap_vector(scan, s, c.tid)) return;
+      if (!heap_distance(scan, s, c.tid, &r.distance)) return;
     } else {
       read_vector(scan->indexRelation, c.vector_block, c.vector_offset, s->vector,
                   static_cast<int>(s->meta.dim));
+      r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
     }
-    r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
   }
   push(&s->results, &s->nresults, &s->result_capacity, r);
   std::push_heap(s->results, s->results + s->nresults, ResultLater());

@@ -11,6 +11,17 @@
 #include "kernels/cpu/distance.h"
 
 namespace ruvector::ivf {
+namespace {
+
+// A float no larger than x, for the per-list loop of every query (nextafter there, a libm
+// call, took 0.7% of a query). The conversion rounds by at most half an ulp (2^-24 of the
+// value, or 2^-150 below the normal range); the margin, 2^-23 of the value plus 2^-126,
+// is larger, so the result never exceeds x.
+inline float float_below(double x) {
+  return static_cast<float>(x - std::fabs(x) * 0x1p-23 - 0x1p-126);
+}
+
+}  // namespace
 
 void quantize_centroids(const float* centroids, std::uint32_t lists, std::uint32_t dim,
                         std::int8_t* codes, float* scales, float* error_norms,
@@ -54,8 +65,7 @@ void key_lower_bounds(const float* q, const CentroidCodes& codes, bool inner_pro
     } else {
       bound = q_norm_sq + c_norm_sq - 2 * dot - 2 * error - rounding * (q_norm_sq + c_norm_sq);
     }
-    // Rounded down, so the float still bounds the key.
-    lower[c] = std::nextafter(static_cast<float>(bound), -HUGE_VALF);
+    lower[c] = float_below(bound);  // so the float still bounds the key
   }
 }
 
