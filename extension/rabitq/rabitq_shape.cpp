@@ -109,8 +109,10 @@ const IndexShape* index_shape(Relation index) {
   auto* scales = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   auto* errors = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   auto* squares = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
-  ivf::quantize_centroids(centroids, meta.lists, meta.padded_dim, bytes, scales, errors, squares);
-  codes = {bytes, scales, errors, squares, meta.lists, meta.padded_dim};
+  auto* code_norms = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
+  ivf::quantize_centroids(centroids, meta.lists, meta.padded_dim, bytes, scales, errors, squares,
+                          code_norms);
+  codes = {bytes, scales, errors, squares, code_norms, meta.lists, meta.padded_dim};
 
   victim->key = key;
   victim->centroid_hash = meta.centroid_hash;

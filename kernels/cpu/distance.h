@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace ruvector::kernels {
 
@@ -31,9 +32,9 @@ struct DistanceKernels {
   // four centroids. Bit for bit what inner_product_1x4 gives for each row, in fewer loads.
   void (*inner_product_4x4)(const float* a, std::size_t a_stride, const float* b,
                             std::size_t b_stride, std::size_t n, float* out);
-  // <a, b> with b as signed bytes (int8-quantized centroids, for a probe order that
-  // reads a quarter of the bytes).
-  float (*inner_product_i8)(const float* a, const std::int8_t* b, std::size_t n);
+  // <a, b> of signed bytes in [-127, 127], exact (int8 query against int8 centroid codes,
+  // for a probe order that reads a quarter of the bytes); exact up to n = 2^31 / 127².
+  std::int32_t (*dot_i8)(const std::int8_t* a, const std::int8_t* b, std::size_t n);
 };
 
 // The table for the best ISA of this CPU; decided on first call and then fixed.
@@ -42,5 +43,9 @@ const DistanceKernels& distance_kernels();
 // The table for a named ISA, or nullptr when this CPU (or this build) lacks it. For tests
 // and benchmarks that compare every implementation.
 const DistanceKernels* distance_kernels_for(const char* isa);
+
+// Every table this CPU can run, each AVX-512 extension's variant included (named
+// "avx512" all the same): for tests that compare them all. Not for use inside a backend.
+std::vector<const DistanceKernels*> usable_distance_kernels();
 
 }  // namespace ruvector::kernels

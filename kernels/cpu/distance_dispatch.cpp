@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/distance_isa.h"
 
@@ -47,8 +48,8 @@ bool cpu_has_avx512() {
 }
 
 const DistanceKernels& best_avx512() {
-  return __builtin_cpu_supports("avx512vpopcntdq") ? detail::avx512_vpopcnt_distance_kernels()
-                                                   : detail::avx512_distance_kernels();
+  return detail::avx512_distance_kernels(__builtin_cpu_supports("avx512vpopcntdq"),
+                                         __builtin_cpu_supports("avx512vnni"));
 }
 
 const DistanceKernels* choose() {
@@ -80,6 +81,20 @@ const DistanceKernels* distance_kernels_for(const char* isa) {
   }
   if (std::strcmp(isa, "scalar") == 0) return &detail::scalar_distance_kernels();
   return nullptr;
+}
+
+std::vector<const DistanceKernels*> usable_distance_kernels() {
+  std::vector<const DistanceKernels*> out{&detail::scalar_distance_kernels()};
+  if (cpu_has_avx2()) out.push_back(&detail::avx2_distance_kernels());
+  if (cpu_has_avx512()) {
+    const bool vpopcnt = __builtin_cpu_supports("avx512vpopcntdq");
+    const bool vnni = __builtin_cpu_supports("avx512vnni");
+    for (int v = 0; v < 4; v++) {
+      if ((v & 2 && !vpopcnt) || (v & 1 && !vnni)) continue;
+      out.push_back(&detail::avx512_distance_kernels(v & 2, v & 1));
+    }
+  }
+  return out;
 }
 
 }  // namespace ruvector::kernels

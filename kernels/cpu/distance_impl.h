@@ -15,6 +15,7 @@
 
 #include "kernels/cpu/bitplane_impl.h"
 #include "kernels/cpu/distance.h"
+#include "kernels/cpu/dot_i8_impl.h"
 
 namespace ruvector::kernels::detail {
 
@@ -197,19 +198,6 @@ struct SimdDistance {
     return Batch::load_aligned(widened);
   }
 
-  static float inner_product_i8(const float* a, const std::int8_t* b, std::size_t n) {
-    Batch acc0(0.0f), acc1(0.0f);
-    std::size_t i = 0;
-    for (; i + 2 * kWidth <= n; i += 2 * kWidth) {
-      acc0 = madd(load(a + i), load_i8(b + i), acc0);
-      acc1 = madd(load(a + i + kWidth), load_i8(b + i + kWidth), acc1);
-    }
-    for (; i + kWidth <= n; i += kWidth) acc0 = madd(load(a + i), load_i8(b + i), acc0);
-    float sum = xsimd::hadd(acc0 + acc1);
-    for (; i < n; i++) sum += a[i] * static_cast<float>(b[i]);
-    return sum;
-  }
-
   // One pass over both vectors for the three sums cosine needs.
   static CosineParts cosine_parts(const float* a, const float* b, std::size_t n) {
     Batch dot0(0.0f), dot1(0.0f), na0(0.0f), na1(0.0f), nb0(0.0f), nb1(0.0f);
@@ -249,7 +237,7 @@ struct SimdDistance {
                            &bitplane_dot4,
                            &inner_product_1x4,
                            &inner_product_4x4,
-                           &inner_product_i8};
+                           &dot_i8};
   }
 };
 

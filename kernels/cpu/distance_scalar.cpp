@@ -64,14 +64,9 @@ void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std
     inner_product_1x4(a + r * a_stride, b, b_stride, n, out + r * 4);
 }
 
-float inner_product_i8(const float* a, const std::int8_t* b, std::size_t n) {
-  float s[4] = {0, 0, 0, 0};
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (int j = 0; j < 4; j++) s[j] += a[i + j] * static_cast<float>(b[i + j]);
-  }
-  float sum = (s[0] + s[1]) + (s[2] + s[3]);
-  for (; i < n; i++) sum += a[i] * static_cast<float>(b[i]);
+std::int32_t dot_i8(const std::int8_t* a, const std::int8_t* b, std::size_t n) {
+  std::int32_t sum = 0;
+  for (std::size_t i = 0; i < n; i++) sum += a[i] * b[i];
   return sum;
 }
 
@@ -79,9 +74,8 @@ float inner_product_i8(const float* a, const std::int8_t* b, std::size_t n) {
 
 const DistanceKernels& scalar_distance_kernels() {
   static constexpr DistanceKernels kTable{
-      "scalar",           &l2_squared,      &inner_product, &l1,
-      &norm_squared,      &cosine_parts,    &bitplane_dot4, &inner_product_1x4,
-      &inner_product_4x4, &inner_product_i8};
+      "scalar",       &l2_squared,        &inner_product,     &l1,    &norm_squared, &cosine_parts,
+      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_i8};
   return kTable;
 }
 

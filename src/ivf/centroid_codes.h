@@ -12,22 +12,26 @@
 namespace ruvector::ivf {
 
 struct CentroidCodes {
-  const std::int8_t* codes;    // lists × dim: c ≈ scale · u
+  const std::int8_t* codes;    // lists × dim: c ≈ scale · u, u in [-127, 127]
   const float* scales;         // per list
   const float* error_norms;    // per list: at least ||c − scale · u||
   const float* norms_squared;  // per list: ||c||²
+  const float* code_norms;     // per list: at least ||u||
   std::uint32_t lists;
   std::uint32_t dim;
 };
 
-// Fills the four arrays of CentroidCodes for `lists` centroids of `dim` floats.
+// Fills the five arrays of CentroidCodes for `lists` centroids of `dim` floats.
 void quantize_centroids(const float* centroids, std::uint32_t lists, std::uint32_t dim,
-                        std::int8_t* codes, float* scales, float* error_norms,
-                        float* norms_squared);
+                        std::int8_t* codes, float* scales, float* error_norms, float* norms_squared,
+                        float* code_norms);
 
 // For every list, a lower bound of its key as the float kernels compute it: the squared
 // L2 distance from q, or with inner_product the negative inner product. Rounding of both
-// the bound and the exact kernels is covered, so lower[i] <= the exact key.
-void key_lower_bounds(const float* q, const CentroidCodes& codes, bool inner_product, float* lower);
+// the bound and the exact kernels is covered, so lower[i] <= the exact key. The query is
+// quantized to int8 as well (into scratch, dim bytes), so that each list costs one exact
+// integer dot product; its quantization error widens the bound by ||q − sq·w||·scale·||u||.
+void key_lower_bounds(const float* q, const CentroidCodes& codes, bool inner_product,
+                      std::int8_t* scratch, float* lower);
 
 }  // namespace ruvector::ivf

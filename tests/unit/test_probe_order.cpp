@@ -16,13 +16,23 @@ namespace {
 
 struct Codes {
   std::vector<std::int8_t> codes;
-  std::vector<float> scales, errors, norms;
+  std::vector<float> scales, errors, norms, code_norms;
+  std::vector<std::int8_t> scratch;  // the quantized query
   ivf::CentroidCodes view;
   Codes(const std::vector<float>& centroids, std::uint32_t lists, std::uint32_t dim)
-      : codes(static_cast<std::size_t>(lists) * dim), scales(lists), errors(lists), norms(lists) {
+      : codes(static_cast<std::size_t>(lists) * dim),
+        scales(lists),
+        errors(lists),
+        norms(lists),
+        code_norms(lists),
+        scratch(dim) {
     ivf::quantize_centroids(centroids.data(), lists, dim, codes.data(), scales.data(),
-                            errors.data(), norms.data());
-    view = {codes.data(), scales.data(), errors.data(), norms.data(), lists, dim};
+                            errors.data(), norms.data(), code_norms.data());
+    view = {codes.data(), scales.data(), errors.data(), norms.data(), code_norms.data(), lists,
+            dim};
+  }
+  void lower_bounds(const float* query, bool inner_product, float* lower) {
+    ivf::key_lower_bounds(query, view, inner_product, scratch.data(), lower);
   }
 };
 
@@ -57,11 +67,39 @@ TEST(ProbeOrder, BoundsAreBelowExactKeys) {
       std::vector<float> lower(lists);
       for (std::uint32_t q = 0; q < 20; q++) {
         const float* query = &queries[q * dim];
-        ivf::key_lower_bounds(query, codes.view, ip, lower.data());
+        codes.lower_bounds(query, ip, lower.data());
         for (std::uint32_t c = 0; c < lists; c++) {
           EXPECT_LE(lower[c], exact_key(query, &centroids[c * dim], dim, ip))
               << "dim " << dim << " ip " << ip << " list " << c;
         }
+      }
+    }
+  }
+}
+
+// Queries the int8 grid represents exactly (no quantization error), one at a centroid,
+// a zero query, and one with a single huge coordinate (every other one rounds to 0).
+TEST(ProbeOrder, BoundsHoldForQueriesAtTheEdgesOfQuantization) {
+  std::mt19937_64 rng(23);
+  const std::uint32_t dim = 128, lists = 40;
+  auto centroids = clustered(rng, lists, dim, 1.0f);
+  Codes codes(centroids, lists, dim);
+  std::vector<std::vector<float>> queries;
+  queries.emplace_back(centroids.begin() + 7 * dim, centroids.begin() + 8 * dim);
+  queries.emplace_back(dim, 0.0f);
+  std::vector<float> grid(dim), spike(dim, 1e-3f);
+  for (std::uint32_t j = 0; j < dim; j++)
+    grid[j] = static_cast<float>(static_cast<int>(j % 255) - 127);
+  spike[3] = 1e6f;
+  queries.push_back(grid);
+  queries.push_back(spike);
+  for (bool ip : {false, true}) {
+    std::vector<float> lower(lists);
+    for (const auto& query : queries) {
+      codes.lower_bounds(query.data(), ip, lower.data());
+      for (std::uint32_t c = 0; c < lists; c++) {
+        EXPECT_LE(lower[c], exact_key(query.data(), &centroids[c * dim], dim, ip))
+            << "ip " << ip << " list " << c;
       }
     }
   }
@@ -86,7 +124,7 @@ TEST(ProbeOrder, SameSequenceAsTheFullSort) {
       std::sort(want.begin(), want.end(), ivf::key_earlier);
 
       std::vector<float> lower(lists);
-      ivf::key_lower_bounds(query, codes.view, ip, lower.data());
+      codes.lower_bounds(query, ip, lower.data());
       std::vector<ivf::ListKey> storage(2 * lists);
       ivf::ProbeOrder order;
       order.init(storage.data(), lower.data(), lists);
@@ -114,7 +152,7 @@ TEST(ProbeOrder, ZeroCentroidsTieByListNumber) {
   std::vector<float> centroids(2 * dim, 0.0f);
   Codes codes(centroids, 2, dim);
   std::vector<float> query(dim, 1.0f), lower(2);
-  ivf::key_lower_bounds(query.data(), codes.view, false, lower.data());
+  codes.lower_bounds(query.data(), false, lower.data());
   EXPECT_LE(lower[0], exact_key(query.data(), centroids.data(), dim, false));
   std::vector<ivf::ListKey> storage(4);
   ivf::ProbeOrder order;
