@@ -404,6 +404,16 @@ const float* probed_vector(Relation index, ScanState* s, uint32 list) {
   return s->refine_v;
 }
 
+// Asks for every cache line of the page's items at once. The rows of a list are read
+// once per query and seldom cached; touched one at a time, each item's first line was a
+// stall of its own (a third of the time of the loop below).
+void prefetch_items(Page page) {
+  const auto* header = reinterpret_cast<const PageHeaderData*>(page);
+  for (uint32 at = header->pd_upper & ~63u; at < header->pd_special; at += 64) {
+    __builtin_prefetch(page + at);
+  }
+}
+
 // Estimates every live row of the next list in probe order and queues it as a candidate.
 void probe_next_list(Relation index, ScanState* s) {
   if (s->next >= s->sorted) sort_lists_from(index, s, std::max(s->sorted * 2, s->probes));
@@ -433,6 +443,7 @@ void probe_next_list(Relation index, ScanState* s) {
     Page page = BufferGetPage(buffer);
     check_page(page, block, kPageCodes, index);
     OffsetNumber max = PageGetMaxOffsetNumber(page);
+    prefetch_items(page);
     for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
       auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, off)));
       if (t->flags & kCodeDeleted) continue;
