@@ -35,6 +35,9 @@ struct DistanceKernels {
   // <a, b> of signed bytes in [-127, 127], exact (int8 query against int8 centroid codes,
   // for a probe order that reads a quarter of the bytes); exact up to n = 2^31 / 127².
   std::int32_t (*dot_i8)(const std::int8_t* a, const std::int8_t* b, std::size_t n);
+  // The unnormalised Walsh-Hadamard transform of n = 2^k floats, in place (the RaBitQ
+  // rotation); the same bits on every ISA.
+  void (*hadamard)(float* x, std::uint32_t n);
 };
 
 // The table for the best ISA of this CPU; decided on first call and then fixed.

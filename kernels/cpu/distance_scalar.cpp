@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "kernels/cpu/bitplane_impl.h"
+#include "kernels/cpu/dot_i8_impl.h"
+#include "kernels/cpu/hadamard_impl.h"
 #include "kernels/cpu/distance_isa.h"
 
 namespace ruvector::kernels::detail {
@@ -64,18 +66,12 @@ void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std
     inner_product_1x4(a + r * a_stride, b, b_stride, n, out + r * 4);
 }
 
-std::int32_t dot_i8(const std::int8_t* a, const std::int8_t* b, std::size_t n) {
-  std::int32_t sum = 0;
-  for (std::size_t i = 0; i < n; i++) sum += a[i] * b[i];
-  return sum;
-}
-
 }  // namespace
 
 const DistanceKernels& scalar_distance_kernels() {
   static constexpr DistanceKernels kTable{
-      "scalar",       &l2_squared,        &inner_product,     &l1,    &norm_squared, &cosine_parts,
-      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_i8};
+      "scalar",       &l2_squared,        &inner_product,     &l1,     &norm_squared, &cosine_parts,
+      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_i8, &hadamard};
   return kTable;
 }
 

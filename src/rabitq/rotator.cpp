@@ -2,6 +2,7 @@
 // Hadamard transform, a normalised butterfly), so the inverse applies them in reverse.
 #include "rabitq/rotator.h"
 
+#include "kernels/cpu/distance.h"
 #include "util/splitmix64.h"
 
 #include <cmath>
@@ -9,50 +10,6 @@
 #include <stdexcept>
 
 namespace ruvector::rabitq {
-
-namespace {
-
-// One stage of the transform: pairs len apart.
-inline void fwht_stage(float* x, std::uint32_t n, std::uint32_t len) {
-  for (std::uint32_t i = 0; i < n; i += len << 1) {
-    float* lo = x + i;
-    float* hi = x + i + len;
-    for (std::uint32_t j = 0; j < len; j++) {
-      float a = lo[j];
-      float b = hi[j];
-      lo[j] = a + b;
-      hi[j] = a - b;
-    }
-  }
-}
-
-// In-place unnormalised Walsh-Hadamard transform of n = 2^k floats. From len 16 on, the
-// inner loop runs over whole blocks of 16 independent pairs, which the compiler turns into
-// vector adds (the same operations, so the same bits as pair by pair).
-void fwht(float* x, std::uint32_t n) {
-  std::uint32_t len = 1;
-  for (; len < n && len < 16; len <<= 1) fwht_stage(x, n, len);
-  for (; len < n; len <<= 1) {
-    for (std::uint32_t i = 0; i < n; i += len << 1) {
-      float* lo = x + i;
-      float* hi = x + i + len;
-      for (std::uint32_t j = 0; j < len; j += 16) {
-        // Local copies: the compiler cannot see that lo and hi never overlap.
-        float a[16], b[16], sum[16], diff[16];
-        std::memcpy(a, lo + j, sizeof(a));
-        std::memcpy(b, hi + j, sizeof(b));
-        for (int t = 0; t < 16; t++) {
-          sum[t] = a[t] + b[t];
-          diff[t] = a[t] - b[t];
-        }
-        std::memcpy(lo + j, sum, sizeof(sum));
-        std::memcpy(hi + j, diff, sizeof(diff));
-      }
-    }
-  }
-}
-
-}  // namespace
 
 Rotator::Rotator(std::uint32_t dim, std::uint64_t seed)
     : dim_(dim), padded_(padded_dimensions(dim)) {
@@ -79,7 +36,7 @@ void Rotator::flip(int round, float* x) const {
 
 void Rotator::hadamard(int round, float* x) const {
   float* part = (round % 2 == 0) ? x : x + (padded_ - block_);
-  fwht(part, block_);
+  kernels::distance_kernels().hadamard(part, block_);
   const float scale = 1.0f / std::sqrt(static_cast<float>(block_));
   for (std::uint32_t i = 0; i < block_; i++) part[i] *= scale;
 }

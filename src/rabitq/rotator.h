@@ -3,7 +3,8 @@
 // Walsh-Hadamard transform on the first (even rounds) or last (odd rounds) 2^k
 // coordinates, and, when D is not a power of two, a normalised butterfly between the two
 // halves (the "FHT + Kac walk" of the RaBitQ library). O(D log D) per vector; the only
-// state is 4·D sign bits. Plain scalar code, so results are identical on every x86-64.
+// state is 4·D sign bits. The transform runs on the CPU's SIMD kernel, which gives the
+// scalar loop's bits, so results are identical on every x86-64.
 #pragma once
 
 #include <cstdint>

@@ -227,6 +227,34 @@ TEST(Distance, DotOfBytesIsExact) {
   }
 }
 
+// The rotation's transform: bit for bit the scalar loop's on every table, at sizes below,
+// at and above each register width (the in-register stages and the whole-register ones).
+TEST(Distance, HadamardIsTheScalarTransformBitForBit) {
+  std::mt19937_64 rng(9);
+  const k::DistanceKernels* scalar = k::distance_kernels_for("scalar");
+  for (std::uint32_t n : {1u, 2u, 4u, 8u, 16u, 32u, 64u, 512u, 1024u, 4096u}) {
+    auto x = wide_range_floats(rng, n);
+    std::vector<float> want = x;
+    scalar->hadamard(want.data(), n);
+    // Against the definition, within rounding: H x[i] = sum_j (-1)^popcount(i & j) x[j].
+    if (n <= 64) {
+      for (std::uint32_t i = 0; i < n; i++) {
+        double sum = 0, size = 0;
+        for (std::uint32_t j = 0; j < n; j++) {
+          sum += (__builtin_popcount(i & j) % 2 ? -1.0 : 1.0) * x[j];
+          size += std::fabs(x[j]);
+        }
+        EXPECT_NEAR(want[i], sum, size * n * 1e-6) << "n=" << n << " i=" << i;
+      }
+    }
+    for (const k::DistanceKernels* t : k::usable_distance_kernels()) {
+      std::vector<float> got = x;
+      t->hadamard(got.data(), n);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * n)) << t->isa << " n=" << n;
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
