@@ -108,6 +108,22 @@ SELECT pg_relation_size('det_a') = pg_relation_size('det_b') AS same_size,
   (SELECT array_agg(x) FROM index_bytes('det_a') x) = (SELECT array_agg(x) FROM index_bytes('det_b') x) AS same_bytes,
   (SELECT array_agg(x) FROM index_bytes('det_a') x) = (SELECT array_agg(x) FROM index_bytes('det_c') x) AS other_seed_same;
 DROP INDEX det_a, det_b, det_c;
+-- From 1024 lists k-means runs in two levels: deterministic too, and an index scan over
+-- every list is still exact.
+CREATE INDEX det_h1 ON items USING rabitq (v) WITH (lists = 1024, sample_factor = 2, seed = 7);
+CREATE INDEX det_h2 ON items USING rabitq (v) WITH (lists = 1024, sample_factor = 2, seed = 7);
+SELECT (SELECT array_agg(x) FROM index_bytes('det_h1') x) = (SELECT array_agg(x) FROM index_bytes('det_h2') x) AS same_bytes;
+DROP INDEX det_h2;
+SET enable_seqscan = off;
+SET rabitq.probes = 1024;
+SET rabitq.epsilon = 4;
+SELECT array(SELECT id FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 17) LIMIT 10) =
+  array(SELECT id FROM (SELECT id, v <-> (SELECT v FROM items WHERE id = 17) AS d FROM items
+                        ORDER BY d, id LIMIT 10) s ORDER BY d, id) AS exact;
+RESET enable_seqscan;
+RESET rabitq.probes;
+RESET rabitq.epsilon;
+DROP INDEX det_h1;
 
 -- Empty table, then rows
 CREATE TABLE empty_items (v ruvector(4));

@@ -364,7 +364,11 @@ void train(BuildState* st, float* centroids_rotated) {
     options.threads = st->threads;
     options.progress = kmeans_progress;
     options.progress_arg = st;
-    ivf::train_kmeans(st->sample, st->sample_rows, st->dim, options, centroids);
+    // The sample is not used after training, so the two-level k-means may reorder it.
+    if (st->lists >= ivf::kHierarchicalMinClusters)
+      ivf::train_kmeans_hierarchical(st->sample, st->sample_rows, st->dim, options, centroids);
+    else
+      ivf::train_kmeans(st->sample, st->sample_rows, st->dim, options, centroids);
     CHECK_FOR_INTERRUPTS();
   }
   rotate_rows(st->dim, st->options_seed, st->lists, centroids, centroids_rotated);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace ruvector::ivf {
 
@@ -28,5 +29,31 @@ enum class KMeansStatus { kDone, kCancelled };
 // (std::invalid_argument otherwise).
 KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
                           const KMeansOptions& options, float* centroids);
+
+// From this many clusters an IVF build trains in two levels (train_kmeans_hierarchical).
+// Measured on Fashion-MNIST (60k × 784, 490 lists, four seeds): the two levels take a
+// quarter of the flat k-means time, but recall@10 at 5 probes drops from 0.952 to 0.939
+// (0.945 with two flat Lloyd iterations after them): k-means++ places centroids better
+// than a split by cell size. At 2000 lists flat k-means took 19.9 s and the two levels
+// 1.4 s, which is where the time is worth that recall.
+constexpr std::uint32_t kHierarchicalMinClusters = 1024;
+
+// Two-level k-means for many clusters (VectorChord's hierarchical k-means): round(√k)
+// coarse centroids by flat k-means over all rows, then the rows of each coarse cell are
+// clustered on their own into a share of the k centroids in proportion to the cell's size
+// (Sainte-Laguë, at least one a cell and never more than its rows). A Lloyd iteration then
+// costs about 2√k distances a row instead of k. Same contract as train_kmeans, except that
+// it reorders the rows of `data` (grouped by coarse cell, in their order within a cell), so
+// it needs no copy of them; the centroids come out grouped by cell. Deterministic for the
+// same rows, options and seed, whatever the thread count.
+KMeansStatus train_kmeans_hierarchical(float* data, std::size_t n, std::uint32_t dim,
+                                       const KMeansOptions& options, float* centroids);
+
+// Splits `seats` among cells in proportion to their sizes by the Sainte-Laguë method:
+// every non-empty cell gets one, then each next seat goes to the cell with the highest
+// size / (2·seats + 1), ties to the lower index, skipping cells with as many seats as rows.
+// Requires seats >= the non-empty cells and <= the sum of sizes (std::invalid_argument).
+std::vector<std::uint32_t> apportion_seats(const std::vector<std::size_t>& sizes,
+                                           std::uint32_t seats);
 
 }  // namespace ruvector::ivf

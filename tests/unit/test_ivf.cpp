@@ -2,6 +2,7 @@
 // and thread counts, leaves no cluster empty, and honours cancellation and bad arguments.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -120,6 +121,93 @@ TEST(IvfKmeans, CancellationAndBadArguments) {
   options.clusters = 0;
   EXPECT_THROW(ivf::train_kmeans(data.data(), 100, 4, options, centroids.data()),
                std::invalid_argument);
+}
+
+// Sum over rows of the squared distance to the nearest centroid: k-means' objective.
+double objective(const std::vector<float>& data, std::size_t n, std::uint32_t dim,
+                 const std::vector<float>& centroids, std::uint32_t k) {
+  std::vector<std::uint32_t> assign(n);
+  ivf::nearest_centroids_batch(data.data(), n, centroids.data(), k, dim, false, 1, assign.data());
+  double sum = 0;
+  for (std::size_t i = 0; i < n; i++) {
+    for (std::uint32_t j = 0; j < dim; j++) {
+      double d = data[i * dim + j] - centroids[assign[i] * dim + j];
+      sum += d * d;
+    }
+  }
+  return sum;
+}
+
+TEST(IvfApportion, SainteLague) {
+  // One seat each for the non-empty cells, then the quotients 33.3 (cell 0), 20 (0),
+  // 16.7 (1), 14.3 (0), 11.1 (0) take the other five.
+  auto seats = ivf::apportion_seats({100, 50, 0, 10}, 8);
+  EXPECT_EQ(seats, (std::vector<std::uint32_t>{5, 2, 0, 1}));
+  // Ties go to the lower cell; a cell never gets more seats than rows.
+  EXPECT_EQ(ivf::apportion_seats({3, 3}, 3), (std::vector<std::uint32_t>{2, 1}));
+  EXPECT_EQ(ivf::apportion_seats({1, 1000}, 10), (std::vector<std::uint32_t>{1, 9}));
+  EXPECT_EQ(ivf::apportion_seats({2, 2, 2}, 6), (std::vector<std::uint32_t>{2, 2, 2}));
+  EXPECT_THROW(ivf::apportion_seats({2, 2, 2}, 7), std::invalid_argument);
+  EXPECT_THROW(ivf::apportion_seats({2, 2, 2}, 2), std::invalid_argument);
+}
+
+// The two-level k-means: a permutation of the rows, deterministic across runs and thread
+// counts, no empty cluster, and an objective close to flat k-means' on clustered data.
+TEST(IvfKmeans, HierarchicalMatchesFlat) {
+  const std::uint32_t dim = 16, k = 64;
+  const std::size_t n = 6400;
+  const auto data = clustered(n, dim, 48, 4);
+  ivf::KMeansOptions options;
+  options.clusters = k;
+  options.seed = 9;
+  std::vector<float> flat(k * dim), a(k * dim), b(k * dim);
+  ivf::train_kmeans(data.data(), n, dim, options, flat.data());
+  auto rows_a = data, rows_b = data;
+  ASSERT_EQ(ivf::train_kmeans_hierarchical(rows_a.data(), n, dim, options, a.data()),
+            ivf::KMeansStatus::kDone);
+  options.threads = 3;
+  ivf::train_kmeans_hierarchical(rows_b.data(), n, dim, options, b.data());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * a.size()), 0);
+  EXPECT_EQ(rows_a, rows_b);
+
+  auto sorted_rows = [&](std::vector<float> rows) {
+    std::vector<std::vector<float>> out(n);
+    for (std::size_t i = 0; i < n; i++) out[i].assign(&rows[i * dim], &rows[(i + 1) * dim]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_NE(rows_a, data);
+  EXPECT_EQ(sorted_rows(rows_a), sorted_rows(data));
+
+  std::vector<std::uint32_t> assign(n), sizes(k, 0);
+  ivf::nearest_centroids_batch(data.data(), n, a.data(), k, dim, false, 1, assign.data());
+  for (auto c : assign) sizes[c]++;
+  for (auto s : sizes) EXPECT_GT(s, 0u);
+  double hierarchical = objective(data, n, dim, a, k), plain = objective(data, n, dim, flat, k);
+  EXPECT_LT(hierarchical, 1.1 * plain) << hierarchical << " against " << plain;
+}
+
+TEST(IvfKmeans, HierarchicalSmallAndBadArguments) {
+  // k = 2 has one coarse cell: the flat k-means, rows left in place.
+  const std::uint32_t dim = 4;
+  auto data = clustered(200, dim, 2, 5);
+  const auto before = data;
+  std::vector<float> a(2 * dim), flat(2 * dim);
+  ivf::KMeansOptions options;
+  options.clusters = 2;
+  ivf::train_kmeans_hierarchical(data.data(), 200, dim, options, a.data());
+  ivf::train_kmeans(before.data(), 200, dim, options, flat.data());
+  EXPECT_EQ(data, before);
+  EXPECT_EQ(a, flat);
+  options.clusters = 300;
+  std::vector<float> many(300 * dim);
+  EXPECT_THROW(ivf::train_kmeans_hierarchical(data.data(), 200, dim, options, many.data()),
+               std::invalid_argument);
+  // Cancelled during the coarse level.
+  options.clusters = 16;
+  options.progress = [](void*, std::uint32_t done, std::uint32_t) { return done < 1; };
+  EXPECT_EQ(ivf::train_kmeans_hierarchical(data.data(), 200, dim, options, many.data()),
+            ivf::KMeansStatus::kCancelled);
 }
 
 TEST(IvfAssign, InnerProductAndTies) {
