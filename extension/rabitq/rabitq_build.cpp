@@ -246,21 +246,28 @@ int code_bits(Relation index, int dim) {
   return bits;
 }
 
+// Bytes of maintenance_work_mem the sample and the centroids leave: k-means' bounds may
+// take them while it trains, then the rows encoded at a time.
+double memory_left(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim) {
+  return static_cast<double>(maintenance_work_mem) * 1024.0 -
+         static_cast<double>(sample_rows) * dim * sizeof(float) -
+         static_cast<double>(lists) * (dim + padded_dim) * sizeof(float);
+}
+
 // The sample and the centroids must fit in maintenance_work_mem; the rows encoded at a time
 // take what is left, up to kAssignBatch, so that wide vectors build under the default
 // setting (a full batch of 9000 dimensions alone is ~100 MB). Returns the batch size.
 uint32 check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim, int bits) {
-  const double fixed = static_cast<double>(sample_rows) * dim * sizeof(float) +
-                       static_cast<double>(lists) * (dim + padded_dim) * sizeof(float);
+  const double left = memory_left(sample_rows, dim, lists, padded_dim);
   const double per_row = static_cast<double>(2 * dim + padded_dim) * sizeof(float) +
                          code_tuple_size(padded_dim, bits) +
                          (bits > 1 ? ex_item_size(padded_dim, bits) : 0);
-  const double limit = static_cast<double>(maintenance_work_mem) * 1024.0;
   // Fewer than this many rows per batch would leave the build's threads idle.
   constexpr double kMinBatch = 16;
-  const double rows = std::floor((limit - fixed) / per_row);
+  const double rows = std::floor(left / per_row);
   if (rows < kMinBatch) {
-    const double bytes = fixed + kMinBatch * per_row;
+    const double bytes =
+        static_cast<double>(maintenance_work_mem) * 1024.0 - left + kMinBatch * per_row;
     ereport(ERROR,
             (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
              errmsg("memory required is %.0f MB, maintenance_work_mem is %d MB",
@@ -364,6 +371,10 @@ void train(BuildState* st, float* centroids_rotated) {
     options.threads = st->threads;
     options.progress = kmeans_progress;
     options.progress_arg = st;
+    // Elkan's bounds where what the sample leaves of maintenance_work_mem holds them; else
+    // plain Lloyd iterations, which give the same centroids up to near ties.
+    options.bounds_budget = static_cast<std::size_t>(
+        std::max(0.0, memory_left(st->sample_capacity, st->dim, st->lists, st->padded_dim)));
     // The sample is not used after training, so the two-level k-means may reorder it.
     if (st->lists >= ivf::kHierarchicalMinClusters)
       ivf::train_kmeans_hierarchical(st->sample, st->sample_rows, st->dim, options, centroids);

@@ -19,11 +19,13 @@ namespace ruvector::ivf {
 namespace {
 constexpr std::size_t kRowChunk = 64;
 constexpr std::size_t kBlockBytes = 256 * 1024;
-}  // namespace
 
-void nearest_centroids_batch(const float* vectors, std::size_t n, const float* centroids,
-                             std::uint32_t clusters, std::uint32_t dim, bool inner_product,
-                             unsigned threads, std::uint32_t* out) {
+// The blocked scan behind both entry points. With kAll it also writes every row's score for
+// every centroid into scores (n × clusters).
+template <bool kAll>
+void nearest_impl(const float* vectors, std::size_t n, const float* centroids,
+                  std::uint32_t clusters, std::uint32_t dim, bool inner_product, unsigned threads,
+                  std::uint32_t* out, float* scores) {
   const auto& k = kernels::distance_kernels();
   std::vector<float> norms(clusters, 0.0f);
   if (!inner_product) {
@@ -45,6 +47,7 @@ void nearest_centroids_batch(const float* vectors, std::size_t n, const float* c
     // lowest id, exactly as a plain scan.
     auto consider = [&](std::size_t row, std::uint32_t c, float dot) {
       float score = inner_product ? -dot : norms[c] - 2 * dot;
+      if (kAll) scores[(begin + row) * clusters + c] = score;
       if (score < best[row]) {
         best[row] = score;
         best_id[row] = c;
@@ -89,6 +92,20 @@ void nearest_centroids_batch(const float* vectors, std::size_t n, const float* c
     }
     for (std::size_t i = begin; i < end; i++) out[i] = best_id[i - begin];
   });
+}
+
+}  // namespace
+
+void nearest_centroids_batch(const float* vectors, std::size_t n, const float* centroids,
+                             std::uint32_t clusters, std::uint32_t dim, bool inner_product,
+                             unsigned threads, std::uint32_t* out) {
+  nearest_impl<false>(vectors, n, centroids, clusters, dim, inner_product, threads, out, nullptr);
+}
+
+void nearest_centroids_scores(const float* vectors, std::size_t n, const float* centroids,
+                              std::uint32_t clusters, std::uint32_t dim, unsigned threads,
+                              std::uint32_t* out, float* scores) {
+  nearest_impl<true>(vectors, n, centroids, clusters, dim, false, threads, out, scores);
 }
 
 }  // namespace ruvector::ivf

@@ -13,4 +13,10 @@ void nearest_centroids_batch(const float* vectors, std::size_t n, const float* c
                              std::uint32_t clusters, std::uint32_t dim, bool inner_product,
                              unsigned threads, std::uint32_t* out);
 
+// L2 only: the same ids, and every row's score for every centroid in scores (n × clusters,
+// row-major): ||c||² − 2<x, c>, to which ||x||² adds up to the squared distance.
+void nearest_centroids_scores(const float* vectors, std::size_t n, const float* centroids,
+                              std::uint32_t clusters, std::uint32_t dim, unsigned threads,
+                              std::uint32_t* out, float* scores);
+
 }  // namespace ruvector::ivf

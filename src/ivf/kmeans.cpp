@@ -1,5 +1,6 @@
 // See kmeans.h. Lloyd iterations: assign every row to its nearest centroid (in parallel
-// over rows), then recompute each centroid as the mean of its rows summed in row order in
+// over rows; after the first iteration only where Elkan's bounds do not settle it, see
+// assign_bounds.h), then recompute each centroid as the mean of its rows summed in row order in
 // double (in parallel over centroids), so no sum depends on the thread count. Empty
 // clusters take half of the largest one, as faiss does.
 #include "ivf/kmeans.h"
@@ -9,10 +10,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "ivf/assign.h"
+#include "ivf/assign_bounds.h"
 #include "ivf/parallel.h"
 #include "kernels/cpu/distance.h"
 
@@ -106,6 +109,11 @@ void split_empty(std::vector<std::size_t>& sizes, std::uint32_t dim, float* cent
 
 }  // namespace
 
+bool kmeans_uses_bounds(const KMeansOptions& options, std::size_t n, std::uint32_t dim) {
+  return options.bounds && !options.spherical && options.clusters > 1 && options.clusters <= dim &&
+         AssignmentBounds::bytes(n, options.clusters) <= options.bounds_budget;
+}
+
 KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
                           const KMeansOptions& options, float* centroids) {
   const std::uint32_t k = options.clusters;
@@ -120,12 +128,23 @@ KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
   std::vector<std::uint32_t> assign(n);
   std::vector<std::size_t> sizes(k), start(k + 1);
   std::vector<std::size_t> members(n);
+  std::optional<AssignmentBounds> bounds;
+  std::vector<float> before;
+  if (kmeans_uses_bounds(options, n, dim)) {
+    bounds.emplace(data, n, dim, k, options.threads);
+    before.resize(static_cast<std::size_t>(k) * dim);
+  }
   for (std::uint32_t it = 0; it < options.iterations; it++) {
     if (options.progress && !options.progress(options.progress_arg, it, options.iterations)) {
       return KMeansStatus::kCancelled;
     }
-    nearest_centroids_batch(data, n, centroids, k, dim, options.spherical, options.threads,
-                            assign.data());
+    if (bounds) {
+      bounds->assign(centroids, assign.data());
+      std::memcpy(before.data(), centroids, sizeof(float) * before.size());
+    } else {
+      nearest_centroids_batch(data, n, centroids, k, dim, options.spherical, options.threads,
+                              assign.data());
+    }
     // Counting sort of rows by cluster, keeping row order inside each cluster.
     std::fill(sizes.begin(), sizes.end(), 0);
     for (std::size_t i = 0; i < n; i++) sizes[assign[i]]++;
@@ -146,6 +165,7 @@ KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
       if (options.spherical) normalize(out, dim);
     });
     split_empty(sizes, dim, centroids);
+    if (bounds) bounds->moved(before.data(), centroids);
   }
   if (options.progress)
     options.progress(options.progress_arg, options.iterations, options.iterations);

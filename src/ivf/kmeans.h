@@ -19,6 +19,11 @@ struct KMeansOptions {
   std::uint64_t seed = 0;
   bool spherical = false;  // unit-norm centroids, for inner product
   unsigned threads = 1;
+  // Skip most distance computations after the first iteration with Elkan's bounds
+  // (assign_bounds.h), where kmeans_uses_bounds says so. Off: every iteration compares
+  // every row with every centroid. The result is the same up to near ties (see there).
+  bool bounds = true;
+  std::size_t bounds_budget = SIZE_MAX;  // bytes the bounds may take
   KMeansProgress progress = nullptr;
   void* progress_arg = nullptr;
 };
@@ -29,6 +34,11 @@ enum class KMeansStatus { kDone, kCancelled };
 // (std::invalid_argument otherwise).
 KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
                           const KMeansOptions& options, float* centroids);
+
+// Whether train_kmeans keeps Elkan's bounds for n rows: L2, no more clusters than
+// dimensions (the bounds, a float per row and cluster, then take at most as much memory as
+// the rows) and within options.bounds_budget.
+bool kmeans_uses_bounds(const KMeansOptions& options, std::size_t n, std::uint32_t dim);
 
 // From this many clusters an IVF build trains in two levels (train_kmeans_hierarchical).
 // Measured on Fashion-MNIST (60k × 784, 490 lists, four seeds): the two levels take a

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ivf/assign.h"
+#include "ivf/assign_bounds.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
 
@@ -208,6 +209,84 @@ TEST(IvfKmeans, HierarchicalSmallAndBadArguments) {
   options.progress = [](void*, std::uint32_t done, std::uint32_t) { return done < 1; };
   EXPECT_EQ(ivf::train_kmeans_hierarchical(data.data(), 200, dim, options, many.data()),
             ivf::KMeansStatus::kCancelled);
+}
+
+// Elkan's bounds change which distances are computed, not the outcome: on data without
+// near ties, k-means gives the same centroids with and without them.
+TEST(IvfKmeans, BoundsGiveLloydsCentroids) {
+  const std::uint32_t dim = 48, k = 40;
+  const std::size_t n = 5000;
+  auto data = clustered(n, dim, 30, 6);
+  ivf::KMeansOptions options;
+  options.clusters = k;
+  options.iterations = 12;
+  options.seed = 3;
+  ASSERT_TRUE(ivf::kmeans_uses_bounds(options, n, dim));
+  std::vector<float> with(k * dim), without(k * dim);
+  ivf::train_kmeans(data.data(), n, dim, options, with.data());
+  options.bounds = false;
+  ivf::train_kmeans(data.data(), n, dim, options, without.data());
+  EXPECT_EQ(std::memcmp(with.data(), without.data(), sizeof(float) * with.size()), 0);
+  // No bounds for more clusters than dimensions (their memory would pass the rows'), over
+  // the budget, or for spherical k-means.
+  options.bounds = true;
+  EXPECT_FALSE(ivf::kmeans_uses_bounds(options, n, 39));
+  options.bounds_budget = ivf::AssignmentBounds::bytes(n, k);
+  EXPECT_TRUE(ivf::kmeans_uses_bounds(options, n, dim));
+  options.bounds_budget--;
+  EXPECT_FALSE(ivf::kmeans_uses_bounds(options, n, dim));
+  options.bounds_budget = SIZE_MAX;
+  options.spherical = true;
+  EXPECT_FALSE(ivf::kmeans_uses_bounds(options, n, dim));
+}
+
+// After small moves of the centroids, the bounds rule out most distances, and every row
+// still gets its nearest centroid.
+TEST(IvfAssignBounds, FewDistancesAfterSmallMoves) {
+  const std::uint32_t dim = 16, k = 12;
+  const std::size_t n = 4000;
+  auto data = clustered(n, dim, k, 7);
+  std::vector<float> centroids(k * dim);
+  for (std::uint32_t c = 0; c < k; c++) {
+    std::memcpy(&centroids[c * dim], &data[c * dim], sizeof(float) * dim);
+  }
+  ivf::AssignmentBounds bounds(data.data(), n, dim, k, 2);
+  std::vector<std::uint32_t> got(n), want(n);
+  bounds.assign(centroids.data(), got.data());
+  EXPECT_EQ(bounds.last_distances(), n * k);
+  ivf::nearest_centroids_batch(data.data(), n, centroids.data(), k, dim, false, 1, want.data());
+  EXPECT_EQ(got, want);
+  for (int round = 0; round < 3; round++) {
+    auto before = centroids;
+    for (std::size_t j = 0; j < centroids.size(); j++) {
+      centroids[j] += 0.05f * static_cast<float>((j * 7 + round) % 5) - 0.1f;
+    }
+    bounds.moved(before.data(), centroids.data());
+    bounds.assign(centroids.data(), got.data());
+    EXPECT_LT(bounds.last_distances(), n * k / 4);
+    ivf::nearest_centroids_batch(data.data(), n, centroids.data(), k, dim, false, 1, want.data());
+    EXPECT_EQ(got, want);
+  }
+  // Centroid 3 jumps onto centroid 5's rows: they must move to it.
+  auto before = centroids;
+  for (std::uint32_t j = 0; j < dim; j++) centroids[3 * dim + j] = centroids[5 * dim + j] + 0.01f;
+  for (std::uint32_t j = 0; j < dim; j++) centroids[5 * dim + j] += 40.0f;
+  bounds.moved(before.data(), centroids.data());
+  bounds.assign(centroids.data(), got.data());
+  ivf::nearest_centroids_batch(data.data(), n, centroids.data(), k, dim, false, 1, want.data());
+  EXPECT_EQ(got, want);
+}
+
+TEST(IvfAssign, AllScores) {
+  std::vector<float> centroids = {0, 0, 3, 0, 10, 0};
+  std::vector<float> v = {1, 0, 9, 0};
+  std::vector<std::uint32_t> out(2);
+  std::vector<float> scores(6);
+  ivf::nearest_centroids_scores(v.data(), 2, centroids.data(), 3, 2, 1, out.data(), scores.data());
+  EXPECT_EQ(out, (std::vector<std::uint32_t>{0, 2}));
+  // ||c||² − 2<x, c>, plus ||x||²: the squared distances 1, 4, 81 and 81, 36, 1.
+  std::vector<float> want = {1, 4, 81, 81, 36, 1};
+  for (std::size_t i = 0; i < 6; i++) EXPECT_FLOAT_EQ(scores[i] + (i < 3 ? 1 : 81), want[i]);
 }
 
 TEST(IvfAssign, InnerProductAndTies) {
