@@ -1,5 +1,5 @@
-// CREATE INDEX for rabitq: count rows (when lists is automatic), draw a deterministic
-// reservoir sample, train k-means on it, then scan the table again, assigning every row
+// CREATE INDEX for rabitq: count the rows and draw a deterministic uniform sample in one
+// pass (ivf/priority_sample.h), train k-means on it, then scan the table again, assigning every row
 // to its nearest centroid and appending its code and raw vector to that list's chains.
 // The heap is scanned in physical order without synchronized scans, so the same rows and
 // seed give byte-identical pages. The whole index is WAL-logged once at the end.
@@ -17,6 +17,7 @@
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
 #include "ivf/parallel.h"
+#include "ivf/priority_sample.h"
 #include "util/splitmix64.h"
 
 extern "C" {
@@ -24,6 +25,7 @@ extern "C" {
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
+#include "optimizer/plancat.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
@@ -55,8 +57,8 @@ struct BuildState {
   uint64 rows_seen;
   uint64 sample_capacity;
   uint64 sample_rows;
-  float* sample;  // sample_capacity × dim, prepared (normalised for cosine)
-  uint64 rng;
+  float* sample;            // sample_capacity × dim, prepared (normalised for cosine)
+  uint64* sample_priority;  // sample_capacity
 
   // assignment
   float* centroids;  // lists × padded_dim, rotated
@@ -94,35 +96,72 @@ const float* row_values(BuildState* st, Datum value) {
   return v->x;
 }
 
-void count_callback(Relation, ItemPointer, Datum*, bool* isnull, bool, void* arg) {
-  // Rows that cannot be indexed (zero vectors under cosine) are counted too: the count
-  // only sizes the lists.
-  if (!isnull[0]) static_cast<BuildState*>(arg)->rows_seen++;
+// Makes room for another sample row: drops the rows the threshold has passed by, and if
+// that frees too little, grows the arrays by half, within maintenance_work_mem.
+void make_sample_room(BuildState* st) {
+  const uint32 fixed_lists = static_cast<uint32>(st->options->lists);
+  const uint32 factor = static_cast<uint32>(st->options->sample_factor);
+  st->sample_rows = ivf::drop_rows_from(ivf::sample_threshold(st->rows_seen, factor, fixed_lists),
+                                        st->sample, st->sample_priority, st->sample_rows, st->dim);
+  if (st->sample_rows < st->sample_capacity - st->sample_capacity / 8) return;
+  const uint64 grown = std::max<uint64>(1024, st->sample_capacity + st->sample_capacity / 2);
+  const double bytes = static_cast<double>(grown) * (st->dim * sizeof(float) + sizeof(uint64));
+  if (bytes > static_cast<double>(maintenance_work_mem) * 1024.0) {
+    ereport(ERROR,
+            (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+             errmsg("memory required is more than %.0f MB, maintenance_work_mem is %d MB",
+                    std::floor(bytes / (1024.0 * 1024.0)), maintenance_work_mem / 1024),
+             errdetail("The k-means sample holds %llu rows of %d dimensions after %llu rows.",
+                       static_cast<unsigned long long>(st->sample_rows), st->dim,
+                       static_cast<unsigned long long>(st->rows_seen)),
+             errhint("Raise maintenance_work_mem, or lower the index's lists or sample_factor.")));
+  }
+  st->sample = static_cast<float*>(repalloc_huge(st->sample, sizeof(float) * grown * st->dim));
+  st->sample_priority =
+      static_cast<uint64*>(repalloc_huge(st->sample_priority, sizeof(uint64) * grown));
+  st->sample_capacity = grown;
 }
 
-// Algorithm R over the rows in physical order with a seeded generator: a uniform sample
-// that is the same on every build of the same table.
+// Room for the rows the sample will hold at the end of the pass, from the planner's row
+// estimate, so that it rarely has to grow or drop rows on the way: both cost copies of the
+// rows held. Only the speed depends on it, never which rows are sampled.
+uint64 initial_sample_capacity(BuildState* st) {
+  BlockNumber pages;
+  double tuples, allvisfrac;
+  estimate_rel_size(st->heap, nullptr, &pages, &tuples, &allvisfrac);
+  const auto rows = static_cast<uint64>(std::max(tuples, 0.0));
+  const double share = static_cast<double>(ivf::sample_threshold(
+                           rows, static_cast<uint32>(st->options->sample_factor),
+                           static_cast<uint32>(st->options->lists))) /
+                       18446744073709551616.0;
+  const double fit = static_cast<double>(maintenance_work_mem) * 1024.0 /
+                     (st->dim * sizeof(float) + sizeof(uint64));
+  return static_cast<uint64>(std::max(1024.0, std::min(1.1 * share * rows, fit)));
+}
+
+// One pass that counts the rows and samples them (ivf/priority_sample.h): a row is kept
+// while its priority is under the threshold for the rows seen so far.
 void sample_callback(Relation, ItemPointer, Datum* values, bool* isnull, bool, void* arg) {
   guard([&] {
     auto* st = static_cast<BuildState*>(arg);
     if (isnull[0]) return;
     CHECK_FOR_INTERRUPTS();
-    uint64 slot = st->sample_rows;
-    if (st->sample_rows >= st->sample_capacity) {
-      slot = ::ruvector::splitmix64_next(&st->rng) % (st->rows_seen + 1);
-      if (slot >= st->sample_capacity) {
-        st->rows_seen++;
-        return;
-      }
+    // Rows that cannot be indexed (zero vectors under cosine) are counted too: the count
+    // sizes the lists.
+    const uint64 priority = ivf::row_priority(st->options_seed, st->rows_seen++);
+    if (priority >= ivf::sample_threshold(st->rows_seen,
+                                          static_cast<uint32>(st->options->sample_factor),
+                                          static_cast<uint32>(st->options->lists))) {
+      return;
     }
+    if (st->sample_rows == st->sample_capacity) make_sample_room(st);
     MemoryContext old = MemoryContextSwitchTo(st->tmp);
-    bool ok =
-        prepare_vector(st->metric, row_values(st, values[0]), st->dim, st->sample + slot * st->dim);
+    bool ok = prepare_vector(st->metric, row_values(st, values[0]), st->dim,
+                             st->sample + st->sample_rows * st->dim);
     MemoryContextSwitchTo(old);
     MemoryContextReset(st->tmp);
     if (!ok) return;  // a zero vector under cosine is not indexed
-    st->rows_seen++;
-    if (st->sample_rows < st->sample_capacity) st->sample_rows++;
+    st->sample_priority[st->sample_rows++] = priority;
   });
 }
 
@@ -413,28 +452,35 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   }
   st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
   st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
-  st->rng = st->options_seed;
   INSTR_TIME_SET_CURRENT(st->phase_start);
 
-  // Lists: the option, or a count pass and the default for that many rows.
+  // One pass counts and samples the rows; then the lists are the option, or the default for
+  // that many rows, and the sample its sample_factor × lists rows of smallest priority.
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseSampling);
-  uint64 rows = 0;
-  if (st->options->lists > 0) {
-    st->lists = static_cast<uint32>(st->options->lists);
-  } else {
-    table_index_build_scan(heap, index, info, false, false, count_callback, st, nullptr);
-    rows = st->rows_seen;
-    st->rows_seen = 0;
-    st->lists = ivf::default_lists(rows);
-  }
-  double count_s = phase_seconds(st);
-  st->sample_capacity = static_cast<uint64>(st->options->sample_factor) * st->lists;
-  if (st->options->lists == 0)
-    st->sample_capacity = std::min(st->sample_capacity, std::max<uint64>(rows, 1));
-  st->batch_limit = check_memory(st->sample_capacity, st->dim, st->lists, st->padded_dim, st->bits);
+  st->sample_capacity = initial_sample_capacity(st);
   st->sample = static_cast<float*>(
       palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
+  st->sample_priority = static_cast<uint64*>(palloc(sizeof(uint64) * st->sample_capacity));
   table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
+  const uint64 rows = st->rows_seen;
+  uint64 target;
+  if (st->options->lists > 0) {
+    st->lists = static_cast<uint32>(st->options->lists);
+    target = static_cast<uint64>(st->options->sample_factor) * st->lists;
+  } else {
+    st->lists = ivf::default_lists(rows);
+    target = std::min(static_cast<uint64>(st->options->sample_factor) * st->lists,
+                      std::max<uint64>(rows, 1));
+  }
+  st->sample_rows =
+      ivf::keep_smallest(target, st->sample, st->sample_priority, st->sample_rows, st->dim);
+  pfree(st->sample_priority);
+  st->sample_priority = nullptr;
+  st->sample_capacity = std::max<uint64>(st->sample_rows, 1);
+  st->sample =
+      static_cast<float*>(repalloc_huge(st->sample, sizeof(float) * st->sample_capacity * st->dim));
+  // What the build needs from here on, as if the sample had its full size.
+  st->batch_limit = check_memory(target, st->dim, st->lists, st->padded_dim, st->bits);
   double sample_s = phase_seconds(st);
 
   if (st->sample_rows < st->lists) {
@@ -482,10 +528,10 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
     log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
   }
   elog(DEBUG1,
-       "rabitq build of \"%s\": %u lists, %llu sample rows, %.0f rows; seconds: count %.2f, "
+       "rabitq build of \"%s\": %u lists, %llu sample rows, %.0f rows; seconds: count and "
        "sample %.2f, k-means %.2f, assign and encode %.2f, WAL %.2f",
        RelationGetRelationName(index), st->lists, static_cast<unsigned long long>(st->sample_rows),
-       st->indexed, count_s, sample_s, kmeans_s, assign_s, phase_seconds(st));
+       st->indexed, sample_s, kmeans_s, assign_s, phase_seconds(st));
 
   auto* result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
   result->heap_tuples = heap_rows;
