@@ -132,6 +132,9 @@ CREATE INDEX ON bits_wider USING rabitq (v) WITH (bits = 7);
 -- sample plus 16 rows the build says what it needs.
 SET maintenance_work_mem = '1MB';
 CREATE INDEX ON bits_wider USING rabitq (v);
+-- Rows that overflow it while they are sampled stop the build then.
+INSERT INTO bits_wider SELECT array_fill(i::real, ARRAY[9000])::ruvector FROM generate_series(1, 40) i;
+CREATE INDEX ON bits_wider USING rabitq (v);
 RESET maintenance_work_mem;
 CREATE TABLE bits_nodims (v ruvector);
 CREATE INDEX ON bits_nodims USING rabitq (v) WITH (bits = 3);

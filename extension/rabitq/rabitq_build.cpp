@@ -104,7 +104,7 @@ void make_sample_room(BuildState* st) {
   st->sample_rows = ivf::drop_rows_from(ivf::sample_threshold(st->rows_seen, factor, fixed_lists),
                                         st->sample, st->sample_priority, st->sample_rows, st->dim);
   if (st->sample_rows < st->sample_capacity - st->sample_capacity / 8) return;
-  const uint64 grown = std::max<uint64>(1024, st->sample_capacity + st->sample_capacity / 2);
+  const uint64 grown = std::max<uint64>(64, st->sample_capacity + st->sample_capacity / 2);
   const double bytes = static_cast<double>(grown) * (st->dim * sizeof(float) + sizeof(uint64));
   if (bytes > static_cast<double>(maintenance_work_mem) * 1024.0) {
     ereport(ERROR,
@@ -136,7 +136,9 @@ uint64 initial_sample_capacity(BuildState* st) {
                        18446744073709551616.0;
   const double fit = static_cast<double>(maintenance_work_mem) * 1024.0 /
                      (st->dim * sizeof(float) + sizeof(uint64));
-  return static_cast<uint64>(std::max(1024.0, std::min(1.1 * share * rows, fit)));
+  // At least a few rows, never more than maintenance_work_mem holds (an empty table of
+  // 9000 dimensions must not take 36 MB before it knows it has no rows).
+  return static_cast<uint64>(std::max(1.0, std::min(std::max(64.0, 1.1 * share * rows), fit)));
 }
 
 // One pass that counts the rows and samples them (ivf/priority_sample.h): a row is kept
