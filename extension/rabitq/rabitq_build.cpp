@@ -462,7 +462,8 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->sample_capacity = initial_sample_capacity(st);
   st->sample = static_cast<float*>(
       palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
-  st->sample_priority = static_cast<uint64*>(palloc(sizeof(uint64) * st->sample_capacity));
+  st->sample_priority =
+      static_cast<uint64*>(palloc_extended(sizeof(uint64) * st->sample_capacity, MCXT_ALLOC_HUGE));
   table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
   const uint64 rows = st->rows_seen;
   uint64 target;
