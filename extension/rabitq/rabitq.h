@@ -237,8 +237,11 @@ const char* metric_name(Metric metric);
 // The index's rows per list and centroids, cached per backend (rabitq_centroids.cpp).
 struct IndexShape {
   RabitqMeta meta;
-  const float* centroids;                // lists × padded_dim, rotated
-  const float* centroid_norms;           // lists: ||c|| (for inner product and list bounds)
+  const float* centroids;       // lists × padded_dim, rotated
+  const float* centroid_norms;  // lists: ||c|| (for inner product and list bounds)
+  // lists: ||c||² as kernels::norm_squared gives it, which the build's assignment uses:
+  // an insert assigns a row with the same bits, and need not recompute them every row.
+  const float* centroid_norms_squared;
   ::ruvector::ivf::CentroidCodes codes;  // int8 copies, for the probe order
   uint64 stamp;                          // unique per load; 0 once evicted (see shape_still_cached)
 };

@@ -43,7 +43,7 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   rotate_rows(meta.dim, meta.seed, 1, prepared, rotated);
   uint32 list = 0;
   ivf::nearest_centroids_batch(rotated, 1, shape->centroids, meta.lists, meta.padded_dim,
-                               /*inner_product=*/false, 1, &list);
+                               /*inner_product=*/false, 1, &list, shape->centroid_norms_squared);
   const float* centroid = shape->centroids + static_cast<Size>(list) * meta.padded_dim;
   for (uint32 j = 0; j < meta.padded_dim; j++) rotated[j] -= centroid[j];
   Size tuple_size = code_tuple_size(meta.padded_dim, meta.bits);

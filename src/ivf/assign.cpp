@@ -25,13 +25,16 @@ constexpr std::size_t kBlockBytes = 256 * 1024;
 template <bool kAll>
 void nearest_impl(const float* vectors, std::size_t n, const float* centroids,
                   std::uint32_t clusters, std::uint32_t dim, bool inner_product, unsigned threads,
-                  std::uint32_t* out, float* scores) {
+                  std::uint32_t* out, float* scores, const float* norms_squared) {
   const auto& k = kernels::distance_kernels();
-  std::vector<float> norms(clusters, 0.0f);
-  if (!inner_product) {
+  std::vector<float> computed;
+  const float* norms = norms_squared;
+  if (!inner_product && norms == nullptr) {
+    computed.resize(clusters);
     for (std::uint32_t c = 0; c < clusters; c++) {
-      norms[c] = k.norm_squared(centroids + static_cast<std::size_t>(c) * dim, dim);
+      computed[c] = k.norm_squared(centroids + static_cast<std::size_t>(c) * dim, dim);
     }
+    norms = computed.data();
   }
   const std::uint32_t block = static_cast<std::uint32_t>(
       std::max<std::size_t>(1, kBlockBytes / (sizeof(float) * std::max<std::uint32_t>(dim, 1))));
@@ -98,14 +101,15 @@ void nearest_impl(const float* vectors, std::size_t n, const float* centroids,
 
 void nearest_centroids_batch(const float* vectors, std::size_t n, const float* centroids,
                              std::uint32_t clusters, std::uint32_t dim, bool inner_product,
-                             unsigned threads, std::uint32_t* out) {
-  nearest_impl<false>(vectors, n, centroids, clusters, dim, inner_product, threads, out, nullptr);
+                             unsigned threads, std::uint32_t* out, const float* norms_squared) {
+  nearest_impl<false>(vectors, n, centroids, clusters, dim, inner_product, threads, out, nullptr,
+                      norms_squared);
 }
 
 void nearest_centroids_scores(const float* vectors, std::size_t n, const float* centroids,
                               std::uint32_t clusters, std::uint32_t dim, unsigned threads,
                               std::uint32_t* out, float* scores) {
-  nearest_impl<true>(vectors, n, centroids, clusters, dim, false, threads, out, scores);
+  nearest_impl<true>(vectors, n, centroids, clusters, dim, false, threads, out, scores, nullptr);
 }
 
 }  // namespace ruvector::ivf
