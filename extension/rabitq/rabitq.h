@@ -239,8 +239,8 @@ struct IndexShape {
   RabitqMeta meta;
   const float* centroids;       // lists × padded_dim, rotated
   const float* centroid_norms;  // lists: ||c|| (for inner product and list bounds)
-  // lists: ||c||² as kernels::norm_squared gives it, which the build's assignment uses:
-  // an insert assigns a row with the same bits, and need not recompute them every row.
+  // lists: ||c||² as kernels::norm_squared gives it, as the build's assignment uses it, so
+  // that an insert need not recompute it for every row.
   const float* centroid_norms_squared;
   ::ruvector::ivf::CentroidCodes codes;  // int8 copies, for the probe order
   uint64 stamp;                          // unique per load; 0 once evicted (see shape_still_cached)

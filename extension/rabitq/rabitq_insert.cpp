@@ -1,15 +1,16 @@
 // INSERT into a table with a rabitq index: the row is rotated, assigned to its nearest
-// centroid and encoded against it, exactly as the build does. Under the lock of the list's
-// directory page it then takes the slot of a row VACUUM removed from the list, if there is
-// one (rabitq_reuse.cpp), or its raw vector and code are appended to the list's chains,
-// each append in one GenericXLog record together with the updated directory entry.
+// centroid (found through the int8 centroid copies of the probe order) and encoded against
+// it, as the build does. Under the lock of the list's directory page it then takes the
+// slot of a row VACUUM removed from the list, if there is one (rabitq_reuse.cpp), or its
+// raw vector and code are appended to the list's chains, each append in one GenericXLog
+// record together with the updated directory entry.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
 
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/vector/vector_type.h"
-#include "ivf/assign.h"
+#include "ivf/centroid_codes.h"
 
 extern "C" {
 #include "utils/rel.h"
@@ -41,9 +42,12 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   }
   auto* rotated = static_cast<float*>(palloc(sizeof(float) * meta.padded_dim));
   rotate_rows(meta.dim, meta.seed, 1, prepared, rotated);
-  uint32 list = 0;
-  ivf::nearest_centroids_batch(rotated, 1, shape->centroids, meta.lists, meta.padded_dim,
-                               /*inner_product=*/false, 1, &list, shape->centroid_norms_squared);
+  // The int8 copies of the centroids bound every list's distance; only the few lists whose
+  // bound could beat the nearest so far get an exact dot product.
+  auto* scratch = static_cast<int8*>(palloc(meta.padded_dim));
+  auto* lower = static_cast<float*>(palloc(sizeof(float) * meta.lists));
+  uint32 list = ivf::nearest_centroid_bounded(
+      rotated, shape->centroids, shape->centroid_norms_squared, shape->codes, scratch, lower);
   const float* centroid = shape->centroids + static_cast<Size>(list) * meta.padded_dim;
   for (uint32 j = 0; j < meta.padded_dim; j++) rotated[j] -= centroid[j];
   Size tuple_size = code_tuple_size(meta.padded_dim, meta.bits);

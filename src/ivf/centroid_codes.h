@@ -34,4 +34,14 @@ void quantize_centroids(const float* centroids, std::uint32_t lists, std::uint32
 void key_lower_bounds(const float* q, const CentroidCodes& codes, bool inner_product,
                       std::int8_t* scratch, float* lower);
 
+// The L2-nearest centroid of q, as nearest_centroids_batch chooses it (smallest
+// ||c||² − 2<q, c>, ties to the lower id) up to rows whose two nearest centroids score
+// within float rounding of each other: int8 lower bounds for every list (key_lower_bounds),
+// then the exact score only where a bound could beat the best so far. norms_squared: the
+// centroids' ||c||² as kernels::norm_squared gives them; scratch: dim bytes; lower: lists
+// floats.
+std::uint32_t nearest_centroid_bounded(const float* q, const float* centroids,
+                                       const float* norms_squared, const CentroidCodes& codes,
+                                       std::int8_t* scratch, float* lower);
+
 }  // namespace ruvector::ivf

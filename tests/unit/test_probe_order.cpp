@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "ivf/assign.h"
 #include "ivf/centroid_codes.h"
 #include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
@@ -166,4 +167,42 @@ TEST(ProbeOrder, ZeroCentroidsTieByListNumber) {
   ASSERT_TRUE(order.next(exact, &got));
   EXPECT_EQ(got.list, 1u);
   EXPECT_FALSE(order.next(exact, &got));
+}
+
+// An insert's nearest centroid from the int8 bounds is the full scan's, on rows of every
+// scale, including rows placed exactly on a centroid and between two equal centroids.
+TEST(NearestBounded, SameListAsTheFullScan) {
+  const std::uint32_t lists = 150, dim = 96;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> centroids(static_cast<std::size_t>(lists) * dim);
+  for (auto& x : centroids) x = normal(rng);
+  // Lists 7 and 90 are the same centroid: ties go to 7.
+  std::copy(centroids.begin() + 7 * dim, centroids.begin() + 8 * dim, centroids.begin() + 90 * dim);
+  Codes codes(centroids, lists, dim);
+  const auto& k = ruvector::kernels::distance_kernels();
+  std::vector<float> norms(lists), lower(lists);
+  for (std::uint32_t c = 0; c < lists; c++) norms[c] = k.norm_squared(&centroids[c * dim], dim);
+  std::vector<float> q(dim);
+  int differ = 0;
+  for (int t = 0; t < 400; t++) {
+    const float scale = t % 3 == 0 ? 0.01f : (t % 3 == 1 ? 1.0f : 300.0f);
+    if (t % 10 == 0) {
+      std::copy(centroids.begin() + (t % lists) * dim, centroids.begin() + (t % lists + 1) * dim,
+                q.begin());
+    } else {
+      for (auto& x : q) x = scale * normal(rng);
+    }
+    std::uint32_t want = 0;
+    ivf::nearest_centroids_batch(q.data(), 1, centroids.data(), lists, dim, false, 1, &want,
+                                 norms.data());
+    std::uint32_t got = ivf::nearest_centroid_bounded(
+        q.data(), centroids.data(), norms.data(), codes.view, codes.scratch.data(), lower.data());
+    differ += got != want;
+  }
+  EXPECT_EQ(differ, 0);
+  std::copy(centroids.begin() + 90 * dim, centroids.begin() + 91 * dim, q.begin());
+  EXPECT_EQ(ivf::nearest_centroid_bounded(q.data(), centroids.data(), norms.data(), codes.view,
+                                          codes.scratch.data(), lower.data()),
+            7u);
 }
