@@ -241,13 +241,16 @@ void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, boo
   });
 }
 
-// k-means asks between iterations whether to go on; it must not be interrupted by a
-// longjmp (its frames own memory), so it only reads the flag and the caller acts on it.
+// k-means asks between iterations whether to go on. Interrupts are handled here, through
+// pg_call so that a cancel unwinds k-means' frames as an exception: stopping early on a
+// mere pending interrupt would not do, since most are harmless (a parallel worker's
+// message, a barrier) and must not change the centroids.
 bool kmeans_progress(void* arg, uint32_t done, uint32_t total) {
   (void)arg;
   (void)total;
   (void)done;
-  return !InterruptPending;
+  pg_call([] { CHECK_FOR_INTERRUPTS(); });
+  return true;
 }
 
 uint64 fnv1a(const void* data, Size size) {
