@@ -1,9 +1,12 @@
 // CREATE INDEX for rabitq: count the rows and draw a deterministic uniform sample in one
-// pass (ivf/priority_sample.h), train k-means on it, then scan the table again, assigning every row
-// to its nearest centroid and appending its code and raw vector to that list's chains.
-// The heap is scanned in physical order without synchronized scans, so the same rows and
-// seed give byte-identical pages. The whole index is WAL-logged once at the end.
-#include "extension/rabitq/rabitq.h"
+// pass (ivf/priority_sample.h), train k-means on it, then scan the table again, assigning
+// every row to its nearest centroid and appending its code and raw vector to that list's
+// chains. Both passes see the rows in physical order without synchronized scans, so the
+// same rows and seed give byte-identical pages. When Postgres plans parallel workers for
+// the table, they do each pass's per-row work in chunks of blocks and the leader takes
+// their results in block order (rabitq_build_parallel.cpp): the same pages again. The whole
+// index is WAL-logged once at the end.
+#include "extension/rabitq/rabitq_build.h"
 
 #include <algorithm>
 #include <vector>
@@ -25,6 +28,7 @@ extern "C" {
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -37,45 +41,7 @@ namespace ruvector::pg::rabitq {
 
 namespace {
 
-constexpr uint32 kAssignBatch = 1024;
 constexpr int kMaxDimensions = 16000;
-
-struct BuildState {
-  Relation heap;
-  Relation index;
-  IndexInfo* info;
-  Metric metric;
-  int dim;
-  uint32 padded_dim;
-  uint32 lists;
-  int bits;
-  const RabitqOptions* options;
-  uint32 threads;
-  MemoryContext tmp;
-
-  // sampling
-  uint64 rows_seen;
-  uint64 sample_capacity;
-  uint64 sample_rows;
-  float* sample;            // sample_capacity × dim, prepared (normalised for cosine)
-  uint64* sample_priority;  // sample_capacity
-
-  // assignment
-  float* centroids;  // lists × padded_dim, rotated
-  RabitqListEntry* entries;
-  uint32 batch_rows;
-  uint32 batch_limit;  // rows per batch: kAssignBatch, fewer when maintenance_work_mem is tight
-  ItemPointerData batch_tids[kAssignBatch];
-  float* batch_raw;      // kAssignBatch × dim, as stored in the table
-  float* batch_rotated;  // kAssignBatch × padded_dim
-  uint32 batch_lists[kAssignBatch];
-  float* batch_prepared;  // kAssignBatch × dim, normalised for cosine
-  uint64 options_seed;
-  char* batch_codes;  // kAssignBatch code tuples
-  char* batch_ex;     // kAssignBatch ex items (bits > 1)
-  double indexed;
-  instr_time phase_start;  // for the DEBUG1 line with each phase's seconds
-};
 
 // Seconds since the last call (or since the build began), for the phase timings.
 double phase_seconds(BuildState* st) {
@@ -87,20 +53,11 @@ double phase_seconds(BuildState* st) {
   return INSTR_TIME_GET_DOUBLE(elapsed);
 }
 
-const float* row_values(BuildState* st, Datum value) {
-  RuVector* v = datum_get_ruvector(value);
-  if (v->dim != st->dim) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("expected %d dimensions, not %d", st->dim, v->dim)));
-  }
-  return v->x;
-}
-
 // Makes room for another sample row: drops the rows the threshold has passed by, and if
 // that frees too little, grows the arrays by half, within maintenance_work_mem.
 void make_sample_room(BuildState* st) {
-  const uint32 fixed_lists = static_cast<uint32>(st->options->lists);
-  const uint32 factor = static_cast<uint32>(st->options->sample_factor);
+  const uint32 fixed_lists = static_cast<uint32>(st->options.lists);
+  const uint32 factor = static_cast<uint32>(st->options.sample_factor);
   st->sample_rows = ivf::drop_rows_from(ivf::sample_threshold(st->rows_seen, factor, fixed_lists),
                                         st->sample, st->sample_priority, st->sample_rows, st->dim);
   if (st->sample_rows < st->sample_capacity - st->sample_capacity / 8) return;
@@ -131,114 +88,14 @@ uint64 initial_sample_capacity(BuildState* st) {
   estimate_rel_size(st->heap, nullptr, &pages, &tuples, &allvisfrac);
   const auto rows = static_cast<uint64>(std::max(tuples, 0.0));
   const double share = static_cast<double>(ivf::sample_threshold(
-                           rows, static_cast<uint32>(st->options->sample_factor),
-                           static_cast<uint32>(st->options->lists))) /
+                           rows, static_cast<uint32>(st->options.sample_factor),
+                           static_cast<uint32>(st->options.lists))) /
                        18446744073709551616.0;
   const double fit = static_cast<double>(maintenance_work_mem) * 1024.0 /
                      (st->dim * sizeof(float) + sizeof(uint64));
   // At least a few rows, never more than maintenance_work_mem holds (an empty table of
   // 9000 dimensions must not take 36 MB before it knows it has no rows).
   return static_cast<uint64>(std::max(1.0, std::min(std::max(64.0, 1.1 * share * rows), fit)));
-}
-
-// One pass that counts the rows and samples them (ivf/priority_sample.h): a row is kept
-// while its priority is under the threshold for the rows seen so far.
-void sample_callback(Relation, ItemPointer, Datum* values, bool* isnull, bool, void* arg) {
-  guard([&] {
-    auto* st = static_cast<BuildState*>(arg);
-    if (isnull[0]) return;
-    CHECK_FOR_INTERRUPTS();
-    // Rows that cannot be indexed (zero vectors under cosine) are counted too: the count
-    // sizes the lists.
-    const uint64 priority = ivf::row_priority(st->options_seed, st->rows_seen++);
-    if (priority >= ivf::sample_threshold(st->rows_seen,
-                                          static_cast<uint32>(st->options->sample_factor),
-                                          static_cast<uint32>(st->options->lists))) {
-      return;
-    }
-    if (st->sample_rows == st->sample_capacity) make_sample_room(st);
-    MemoryContext old = MemoryContextSwitchTo(st->tmp);
-    bool ok = prepare_vector(st->metric, row_values(st, values[0]), st->dim,
-                             st->sample + st->sample_rows * st->dim);
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(st->tmp);
-    if (!ok) return;  // a zero vector under cosine is not indexed
-    st->sample_priority[st->sample_rows++] = priority;
-  });
-}
-
-// Encodes the batch's rows against their centroids on st->threads threads: the extended
-// code's rescale search costs tens of µs a row. Pure C++ inside (no Postgres calls, no
-// palloc); each row's bytes depend only on the row, so builds stay byte-identical.
-void encode_batch(BuildState* st, Size tuple_size, Size ex_size) {
-  memset(st->batch_codes, 0, tuple_size * st->batch_rows);
-  if (ex_size > 0) memset(st->batch_ex, 0, ex_size * st->batch_rows);
-  ivf::parallel_for(st->threads, st->batch_rows, [st, tuple_size, ex_size](std::size_t i) {
-    const uint32 padded = st->padded_dim;
-    std::vector<float> residual(padded);
-    const float* rotated = st->batch_rotated + i * padded;
-    const float* centroid = st->centroids + static_cast<Size>(st->batch_lists[i]) * padded;
-    for (uint32 j = 0; j < padded; j++) residual[j] = rotated[j] - centroid[j];
-    auto* ex = ex_size > 0 ? reinterpret_cast<ExItem*>(st->batch_ex + i * ex_size) : nullptr;
-    encode_row(residual.data(), padded, st->bits,
-               reinterpret_cast<CodeTuple*>(st->batch_codes + i * tuple_size), ex);
-  });
-}
-
-void flush_batch(BuildState* st) {
-  if (st->batch_rows == 0) return;
-  rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
-  ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
-                               st->padded_dim, /*inner_product=*/false, st->threads,
-                               st->batch_lists);
-  const Size tuple_size = code_tuple_size(st->padded_dim, st->bits);
-  const Size ex_size = st->bits > 1 ? ex_item_size(st->padded_dim, st->bits) : 0;
-  encode_batch(st, tuple_size, ex_size);
-  for (uint32 i = 0; i < st->batch_rows; i++) {
-    CHECK_FOR_INTERRUPTS();
-    uint32 list = st->batch_lists[i];
-    RabitqListEntry* entry = &st->entries[list];
-    auto* tuple = reinterpret_cast<CodeTuple*>(st->batch_codes + i * tuple_size);
-    tuple->heap_tid = st->batch_tids[i];
-    tuple->vector_block = InvalidBlockNumber;
-    if (!st->options->rerank_from_heap) {
-      ItemPointerData where = store_vector(st->index, ChainRef{entry, true},
-                                           st->batch_raw + static_cast<Size>(i) * st->dim, st->dim,
-                                           false, DirectorySlot{InvalidBuffer, 0});
-      tuple->vector_block = ItemPointerGetBlockNumber(&where);
-      tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
-    }
-    if (st->bits > 1) {
-      ItemPointerData where =
-          chain_append_build(st->index, ChainRef{entry, true}, st->batch_ex + i * ex_size, ex_size);
-      code_ex_ref(tuple, st->padded_dim)->block = ItemPointerGetBlockNumber(&where);
-      code_ex_ref(tuple, st->padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
-    }
-    chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
-    entry->live++;
-    entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
-    st->indexed++;
-  }
-  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->indexed));
-  st->batch_rows = 0;
-}
-
-void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg) {
-  guard([&] {
-    auto* st = static_cast<BuildState*>(arg);
-    if (isnull[0]) return;
-    Size row = st->batch_rows;
-    MemoryContext old = MemoryContextSwitchTo(st->tmp);
-    memcpy(st->batch_raw + row * st->dim, row_values(st, values[0]), sizeof(float) * st->dim);
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(st->tmp);
-    if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
-                        st->batch_prepared + row * st->dim)) {
-      return;
-    }
-    st->batch_tids[st->batch_rows++] = *tid;
-    if (st->batch_rows == st->batch_limit) flush_batch(st);
-  });
 }
 
 // k-means asks between iterations whether to go on. Interrupts are handled here, through
@@ -409,8 +266,8 @@ void train(BuildState* st, float* centroids_rotated) {
   if (st->sample_rows > 0) {
     ivf::KMeansOptions options;
     options.clusters = st->lists;
-    options.iterations = static_cast<uint32_t>(st->options->kmeans_iterations);
-    options.seed = static_cast<uint64_t>(st->options->seed);
+    options.iterations = static_cast<uint32_t>(st->options.kmeans_iterations);
+    options.seed = static_cast<uint64_t>(st->options.seed);
     options.spherical = false;
     options.threads = st->threads;
     options.progress = kmeans_progress;
@@ -432,6 +289,168 @@ void train(BuildState* st, float* centroids_rotated) {
 
 }  // namespace
 
+const float* row_values(BuildState* st, Datum value) {
+  RuVector* v = datum_get_ruvector(value);
+  if (v->dim != st->dim) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", st->dim, v->dim)));
+  }
+  return v->x;
+}
+
+uint64 tid_priority(const BuildState* st, const ItemPointerData& tid) {
+  const uint64 place = (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tid)) << 16) |
+                       ItemPointerGetOffsetNumberNoCheck(&tid);
+  return ivf::row_priority(st->options_seed, place);
+}
+
+float* sample_slot(BuildState* st, uint64 priority) {
+  if (priority >= ivf::sample_threshold(st->rows_seen,
+                                        static_cast<uint32>(st->options.sample_factor),
+                                        static_cast<uint32>(st->options.lists))) {
+    return nullptr;
+  }
+  if (st->sample_rows == st->sample_capacity) make_sample_room(st);
+  return st->sample + st->sample_rows * st->dim;
+}
+
+// One pass that counts the rows and samples them (ivf/priority_sample.h): a row is kept
+// while its priority is under the threshold for the rows seen so far.
+void sample_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg) {
+  guard([&] {
+    auto* st = static_cast<BuildState*>(arg);
+    if (isnull[0]) return;
+    CHECK_FOR_INTERRUPTS();
+    // Rows that cannot be indexed (zero vectors under cosine) are counted too: the count
+    // sizes the lists.
+    st->rows_seen++;
+    const uint64 priority = tid_priority(st, *tid);
+    float* slot = sample_slot(st, priority);
+    if (slot == nullptr) return;
+    MemoryContext old = MemoryContextSwitchTo(st->tmp);
+    bool ok = prepare_vector(st->metric, row_values(st, values[0]), st->dim, slot);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(st->tmp);
+    if (!ok) return;  // a zero vector under cosine is not indexed
+    st->sample_priority[st->sample_rows++] = priority;
+  });
+}
+
+// Rotates and assigns the batch's rows, then encodes them against their centroids on
+// st->threads threads: the extended code's rescale search costs tens of µs a row. Pure C++
+// inside (no Postgres calls, no palloc); each row's bytes depend only on the row, so builds
+// stay byte-identical.
+void compute_batch(BuildState* st) {
+  if (st->batch_rows == 0) return;
+  rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
+  ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
+                               st->padded_dim, /*inner_product=*/false, st->threads,
+                               st->batch_lists);
+  const Size tuple_size = st->tuple_size;
+  const Size ex_size = st->ex_size;
+  memset(st->batch_codes, 0, tuple_size * st->batch_rows);
+  if (ex_size > 0) memset(st->batch_ex, 0, ex_size * st->batch_rows);
+  ivf::parallel_for(st->threads, st->batch_rows, [st, tuple_size, ex_size](std::size_t i) {
+    const uint32 padded = st->padded_dim;
+    std::vector<float> residual(padded);
+    const float* rotated = st->batch_rotated + i * padded;
+    const float* centroid = st->centroids + static_cast<Size>(st->batch_lists[i]) * padded;
+    for (uint32 j = 0; j < padded; j++) residual[j] = rotated[j] - centroid[j];
+    auto* ex = ex_size > 0 ? reinterpret_cast<ExItem*>(st->batch_ex + i * ex_size) : nullptr;
+    encode_row(residual.data(), padded, st->bits,
+               reinterpret_cast<CodeTuple*>(st->batch_codes + i * tuple_size), ex);
+  });
+}
+
+void write_batch(BuildState* st, const RowBatch& batch) {
+  const Size tuple_size = st->tuple_size;
+  const Size ex_size = st->ex_size;
+  for (uint32 i = 0; i < batch.rows; i++) {
+    CHECK_FOR_INTERRUPTS();
+    RabitqListEntry* entry = &st->entries[batch.lists[i]];
+    // A copy: in a parallel build the batch is a worker's message, in the queue's memory.
+    auto* tuple = reinterpret_cast<CodeTuple*>(st->tuple_scratch);
+    memcpy(tuple, batch.codes + i * tuple_size, tuple_size);
+    tuple->heap_tid = batch.tids[i];
+    tuple->vector_block = InvalidBlockNumber;
+    if (!st->options.rerank_from_heap) {
+      ItemPointerData where =
+          store_vector(st->index, ChainRef{entry, true}, batch.raw + static_cast<Size>(i) * st->dim,
+                       st->dim, false, DirectorySlot{InvalidBuffer, 0});
+      tuple->vector_block = ItemPointerGetBlockNumber(&where);
+      tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
+    }
+    if (st->bits > 1) {
+      ItemPointerData where =
+          chain_append_build(st->index, ChainRef{entry, true}, batch.ex + i * ex_size, ex_size);
+      code_ex_ref(tuple, st->padded_dim)->block = ItemPointerGetBlockNumber(&where);
+      code_ex_ref(tuple, st->padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
+    }
+    chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
+    entry->live++;
+    entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
+    st->indexed++;
+  }
+  pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->indexed));
+}
+
+void flush_batch(BuildState* st) {
+  if (st->batch_rows == 0) return;
+  compute_batch(st);
+  write_batch(st, RowBatch{st->batch_rows, st->batch_tids, st->batch_lists, st->batch_codes,
+                           st->batch_ex, st->batch_raw});
+  st->batch_rows = 0;
+}
+
+void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg) {
+  guard([&] {
+    auto* st = static_cast<BuildState*>(arg);
+    if (isnull[0]) return;
+    Size row = st->batch_rows;
+    MemoryContext old = MemoryContextSwitchTo(st->tmp);
+    memcpy(st->batch_raw + row * st->dim, row_values(st, values[0]), sizeof(float) * st->dim);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(st->tmp);
+    if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
+                        st->batch_prepared + row * st->dim)) {
+      return;
+    }
+    st->batch_tids[st->batch_rows++] = *tid;
+    if (st->batch_rows == st->batch_limit) flush_batch(st);
+  });
+}
+
+namespace {
+
+// Allocates the batch arrays of st->batch_limit rows.
+void allocate_batch(BuildState* st) {
+  const Size batch = st->batch_limit;
+  st->batch_tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * batch));
+  st->batch_lists = static_cast<uint32*>(palloc(sizeof(uint32) * batch));
+  st->batch_raw =
+      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->dim, MCXT_ALLOC_HUGE));
+  st->batch_prepared =
+      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->dim, MCXT_ALLOC_HUGE));
+  st->batch_rotated =
+      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->padded_dim, MCXT_ALLOC_HUGE));
+  st->batch_codes = static_cast<char*>(palloc_extended(batch * st->tuple_size, MCXT_ALLOC_HUGE));
+  st->tuple_scratch = static_cast<char*>(palloc(st->tuple_size));
+  if (st->ex_size > 0) {
+    st->batch_ex = static_cast<char*>(palloc_extended(batch * st->ex_size, MCXT_ALLOC_HUGE));
+  }
+}
+
+// Parallel workers for the two table passes: as many as Postgres plans for a B-tree
+// build of this table (max_parallel_maintenance_workers, the table's size or its
+// parallel_workers setting, 32 MB of maintenance_work_mem per participant), none for
+// CREATE INDEX CONCURRENTLY.
+int build_workers(Relation heap, Relation index, IndexInfo* info) {
+  if (info->ii_Concurrent || !IsUnderPostmaster) return 0;
+  return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+}
+
+}  // namespace
+
 IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   if (RelationGetNumberOfBlocks(index) != 0) {
     elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -447,16 +466,19 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->padded_dim = padded_dimensions(st->dim);
   st->bits = code_bits(index, st->dim);
   st->options = index->rd_options != nullptr
-                    ? reinterpret_cast<const RabitqOptions*>(index->rd_options)
-                    : &kDefaults;
-  st->options_seed = static_cast<uint64>(st->options->seed);
-  if (st->options->rerank_from_heap && index->rd_index->indkey.values[0] == 0) {
+                    ? *reinterpret_cast<const RabitqOptions*>(index->rd_options)
+                    : kDefaults;
+  st->options_seed = static_cast<uint64>(st->options.seed);
+  st->tuple_size = code_tuple_size(st->padded_dim, st->bits);
+  st->ex_size = st->bits > 1 ? ex_item_size(st->padded_dim, st->bits) : 0;
+  if (st->options.rerank_from_heap && index->rd_index->indkey.values[0] == 0) {
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("rerank_from_heap needs an index on a column, not an expression"),
                     errhint("Index the column itself, or leave rerank_from_heap off.")));
   }
   st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
   st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
+  const int workers = build_workers(heap, index, info);
   INSTR_TIME_SET_CURRENT(st->phase_start);
 
   // One pass counts and samples the rows; then the lists are the option, or the default for
@@ -467,15 +489,18 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
       palloc_extended(sizeof(float) * st->sample_capacity * st->dim, MCXT_ALLOC_HUGE));
   st->sample_priority =
       static_cast<uint64*>(palloc_extended(sizeof(uint64) * st->sample_capacity, MCXT_ALLOC_HUGE));
-  table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
+  double heap_rows = 0;
+  if (workers == 0 || !run_parallel_pass(st, true, workers, &heap_rows)) {
+    table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
+  }
   const uint64 rows = st->rows_seen;
   uint64 target;
-  if (st->options->lists > 0) {
-    st->lists = static_cast<uint32>(st->options->lists);
-    target = static_cast<uint64>(st->options->sample_factor) * st->lists;
+  if (st->options.lists > 0) {
+    st->lists = static_cast<uint32>(st->options.lists);
+    target = static_cast<uint64>(st->options.sample_factor) * st->lists;
   } else {
     st->lists = ivf::default_lists(rows);
-    target = std::min(static_cast<uint64>(st->options->sample_factor) * st->lists,
+    target = std::min(static_cast<uint64>(st->options.sample_factor) * st->lists,
                       std::max<uint64>(rows, 1));
   }
   st->sample_rows =
@@ -499,33 +524,27 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
     }
     st->lists = fewer;
   }
-  st->centroids = static_cast<float*>(palloc_extended(sizeof(float) * st->lists * st->padded_dim,
-                                                      MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
-  train(st, st->centroids);
+  auto* centroids = static_cast<float*>(palloc_extended(sizeof(float) * st->lists * st->padded_dim,
+                                                        MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+  train(st, centroids);
+  st->centroids = centroids;
   double kmeans_s = phase_seconds(st);
   pfree(st->sample);
   st->sample = nullptr;
 
   RabitqMeta meta = make_meta(st->metric, st->dim, st->padded_dim, st->lists, st->bits,
                               st->options_seed, st->centroids);
-  if (st->options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
+  if (st->options.rerank_from_heap) meta.flags |= kMetaHeapRerank;
   st->entries = empty_entries(st->lists);
   write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseAssigning);
-  const Size batch = st->batch_limit;
-  st->batch_raw = static_cast<float*>(palloc(sizeof(float) * batch * st->dim));
-  st->batch_prepared = static_cast<float*>(palloc(sizeof(float) * batch * st->dim));
-  st->batch_rotated = static_cast<float*>(palloc(sizeof(float) * batch * st->padded_dim));
-  st->batch_codes = static_cast<char*>(
-      palloc_extended(batch * code_tuple_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
-  if (st->bits > 1) {
-    st->batch_ex = static_cast<char*>(
-        palloc_extended(batch * ex_item_size(st->padded_dim, st->bits), MCXT_ALLOC_HUGE));
+  allocate_batch(st);
+  if (workers == 0 || !run_parallel_pass(st, false, workers, &heap_rows)) {
+    heap_rows =
+        table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
+    flush_batch(st);
   }
-  double heap_rows =
-      table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
-  flush_batch(st);
   double assign_s = phase_seconds(st);
 
   meta.built_rows = static_cast<uint64>(st->indexed);

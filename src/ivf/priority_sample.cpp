@@ -30,8 +30,8 @@ std::size_t compact(Keep keep, float* vectors, std::uint64_t* priorities, std::s
 
 }  // namespace
 
-std::uint64_t row_priority(std::uint64_t seed, std::uint64_t ordinal) {
-  return splitmix64(splitmix64(seed ^ 0x73616d706c65ULL) ^ ordinal);
+std::uint64_t row_priority(std::uint64_t seed, std::uint64_t key) {
+  return splitmix64(splitmix64(seed ^ 0x73616d706c65ULL) ^ key);
 }
 
 double sample_target_bound(std::uint64_t rows, std::uint32_t sample_factor,

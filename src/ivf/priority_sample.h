@@ -1,14 +1,15 @@
 // A uniform sample of a table's rows in the one pass that also counts them, for k-means
 // training when the number of lists (so the sample's size) depends on that count.
 //
-// Every row gets a priority, a hash of the seed and its ordinal in the scan. The sample is
-// the `target` rows of smallest priority: a uniform random subset, the same on every scan
-// of the same rows in the same order. While reading, a row is kept only if its priority is
-// under sample_threshold(rows so far), and rows above the threshold are dropped as it
-// falls. The threshold never rises and stays above kSampleSlack × the final target's share
-// of the rows, so no row of the final sample is ever dropped, and about kSampleSlack ×
-// target rows are held at the end. (In the rare case that fewer than target rows are under
-// the final threshold, the sample is all of them: a little smaller, still uniform.)
+// Every row gets a priority, a hash of the seed and a key that names the row (a Postgres
+// build uses its TID, which a parallel worker reading part of the table knows too). The
+// sample is the `target` rows of smallest priority: a uniform random subset, the same on
+// every scan of the same rows in the same order. While reading, a row is kept only if its
+// priority is under sample_threshold(rows so far), and rows above the threshold are
+// dropped as it falls. The threshold never rises and stays above kSampleSlack × the final
+// target's share of the rows, so no row of the final sample is ever dropped, and about
+// kSampleSlack × target rows are held at the end. (In the rare case that fewer than target rows are
+// under the final threshold, the sample is all of them: a little smaller, still uniform.)
 //
 // The caller owns the arrays (a Postgres build keeps them in a memory context); these
 // functions only compute and move rows within them.
@@ -21,8 +22,8 @@ namespace ruvector::ivf {
 
 constexpr double kSampleSlack = 1.2;
 
-// The priority of the row at `ordinal` (counting from 0) in a scan with `seed`.
-std::uint64_t row_priority(std::uint64_t seed, std::uint64_t ordinal);
+// The priority of the row named by `key` (distinct per row) in a scan with `seed`.
+std::uint64_t row_priority(std::uint64_t seed, std::uint64_t key);
 
 // The largest sample size that `rows` rows can ask for: sample_factor × fixed_lists, or with
 // fixed_lists = 0 (lists from the row count) sample_factor × (2·√rows + 1), which bounds
