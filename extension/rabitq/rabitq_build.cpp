@@ -402,27 +402,27 @@ void flush_batch(BuildState* st) {
   st->batch_rows = 0;
 }
 
+bool add_batch_row(BuildState* st, const ItemPointerData& tid, Datum value) {
+  const Size row = st->batch_rows;
+  MemoryContext old = MemoryContextSwitchTo(st->tmp);
+  memcpy(st->batch_raw + row * st->dim, row_values(st, value), sizeof(float) * st->dim);
+  MemoryContextSwitchTo(old);
+  MemoryContextReset(st->tmp);
+  if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
+                      st->batch_prepared + row * st->dim)) {
+    return false;  // a zero vector under cosine is not indexed
+  }
+  st->batch_tids[st->batch_rows++] = tid;
+  return st->batch_rows == st->batch_limit;
+}
+
 void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg) {
   guard([&] {
     auto* st = static_cast<BuildState*>(arg);
-    if (isnull[0]) return;
-    Size row = st->batch_rows;
-    MemoryContext old = MemoryContextSwitchTo(st->tmp);
-    memcpy(st->batch_raw + row * st->dim, row_values(st, values[0]), sizeof(float) * st->dim);
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(st->tmp);
-    if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
-                        st->batch_prepared + row * st->dim)) {
-      return;
-    }
-    st->batch_tids[st->batch_rows++] = *tid;
-    if (st->batch_rows == st->batch_limit) flush_batch(st);
+    if (!isnull[0] && add_batch_row(st, *tid, values[0])) flush_batch(st);
   });
 }
 
-namespace {
-
-// Allocates the batch arrays of st->batch_limit rows.
 void allocate_batch(BuildState* st) {
   const Size batch = st->batch_limit;
   st->batch_tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * batch));
@@ -439,6 +439,8 @@ void allocate_batch(BuildState* st) {
     st->batch_ex = static_cast<char*>(palloc_extended(batch * st->ex_size, MCXT_ALLOC_HUGE));
   }
 }
+
+namespace {
 
 // Parallel workers for the two table passes: as many as Postgres plans for a B-tree
 // build of this table (max_parallel_maintenance_workers, the table's size or its

@@ -76,6 +76,10 @@ void sample_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, boo
 
 // Pass 2: assigns every row to its nearest centroid and encodes it in batches.
 void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* arg);
+// Allocates the batch arrays of st->batch_limit rows.
+void allocate_batch(BuildState* st);
+// Adds a non-null row to the batch arrays; true when the batch is then full.
+bool add_batch_row(BuildState* st, const ItemPointerData& tid, Datum value);
 // Rotates, assigns and encodes the st->batch_rows rows of the batch arrays (no Postgres
 // calls: safe in a worker).
 void compute_batch(BuildState* st);

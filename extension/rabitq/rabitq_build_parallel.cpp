@@ -185,19 +185,7 @@ void worker_assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnu
                             void* arg) {
   guard([&] {
     auto* w = static_cast<WorkerState*>(arg);
-    if (isnull[0]) return;
-    BuildState* st = &w->st;
-    const Size row = st->batch_rows;
-    MemoryContext old = MemoryContextSwitchTo(st->tmp);
-    memcpy(st->batch_raw + row * st->dim, row_values(st, values[0]), sizeof(float) * st->dim);
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(st->tmp);
-    if (!prepare_vector(st->metric, st->batch_raw + row * st->dim, st->dim,
-                        st->batch_prepared + row * st->dim)) {
-      return;
-    }
-    st->batch_tids[st->batch_rows++] = *tid;
-    if (st->batch_rows == st->batch_limit) send_batch(w, false, 0);
+    if (!isnull[0] && add_batch_row(&w->st, *tid, values[0])) send_batch(w, false, 0);
   });
 }
 
@@ -227,19 +215,8 @@ void init_worker_state(WorkerState* w, const SharedBuild* shared, const float* c
     return;
   }
   st->centroids = centroids;
-  const Size batch = st->batch_limit = shared->batch_limit;
-  st->batch_tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * batch));
-  st->batch_lists = static_cast<uint32*>(palloc(sizeof(uint32) * batch));
-  st->batch_raw =
-      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->dim, MCXT_ALLOC_HUGE));
-  st->batch_prepared =
-      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->dim, MCXT_ALLOC_HUGE));
-  st->batch_rotated =
-      static_cast<float*>(palloc_extended(sizeof(float) * batch * st->padded_dim, MCXT_ALLOC_HUGE));
-  st->batch_codes = static_cast<char*>(palloc_extended(batch * st->tuple_size, MCXT_ALLOC_HUGE));
-  if (st->ex_size > 0) {
-    st->batch_ex = static_cast<char*>(palloc_extended(batch * st->ex_size, MCXT_ALLOC_HUGE));
-  }
+  st->batch_limit = shared->batch_limit;
+  allocate_batch(st);
 }
 
 }  // namespace
