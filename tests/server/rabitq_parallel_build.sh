@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parallel CREATE INDEX for rabitq, what pg_regress cannot see: that the workers really
 # run both passes, that a worker's error fails the build with that error (and leaves no
-# index, no worker behind), and that a cancel in the middle of a parallel pass does the same.
+# index, no worker behind), that a cancel in the middle of a parallel pass does the same,
+# and that kill -9 of the server then leaves the table whole and no index after recovery.
 # sql/rabitq_parallel.sql checks that the pages equal a serial build's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -82,37 +83,61 @@ grep -q "parallel worker" <<<"$out" || fail "the error did not come from a worke
 no_workers_left "after a worker's error"
 echo "rabitq_parallel_build: a worker's error fails the build: ok"
 
-# 3. A cancel while the workers encode rows (pass 2) stops the build cleanly.
-psql -X >"$CLUSTER_DIR/cancel.out" 2>&1 <<'SQL' &
+# Starts CREATE INDEX $1 in the background with bits = 3 (so that pass 2 takes a while):
+# its psql is $build, its output $CLUSTER_DIR/$1.out.
+start_build() {
+  psql -X >"$CLUSTER_DIR/$1.out" 2>&1 <<SQL &
 SET maintenance_work_mem = '256MB';
-SET application_name = 'parallel_build';
-CREATE INDEX items_cancelled ON items USING rabitq (v) WITH (bits = 3);
+SET application_name = '$1';
+CREATE INDEX $1 ON items USING rabitq (v) WITH (bits = 3);
 SQL
-build=$!
-cancelled=0
-for _ in $(seq 1000); do
-  pid=$("${PSQL[@]}" -c "SELECT p.pid FROM pg_stat_progress_create_index p
-      JOIN pg_stat_activity a USING (pid)
-      WHERE a.application_name = 'parallel_build'
-        AND p.phase = 'building index: assigning and encoding rows' AND p.blocks_done > 0")
-  if [[ -n $pid ]]; then
-    "${PSQL[@]}" -c "SELECT pg_cancel_backend($pid)" >/dev/null
-    cancelled=1
-    break
-  fi
-  kill -0 "$build" 2>/dev/null || break
-  sleep 0.01
-done
+  build=$!
+}
+# Waits until build $1's workers encode rows and prints its backend's pid.
+pass2_pid() {
+  local pid
+  for _ in $(seq 1000); do
+    pid=$("${PSQL[@]}" -c "SELECT p.pid FROM pg_stat_progress_create_index p
+        JOIN pg_stat_activity a USING (pid)
+        WHERE a.application_name = '$1'
+          AND p.phase = 'building index: assigning and encoding rows' AND p.blocks_done > 0")
+    [[ -n $pid ]] && echo "$pid" && return 0
+    kill -0 "$build" 2>/dev/null || break
+    sleep 0.01
+  done
+  fail "the build ended before it was in pass 2: $(cat "$CLUSTER_DIR/$1.out")"
+}
+no_index() {
+  [[ $("${PSQL[@]}" -c "SELECT count(*) FROM pg_class WHERE relname = '$1'") == 0 ]] ||
+    fail "the stopped build left its index $1"
+}
+
+# 3. A cancel while the workers encode rows (pass 2) stops the build cleanly.
+start_build items_cancelled
+pid=$(pass2_pid items_cancelled)
+"${PSQL[@]}" -c "SELECT pg_cancel_backend($pid)" >/dev/null
 wait "$build" || true
-[[ $cancelled == 1 ]] || fail "the build ended before it could be cancelled: $(cat "$CLUSTER_DIR/cancel.out")"
-grep -q "canceling statement due to user request" "$CLUSTER_DIR/cancel.out" ||
-  fail "the cancelled build did not stop: $(cat "$CLUSTER_DIR/cancel.out")"
-[[ $("${PSQL[@]}" -c "SELECT count(*) FROM pg_class WHERE relname = 'items_cancelled'") == 0 ]] ||
-  fail "the cancelled build left its index"
+grep -q "canceling statement due to user request" "$CLUSTER_DIR/items_cancelled.out" ||
+  fail "the cancelled build did not stop: $(cat "$CLUSTER_DIR/items_cancelled.out")"
+no_index items_cancelled
 no_workers_left "after a cancel"
 echo "rabitq_parallel_build: a cancel in pass 2 stops the build: ok"
 
-# 4. The server took no harm: the next parallel build succeeds.
+# 4. kill -9 of the server in pass 2: after crash recovery the table is whole and there is
+# no index.
+start_build items_crashed
+pid=$(pass2_pid items_crashed)
+pm=$(head -1 "$PGDATA/postmaster.pid")
+pkill -9 -P "$pm" || true  # the backend $pid and its workers among them
+kill -9 "$pm"
+while kill -0 "$pm" 2>/dev/null; do sleep 0.1; done
+wait "$build" || true
+cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$CLUSTER_DIR/server.log" -w -t 120 start >/dev/null
+[[ $("${PSQL[@]}" -c "SELECT count(*) FROM items") == 60000 ]] || fail "rows lost in the crash"
+no_index items_crashed
+echo "rabitq_parallel_build: kill -9 in pass 2, then recovery: ok"
+
+# 5. The server took no harm: the next parallel build succeeds.
 "${PSQL[@]}" -c "SET maintenance_work_mem = '256MB'; CREATE INDEX items_v ON items USING rabitq (v)"
 [[ $("${PSQL[@]}" -c "SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '[$(seq -s, 96 | sed 's/[0-9]*/1/g')]' LIMIT 5) s") == 5 ]] ||
   fail "no rows from the index built after the failures"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# rabitq on a streaming standby: the index is built, extended by inserts, thinned by
-# DELETE + VACUUM on the primary, and the standby's copy (WAL replay of GenericXLog
-# records) must answer exactly as its own sequential scan and as the primary does.
+# rabitq on a streaming standby: the index is built (with a parallel worker), extended by
+# inserts, thinned by DELETE + VACUUM on the primary, and the standby's copy (WAL replay
+# of GenericXLog records) must answer exactly as its own sequential scan and as the
+# primary does.
 # RABITQ_BITS=n builds the indexes with bits = n (extended RaBitQ codes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +34,8 @@ for t in items items_heap; do
 CREATE TABLE $t (id int PRIMARY KEY, v ruvector(24));
 INSERT INTO $t SELECT g, array(SELECT sin(g * 0.37 + d) * 10 + (g % 17) FROM generate_series(1, 24) d)::ruvector
 FROM generate_series(1, 3000) g;
+-- Built by a parallel worker (the table is too small for Postgres to plan one by itself).
+ALTER TABLE $t SET (parallel_workers = 1);
 CREATE INDEX ${t}_v ON $t USING rabitq (v) WITH (lists = 16$opts);
 INSERT INTO $t SELECT g, array(SELECT cos(g * 0.11 + d) * 10 + (g % 13) FROM generate_series(1, 24) d)::ruvector
 FROM generate_series(3001, 4000) g;
