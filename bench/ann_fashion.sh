@@ -61,13 +61,6 @@ server_loop fashion queries ruvector
 [[ "$have_pgvector" == 1 ]] && server_loop fashion_pg queries_pg vector
 
 results=$(mktemp)
-timed() {  # seconds taken by one SQL statement
-  local t0 t1
-  t0=$(date +%s.%N)
-  "${PSQL[@]}" -c "$1" >/dev/null
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
-}
 client_qps() {  # gucs table qtable: one pgbench run of SECONDS_PER seconds
   cat >"$CLUSTER_DIR/q_$2.pgb" <<PGB
 \\set qid random(0, $((QUERIES - 1)))

@@ -3,6 +3,14 @@
 DATA=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
 
+timed() {  # seconds taken by one SQL statement
+  local t0 t1
+  t0=$(date +%s.%N)
+  "${PSQL[@]}" -c "$1" >/dev/null
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+
 fashion_cluster_start() {  # extra postgresql.conf lines...
   mkdir -p build
   g++ -O2 -std=c++17 -o build/idx_to_copy tools/idx_to_copy.cpp

@@ -18,14 +18,6 @@ load_fashion 10
 have_pgvector=$("${PSQL[@]}" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
 [[ "$have_pgvector" == 1 ]] && "${PSQL[@]}" -c "CREATE EXTENSION vector"
 
-timed() {  # seconds taken by SQL statements
-  local t0 t1
-  t0=$(date +%s.%N)
-  "${PSQL[@]}" -c "$1" >/dev/null
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
-}
-
 results=$(mktemp)
 run() {  # name, column type, index clause
   local name=$1 type=$2 using=$3 build bulk single vacuum size
