@@ -19,9 +19,13 @@
 // ex codes live with the vectors: the pass over the codes stays as compact as with bits = 1.
 // Codes and vectors are kept apart so that a scan touches only the small code pages and
 // fetches a raw vector only for the few candidates whose lower bound can still win.
-// Pages are never freed or compacted: VACUUM marks a dead row's code tuple deleted (a
-// tombstone), and a later insert into the same list overwrites it and, in place, the row's
-// vector chunks and ex item (rabitq_reuse.cpp); REINDEX reclaims what is never reused.
+//   free pages                  pages of lists VACUUM repacked, linked from the metapage's
+//                               free_head by opaque->next; appends take them before extending
+// VACUUM marks a dead row's code tuple deleted (a tombstone), and a later insert into the
+// same list overwrites it and, in place, the row's vector chunks and ex item
+// (rabitq_reuse.cpp). A list with more tombstones than live rows is repacked: its live rows are
+// copied into new chains and its old pages go to the free list (rabitq_repack.cpp). The file
+// never shrinks: free pages are reused by later appends to any list, as btree reuses pages.
 #pragma once
 
 #include "extension/pg_wrapper.h"
@@ -58,6 +62,7 @@ enum PageType : uint16 {
   kPageDirectory = 3,
   kPageCodes = 4,
   kPageVectors = 5,
+  kPageFree = 6,  // on the free list (rabitq_free_pages.cpp)
 };
 
 struct RabitqPageOpaque {
@@ -80,8 +85,17 @@ struct RabitqMeta {
   uint64 centroid_hash;  // FNV-1a of the centroid bytes: keys the backend-local cache
   uint64 built_rows;     // rows indexed by CREATE INDEX
   uint32 flags;          // kMetaHeapRerank; 0 in indexes built before flags existed
+  // The free list and the chains no directory entry references: those a repack is writing,
+  // or has just replaced, which VACUUM moves to the free list (rabitq_free_pages.cpp). All
+  // are kNoPage when empty, as they read in indexes built before they existed.
+  BlockNumber free_head;
+  uint32 free_pages;
+  BlockNumber orphan_codes;
+  BlockNumber orphan_vectors;
   uint32 unused;
 };
+// The end of a page list in free_head and the orphan heads: the metapage, never a chain's.
+constexpr BlockNumber kNoPage = kMetaBlock;
 // No vector pages: the exact rerank reads each candidate's vector from the table (the
 // rerank_from_heap option). The index holds only codes: a fraction of the table's size.
 constexpr uint32 kMetaHeapRerank = 1;

@@ -4,6 +4,8 @@
 // standbys.
 #include "extension/rabitq/rabitq_chain.h"
 
+#include "extension/rabitq/rabitq_free_pages.h"
+
 extern "C" {
 #include "utils/rel.h"
 }
@@ -83,22 +85,22 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
     block = next;
   }
 
-  Buffer fresh = InvalidBuffer;
-  if (!BufferIsValid(buffer) || !fits(page, size)) fresh = new_page(index, true);
+  // A page off the free list brings the metapage into the record: four pages at most.
+  TakenPage fresh{InvalidBuffer, InvalidBuffer};
+  if (!BufferIsValid(buffer) || !fits(page, size)) fresh = take_page(index, false);
 
   GenericXLogState* state = GenericXLogStart(index);
   Page dir_page = GenericXLogRegisterBuffer(state, directory.buffer, 0);
   Page target;
-  if (BufferIsValid(fresh)) {
-    target = GenericXLogRegisterBuffer(state, fresh, GENERIC_XLOG_FULL_IMAGE);
-    init_page(target, chain.type());
+  if (BufferIsValid(fresh.page)) {
+    target = register_taken_page(state, fresh, chain.type(), nullptr);
     if (BufferIsValid(buffer)) {
       Page old_tail = GenericXLogRegisterBuffer(state, buffer, 0);
-      page_opaque(old_tail)->next = BufferGetBlockNumber(fresh);
+      page_opaque(old_tail)->next = BufferGetBlockNumber(fresh.page);
     } else {
-      chain.head() = BufferGetBlockNumber(fresh);
+      chain.head() = BufferGetBlockNumber(fresh.page);
     }
-    chain.tail() = BufferGetBlockNumber(fresh);
+    chain.tail() = BufferGetBlockNumber(fresh.page);
   } else {
     target = GenericXLogRegisterBuffer(state, buffer, 0);
   }
@@ -107,7 +109,7 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
   GenericXLogFinish(state);
 
   if (BufferIsValid(buffer)) UnlockReleaseBuffer(buffer);
-  if (BufferIsValid(fresh)) UnlockReleaseBuffer(fresh);
+  if (BufferIsValid(fresh.page)) release_taken_page(fresh);
   return place(chain.tail(), offset);
 }
 

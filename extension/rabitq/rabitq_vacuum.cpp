@@ -1,12 +1,14 @@
 // VACUUM of a rabitq index: bulk delete marks the code tuples of dead heap rows as
 // deleted (tombstones) page by page, reading only the small code pages, then counts them in
 // the list's directory entry; inserts into the list reuse those slots (rabitq_reuse.cpp).
-// Cleanup reports the index's size. No page is ever freed: only REINDEX shrinks an index.
+// Cleanup repacks lists that are mostly tombstones (rabitq_repack.cpp) and reports the
+// index's size and free pages.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
 
 #include "extension/rabitq/rabitq_chain.h"
+#include "extension/rabitq/rabitq_repack.h"
 
 extern "C" {
 #include "commands/vacuum.h"
@@ -110,7 +112,23 @@ IndexBulkDeleteResult* vacuum_cleanup(IndexVacuumInfo* info, IndexBulkDeleteResu
     stats->num_index_tuples = live;
     stats->estimated_count = false;
   }
+  RepackResult repack = repack_lists(info);
+  if (repack.lists > 0 || repack.pages_freed > 0) {
+    ereport(info->message_level,
+            (errmsg("rabitq index \"%s\": repacked %u lists, freed %u pages",
+                    RelationGetRelationName(index), repack.lists, repack.pages_freed)));
+  }
+  if (repack.locked_out) {
+    ereport(info->message_level,
+            (errmsg("rabitq index \"%s\": lists not repacked: the index is in use",
+                    RelationGetRelationName(index)),
+             errdetail("The next VACUUM tries again.")));
+  }
+  RabitqMeta meta = read_meta(index);
   stats->num_pages = RelationGetNumberOfBlocks(index);
+  stats->pages_newly_deleted = repack.pages_freed;
+  stats->pages_deleted = meta.free_pages;
+  stats->pages_free = meta.free_pages;
   return stats;
 }
 
