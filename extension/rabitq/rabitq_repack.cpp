@@ -26,7 +26,7 @@
 #include "extension/rabitq/rabitq_free_pages.h"
 
 extern "C" {
-#include "access/parallel.h"
+#include "access/xact.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -274,10 +274,7 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
 
 RepackResult repack_lists(IndexVacuumInfo* info) {
   Relation index = info->index;
-  RepackResult result{0, 0, false};
-  // Index cleanup runs in the leader (amparallelvacuumoptions); a parallel worker could
-  // neither take the lock's transaction id nor should it.
-  if (IsParallelWorker()) return result;
+  RepackResult result{0, 0, false, false};
   // What an interrupted repack left: needs no lock, since nobody else can reach it.
   result.pages_freed = free_orphans(index);
 
@@ -286,6 +283,15 @@ RepackResult repack_lists(IndexVacuumInfo* info) {
   read_list_entries(index, meta, entries);
   bool any = std::any_of(entries, entries + meta.lists, worth_repacking);
   if (!any) {
+    pfree(entries);
+    return result;
+  }
+  // The lock must reach standbys, and the record that tells them takes a transaction id,
+  // which a parallel VACUUM cannot assign: it stays in parallel mode (even in the leader,
+  // which cleans this index up) until after index cleanup. Heap truncation, which needs
+  // the same, comes after parallel mode ends; nothing of an index AM's does.
+  if (IsInParallelMode()) {
+    result.in_parallel = true;
     pfree(entries);
     return result;
   }

@@ -118,11 +118,19 @@ IndexBulkDeleteResult* vacuum_cleanup(IndexVacuumInfo* info, IndexBulkDeleteResu
             (errmsg("rabitq index \"%s\": repacked %u lists, freed %u pages",
                     RelationGetRelationName(index), repack.lists, repack.pages_freed)));
   }
+  // VACUUM's own message_level is DEBUG2 whether VERBOSE or not (the pages freed appear in
+  // VERBOSE's summary as newly deleted), but a repack left undone is for the user to know.
   if (repack.locked_out) {
-    ereport(info->message_level,
-            (errmsg("rabitq index \"%s\": lists not repacked: the index is in use",
+    ereport(NOTICE, (errmsg("rabitq index \"%s\": lists not repacked: the index is in use",
+                            RelationGetRelationName(index)),
+                     errdetail("The next VACUUM tries again.")));
+  }
+  // In a parallel VACUUM message_level is DEBUG2 even with VERBOSE: the worker logs.
+  if (repack.in_parallel && !start_repack_worker(index)) {
+    ereport(WARNING,
+            (errmsg("rabitq index \"%s\": could not start a worker to repack its lists",
                     RelationGetRelationName(index)),
-             errdetail("The next VACUUM tries again.")));
+             errhint("Raise max_worker_processes, or run VACUUM (PARALLEL 0) on the table.")));
   }
   RabitqMeta meta = read_meta(index);
   stats->num_pages = RelationGetNumberOfBlocks(index);
