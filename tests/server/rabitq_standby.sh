@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # rabitq on a streaming standby: the index is built (with a parallel worker), extended by
-# inserts, thinned by DELETE + VACUUM on the primary, and the standby's copy (WAL replay
-# of GenericXLog records) must answer exactly as its own sequential scan and as the
-# primary does.
+# inserts, thinned by DELETE + VACUUM on the primary (then repacked by VACUUM, and refilled
+# from its free pages), and the standby's copy (WAL replay of GenericXLog records) must
+# answer exactly as its own sequential scan and as the primary does.
 # RABITQ_BITS=n builds the indexes with bits = n (extended RaBitQ codes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +18,7 @@ trap stop_all EXIT
 
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
 "${PSQL[@]}" -c "CREATE EXTENSION ruvector"
+"${PSQL[@]}" -f tests/server/rabitq_census.sql >/dev/null
 cluster_as_owner "$PG_BINDIR/pg_basebackup" -D "$STANDBY" -R -X stream -h "$PGHOST" -p "$PGPORT" -U postgres
 STANDBY_PORT=$((PGPORT + 1))
 while (exec 3<>"/dev/tcp/127.0.0.1/$STANDBY_PORT") 2>/dev/null || [[ -e "$CLUSTER_DIR/.s.PGSQL.$STANDBY_PORT" ]]; do
@@ -43,6 +44,12 @@ DELETE FROM $t WHERE id % 3 = 0;
 VACUUM $t;
 INSERT INTO $t SELECT g, array(SELECT sin(g * 0.05 + d) * 12 FROM generate_series(1, 24) d)::ruvector
 FROM generate_series(4001, 4300) g;
+-- Most rows deleted: VACUUM repacks the lists (under a lock the standby replays) and moves
+-- their old pages to the free list, from which the inserts after take pages.
+DELETE FROM $t WHERE id % 5 <> 0;
+VACUUM $t;
+INSERT INTO $t SELECT g, array(SELECT cos(g * 0.07 + d) * 11 FROM generate_series(1, 24) d)::ruvector
+FROM generate_series(4301, 5300) g;
 SQL
 done
 lsn=$("${PSQL[@]}" -c "SELECT pg_current_wal_lsn()")
@@ -98,4 +105,15 @@ for t in items items_heap; do
     exit 1
   fi
   echo "rabitq_standby: $t: standby index == standby seq scan == primary index ($(tr -cd , <<<"$want" | wc -c) distances): ok"
+  # The standby's pages are where the primary's are: the repack and the free list replayed.
+  census="SELECT * FROM rabitq_census('${t}_v')"
+  pages_standby=$("${SB[@]}" -c "$census")
+  pages_primary=$("${PSQL[@]}" -c "$census")
+  IFS='|' read -r _ orphaned free counted lost twice mistyped _ <<<"$pages_standby"
+  if [[ "$pages_standby" != "$pages_primary" || $free == 0 || $free != "$counted" ||
+    "$orphaned$lost$twice$mistyped" != 0000 ]]; then
+    echo "rabitq_standby: $t: pages (chains|orphaned|free|counted|lost|twice|mistyped|new) standby $pages_standby, primary $pages_primary" >&2
+    exit 1
+  fi
+  echo "rabitq_standby: $t: pages (chains|orphaned|free|...) $pages_standby on both: ok"
 done
