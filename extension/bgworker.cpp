@@ -12,7 +12,7 @@ extern "C" {
 
 namespace ruvector::pg {
 
-void register_database_worker(const char* function, const char* name, int restart_s) {
+BackgroundWorker database_worker(const char* function, const char* name, int restart_s) {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof(worker));
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -22,6 +22,11 @@ void register_database_worker(const char* function, const char* name, int restar
   strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
   strlcpy(worker.bgw_name, name, BGW_MAXLEN);
   strlcpy(worker.bgw_type, name, BGW_MAXLEN);
+  return worker;
+}
+
+void register_database_worker(const char* function, const char* name, int restart_s) {
+  BackgroundWorker worker = database_worker(function, name, restart_s);
   RegisterBackgroundWorker(&worker);
 }
 

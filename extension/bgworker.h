@@ -1,13 +1,23 @@
-// Registration of the extension's background workers (from _PG_init, when preloaded):
-// each connects to one database, starts once recovery is over, and is restarted by the
-// postmaster `restart_s` seconds after it exits or crashes.
+// The extension's background workers: registered from _PG_init (when preloaded), or started
+// for one job while the server runs (RegisterDynamicBackgroundWorker). Each connects to one
+// database, starts once recovery is over, and is restarted by the postmaster `restart_s`
+// seconds after it exits or crashes.
 #pragma once
 
 #include "extension/pg_wrapper.h"
 
+extern "C" {
+#include "postmaster/bgworker.h"
+}
+
 namespace ruvector::pg {
 
-// `function` is the exported entry point's name; `name` shows in pg_stat_activity.
+// A worker of this library that connects to a database once recovery is over: `function`
+// is the exported entry point's name; `name` shows in pg_stat_activity (as its type too).
+// `restart_s` is BGW_NEVER_RESTART for a worker started for one job.
+BackgroundWorker database_worker(const char* function, const char* name, int restart_s);
+
+// Registers database_worker(...) at postmaster start.
 void register_database_worker(const char* function, const char* name, int restart_s);
 
 // The top of a worker's loop: waits up to timeout_ms for the latch, handles interrupts

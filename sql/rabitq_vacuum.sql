@@ -1,7 +1,8 @@
 -- Inserts reuse the slots of rows VACUUM removed: DELETE, VACUUM and INSERT of as many rows
 -- into the same lists leave a rabitq index's size unchanged, and the reused slots hold the
 -- new rows' codes, vectors and ex codes (exact answers when every list is probed); plain,
--- bits = 3 and rerank_from_heap, then wide rows whose vectors span pages.
+-- bits = 3 and rerank_from_heap, then wide rows whose vectors span pages. Then VACUUM's
+-- repack of lists that are mostly tombstones, and the free pages it leaves.
 SET client_min_messages = warning;
 
 -- 4000 rows in 30 clusters of 16 dimensions, generated deterministically; 20 queries
@@ -119,7 +120,125 @@ WHERE idx IN ('wide_bits_v', 'wider_plain_v') ORDER BY idx;
 SELECT * FROM churn_mismatches(array['wide_plain', 'wide_bits'], 'wide_queries');
 SELECT * FROM churn_mismatches(array['wider_plain'], 'wider_queries');
 
+-- Repacking. VACUUM repacks a list with more tombstones than live rows: its live rows move
+-- to new pages, its old pages go to the index's free list, and appends to any list take
+-- free pages before they extend the file. Answers stay exact (every list probed); plain,
+-- bits = 3 and rerank_from_heap, then wide rows whose vectors span two and three pages.
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+CREATE TABLE repack_plain AS SELECT * FROM churn_rows;
+CREATE TABLE repack_bits AS SELECT * FROM churn_rows;
+CREATE TABLE repack_heap AS SELECT * FROM churn_rows;
+CREATE INDEX repack_plain_v ON repack_plain USING rabitq (v) WITH (lists = 8);
+CREATE INDEX repack_bits_v ON repack_bits USING rabitq (v) WITH (lists = 8, bits = 3);
+CREATE INDEX repack_heap_v ON repack_heap USING rabitq (v) WITH (lists = 8, rerank_from_heap = true);
+CREATE TABLE repack_sizes AS SELECT relname::text AS idx, pg_relation_size(oid) AS built
+FROM pg_class WHERE relname IN ('repack_plain_v', 'repack_bits_v', 'repack_heap_v');
+
+-- An index's pages by kind (the type in the special space), the free pages the metapage
+-- counts, and whether that count is the number of free pages
+CREATE FUNCTION churn_pages(idx text) RETURNS TABLE (codes bigint, vectors bigint, free bigint,
+  counted int) LANGUAGE sql AS $$
+  WITH pages AS (
+    SELECT get_byte(get_raw_page(idx, b), 8188) AS type
+    FROM generate_series(0, (pg_relation_size(idx) / 8192)::int - 1) b)
+  SELECT count(*) FILTER (WHERE type = 4), count(*) FILTER (WHERE type = 5),
+         count(*) FILTER (WHERE type = 6),
+         (SELECT get_byte(p, 88) + 256 * get_byte(p, 89) FROM get_raw_page(idx, 0) p)
+  FROM pages
+$$;
+-- Whether the index, probing every list, returns each row of each table exactly once
+CREATE FUNCTION churn_once(tables text[]) RETURNS TABLE (tbl text, every_row_once boolean)
+LANGUAGE plpgsql AS $$
+DECLARE ok boolean;
+BEGIN
+  PERFORM set_config('enable_seqscan', 'off', true);
+  PERFORM set_config('rabitq.probes', '1000', true);
+  PERFORM set_config('rabitq.iterative_scan', 'relaxed_order', true);
+  PERFORM set_config('rabitq.max_scan_tuples', '100000000', true);
+  FOREACH tbl IN ARRAY tables LOOP
+    EXECUTE format('SELECT count(*) = (SELECT count(*) FROM %I) AND count(DISTINCT id) = count(*)
+      FROM (SELECT id FROM %I ORDER BY v <-> (SELECT q FROM churn_queries LIMIT 1)
+            LIMIT 100000000) s', tbl, tbl) INTO ok;
+    every_row_once := ok;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+SELECT * FROM churn_mismatches(array['repack_plain', 'repack_bits', 'repack_heap'], 'churn_queries');
+SELECT * FROM churn_once(array['repack_plain', 'repack_bits', 'repack_heap']);
+SELECT idx, p.* FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+
+-- 80% of the rows deleted (whole clusters, so two lists keep no row): VACUUM repacks every
+-- list. The code and vector pages shrink to about a fifth and the rest are free. The file
+-- does not grow: the empty lists are repacked first, and their freed pages take the live
+-- rows of the others
+DELETE FROM repack_plain WHERE id % 5 <> 0;
+DELETE FROM repack_bits WHERE id % 5 <> 0;
+DELETE FROM repack_heap WHERE id % 5 <> 0;
+VACUUM repack_plain, repack_bits, repack_heap;
+SELECT idx, (pg_relation_size(idx) - built) / 8192 AS grown_pages, p.*
+FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+SELECT * FROM churn_mismatches(array['repack_plain', 'repack_bits', 'repack_heap'], 'churn_queries');
+SELECT * FROM churn_once(array['repack_plain', 'repack_bits', 'repack_heap']);
+-- Nothing left to repack: a second VACUUM changes nothing
+VACUUM repack_plain, repack_bits, repack_heap;
+SELECT idx, (pg_relation_size(idx) - built) / 8192 AS grown_pages, p.*
+FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+
+-- The deleted rows inserted again: appends take the free pages, the file does not grow
+INSERT INTO repack_plain SELECT 10000 + id, v FROM churn_rows WHERE id % 5 <> 0;
+INSERT INTO repack_bits SELECT 10000 + id, v FROM churn_rows WHERE id % 5 <> 0;
+INSERT INTO repack_heap SELECT 10000 + id, v FROM churn_rows WHERE id % 5 <> 0;
+SELECT idx, (pg_relation_size(idx) - built) / 8192 AS grown_pages, p.*
+FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+SELECT * FROM churn_mismatches(array['repack_plain', 'repack_bits', 'repack_heap'], 'churn_queries');
+SELECT * FROM churn_once(array['repack_plain', 'repack_bits', 'repack_heap']);
+
+-- Every row deleted: every page of every list is freed; the empty index answers nothing,
+-- then takes new rows from its free pages
+DELETE FROM repack_plain;
+DELETE FROM repack_bits;
+DELETE FROM repack_heap;
+VACUUM repack_plain, repack_bits, repack_heap;
+SELECT idx, (pg_relation_size(idx) - built) / 8192 AS grown_pages, p.*
+FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM repack_bits ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 10) s;
+RESET enable_seqscan;
+INSERT INTO repack_plain SELECT * FROM churn_rows WHERE id % 4 = 0;
+INSERT INTO repack_bits SELECT * FROM churn_rows WHERE id % 4 = 0;
+INSERT INTO repack_heap SELECT * FROM churn_rows WHERE id % 4 = 0;
+SELECT idx, (pg_relation_size(idx) - built) / 8192 AS grown_pages, p.*
+FROM repack_sizes, churn_pages(idx) p ORDER BY idx;
+SELECT * FROM churn_mismatches(array['repack_plain', 'repack_bits', 'repack_heap'], 'churn_queries');
+SELECT * FROM churn_once(array['repack_plain', 'repack_bits', 'repack_heap']);
+
+-- Wide rows: 3000 dimensions are two chunks a vector, 5000 three, which the repack links
+-- page to page as it writes them
+CREATE TABLE repack_wide AS SELECT * FROM wide_rows;
+CREATE TABLE repack_wide_bits AS SELECT * FROM wide_rows;
+CREATE TABLE repack_wider AS SELECT * FROM wider_rows;
+CREATE INDEX repack_wide_v ON repack_wide USING rabitq (v) WITH (lists = 2);
+CREATE INDEX repack_wide_bits_v ON repack_wide_bits USING rabitq (v) WITH (lists = 2, bits = 3);
+CREATE INDEX repack_wider_v ON repack_wider USING rabitq (v) WITH (lists = 2);
+DELETE FROM repack_wide WHERE id % 4 <> 1;
+DELETE FROM repack_wide_bits WHERE id % 4 <> 1;
+DELETE FROM repack_wider WHERE id % 4 <> 1;
+VACUUM repack_wide, repack_wide_bits, repack_wider;
+SELECT idx, p.* FROM unnest(array['repack_wide_v', 'repack_wide_bits_v', 'repack_wider_v']) idx,
+  churn_pages(idx) p ORDER BY idx;
+SELECT * FROM churn_mismatches(array['repack_wide', 'repack_wide_bits'], 'wide_queries');
+SELECT * FROM churn_mismatches(array['repack_wider'], 'wider_queries');
+-- and the deleted rows back, into free pages
+INSERT INTO repack_wide SELECT * FROM wide_rows WHERE id % 4 <> 1;
+INSERT INTO repack_wide_bits SELECT * FROM wide_rows WHERE id % 4 <> 1;
+INSERT INTO repack_wider SELECT * FROM wider_rows WHERE id % 4 <> 1;
+SELECT * FROM churn_mismatches(array['repack_wide', 'repack_wide_bits'], 'wide_queries');
+SELECT * FROM churn_mismatches(array['repack_wider'], 'wider_queries');
+
+DROP TABLE repack_plain, repack_bits, repack_heap, repack_sizes, repack_wide, repack_wide_bits,
+  repack_wider;
 DROP TABLE churn_rows, churn_queries, churn_plain, churn_bits, churn_heap, churn_sizes,
   churn_gone, churn_gone2, wide_rows, wide_queries, wider_rows, wider_queries, wide_plain,
   wide_bits, wider_plain;
-DROP FUNCTION churn_top(text, ruvector, int), churn_mismatches(text[], text);
+DROP FUNCTION churn_top(text, ruvector, int), churn_mismatches(text[], text), churn_once(text[]),
+  churn_pages(text);

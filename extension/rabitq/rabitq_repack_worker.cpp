@@ -7,6 +7,7 @@
 // then repacks as VACUUM would. Its result goes to the server log.
 #include "extension/rabitq/rabitq_repack.h"
 
+#include "extension/bgworker.h"
 #include "extension/boundary.h"
 
 extern "C" {
@@ -64,15 +65,9 @@ void repack_in_worker(Oid index_oid, const RepackRequest& request) {
 }  // namespace
 
 bool start_repack_worker(Relation index) {
-  BackgroundWorker worker;
-  memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  worker.bgw_restart_time = BGW_NEVER_RESTART;
-  strlcpy(worker.bgw_library_name, "ruvector", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "rabitq_repack_worker_main", BGW_MAXLEN);
+  BackgroundWorker worker =
+      database_worker("rabitq_repack_worker_main", "rabitq repack", BGW_NEVER_RESTART);
   snprintf(worker.bgw_name, BGW_MAXLEN, "rabitq repack of index %u", RelationGetRelid(index));
-  strlcpy(worker.bgw_type, "rabitq repack", BGW_MAXLEN);
   worker.bgw_main_arg = ObjectIdGetDatum(RelationGetRelid(index));
   RepackRequest request{MyDatabaseId, index->rd_index->indrelid};
   static_assert(sizeof(request) <= BGW_EXTRALEN, "the request fits bgw_extra");

@@ -13,6 +13,8 @@ cluster_start
 trap cluster_stop EXIT
 
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
+TEST=rabitq_repack_crash
+source tests/server/lib/rabitq_items.sh
 "${PSQL[@]}" -f tests/server/rabitq_census.sql >/dev/null
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION ruvector;
@@ -22,63 +24,11 @@ FROM generate_series(1, 20000) g;
 CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 2${RABITQ_BITS:+, bits = $RABITQ_BITS});
 SQL
 
-fail() {
-  echo "rabitq_repack_crash: $*" >&2
-  exit 1
-}
-
 stop_server() {
   cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
 }
 start_server() {
   cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$CLUSTER_DIR/server.log" -w -t 120 start >/dev/null
-}
-
-crash() {
-  local pm
-  pm=$(head -1 "$PGDATA/postmaster.pid")
-  pkill -9 -P "$pm" || true
-  kill -9 "$pm"
-  while kill -0 "$pm" 2>/dev/null; do sleep 0.1; done
-  start_server 2>/dev/null  # pg_ctl notes the stale postmaster.pid
-}
-
-# census "what" [orphans]: no page lost, in two places or mistyped; with "orphans", the
-# metapage must name some orphaned pages, else none.
-census() {
-  local what=$1 expect=${2:-none} row chains orphaned free counted lost twice mistyped fresh
-  row=$("${PSQL[@]}" -F ' ' -c "SELECT * FROM rabitq_census('items_v')")
-  read -r chains orphaned free counted lost twice mistyped fresh <<<"$row"
-  if [[ $lost != 0 || $twice != 0 || $mistyped != 0 || $free != "$counted" ]] ||
-    [[ $expect == orphans && $orphaned == 0 ]] || [[ $expect == none && $orphaned != 0 ]]; then
-    fail "$what: pages in chains $chains, orphaned $orphaned, free $free (counted $counted), lost $lost, twice $twice, mistyped $mistyped"
-  fi
-  echo "rabitq_repack_crash: $what: pages in chains $chains, orphaned $orphaned, free $free, new $fresh"
-}
-
-# Index results must equal the sequential scan's for 20 queries when every list is probed,
-# and the index must return every row once (as in rabitq_crash.sh).
-verify() {
-  local what=$1 bad total indexed
-  bad=$("${PSQL[@]}" <<'SQL'
-SET rabitq.probes = 1000;
-SET rabitq.epsilon = 4.0;
-SET enable_seqscan = off;
-WITH q AS (SELECT g, array(SELECT (g * 7 + d) % 10 FROM generate_series(1, 8) d)::ruvector AS q
-           FROM generate_series(1, 20) g)
-SELECT count(*) FROM q
-WHERE array(SELECT v <-> q.q FROM items ORDER BY v <-> q.q LIMIT 10)
-   <> array(SELECT d FROM (SELECT v <-> q.q AS d FROM items OFFSET 0) s ORDER BY d LIMIT 10);
-SQL
-)
-  total=$("${PSQL[@]}" -c "SELECT count(*) FROM items")
-  indexed=$("${PSQL[@]}" -c "SET enable_seqscan = off; SET rabitq.probes = 1000;
-      SET rabitq.iterative_scan = relaxed_order; SET rabitq.max_scan_tuples = 100000000;
-      SELECT count(DISTINCT id) FROM (SELECT id FROM items ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 10000000) s")
-  if [[ "$bad" != 0 || "$total" != "$indexed" ]]; then
-    fail "$what: $bad queries differ; table has $total rows, index returns $indexed"
-  fi
-  echo "rabitq_repack_crash: $what: answers exact ($total rows)"
 }
 
 # 1. A repack that fails half way. 70% of the rows deleted; then, with the server stopped,
