@@ -75,6 +75,7 @@ SELECT recv_test('000300003f80000040000000', 't_recv');
 SELECT recv_test('000200003f8000004000000000', 't_recv');
 SELECT recv_test('000000000000', 't_recv');
 SELECT recv_test('3e8100003f800000', 't_recv');
+SELECT recv_test('ffff00003f800000', 't_recv');
 SELECT recv_test('000100013f800000', 't_recv');
 SELECT recv_test('000100007fc00000', 't_recv');
 SELECT recv_test('000100007f800000', 't_recv');

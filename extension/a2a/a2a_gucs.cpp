@@ -13,6 +13,7 @@ char* allowed_hosts = nullptr;
 bool require_signed = false;
 int max_depth = 8;
 int max_in_flight = 100;
+int max_in_flight_per_role = 25;
 int max_tasks_per_minute = 600;
 int task_timeout_s = 300;
 int max_retries = 3;
@@ -41,6 +42,11 @@ void init_gucs() {
   DefineCustomIntVariable("a2a.max_in_flight", "Tasks not yet finished, over all agents.",
                           "a2a.send fails a task beyond it, with the reason.", &max_in_flight, 100,
                           1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.max_in_flight_per_role", "Tasks not yet finished, per role.",
+                          "a2a.send fails a role's task beyond it, with the reason, so that one "
+                          "role cannot take all of a2a.max_in_flight.",
+                          &max_in_flight_per_role, 25, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr,
+                          nullptr);
   DefineCustomIntVariable("a2a.max_tasks_per_minute", "Tasks sent per minute, over all agents.",
                           "a2a.send fails a task beyond it, with the reason.",
                           &max_tasks_per_minute, 600, 1, 10000000, PGC_SUSET, 0, nullptr, nullptr,

@@ -178,14 +178,16 @@ core::TaskSpec spec_of(const Row& row) {
   return s;
 }
 
-// Runs a transaction body; on an error, aborts the transaction, logs and goes on.
+// Runs a transaction body; on an error, aborts the transaction, logs and goes on. The
+// error's message is left in *error when asked for.
 template <typename Fn>
-bool in_transaction(const char* what, Fn&& fn) {
+bool in_transaction(const char* what, Fn&& fn, std::string* error = nullptr) {
   try {
     pg_call([&] { fn(); });
     return true;
   } catch (const PgError& e) {
     std::string message = e.what();
+    if (error != nullptr) *error = message;
     pg_call([&] {
       AbortCurrentTransaction();
       MemoryContextSwitchTo(TopMemoryContext);
@@ -195,7 +197,10 @@ bool in_transaction(const char* what, Fn&& fn) {
   }
 }
 
-void store(const core::Event& e) {
+// Records an event. An update that cannot be stored (jsonb refuses it, a value is out of
+// range) fails its task at once with the reason, instead of leaving it in flight until its
+// deadline; returns false then, so that the caller stops following the task.
+bool store(const core::Event& e) {
   std::string kind, state, payload, remote, context, reason;
   const char* p[7] = {e.task_id.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   switch (e.type) {
@@ -218,7 +223,14 @@ void store(const core::Event& e) {
       p[6] = reason.c_str();
       break;
   }
-  in_transaction("recording an event", [&] { record_event(p); });
+  std::string error;
+  if (in_transaction("recording an event", [&] { record_event(p); }, &error)) return true;
+  if (e.type != core::Event::Type::kUpdate) return false;
+  std::string why = "could not store the agent's answer: " + error;
+  const char* failed[7] = {e.task_id.c_str(), "failed", nullptr, nullptr,
+                           nullptr,            nullptr,  why.c_str()};
+  in_transaction("failing a task", [&] { record_event(failed); });
+  return false;
 }
 
 // A row the worker cannot turn into a task (a message that is not JSON, written by hand)
@@ -307,7 +319,9 @@ void run() {
     }
 
     if (dispatcher->size() == 0) continue;
-    for (const core::Event& e : dispatcher->pump(std::chrono::milliseconds(100))) store(e);
+    for (const core::Event& e : dispatcher->pump(std::chrono::milliseconds(100))) {
+      if (!store(e)) dispatcher->abandon(e.task_id);
+    }
   }
 }
 

@@ -87,6 +87,7 @@ struct RulakeShared {
 // GUCs (rulake_gucs.cpp).
 extern int cache_size_mb;
 extern int max_collections;
+extern int max_collections_per_role;
 extern int refresh_interval_s;
 extern int cold_wait_ms;
 extern char* worker_database;

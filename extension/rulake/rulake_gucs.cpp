@@ -11,6 +11,7 @@ namespace ruvector::pg::rulake {
 
 int cache_size_mb = 256;
 int max_collections = 256;
+int max_collections_per_role = 32;
 int refresh_interval_s = 60;
 int cold_wait_ms = 10000;
 char* worker_database = nullptr;
@@ -27,6 +28,10 @@ void init_gucs() {
   DefineCustomIntVariable(
       "rulake.max_collections", "Collections (and cache entries) ruLake tracks at once.", nullptr,
       &max_collections, 256, 1, 100000, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rulake.max_collections_per_role", "Collections one role may register in a database.",
+      "Superusers are exempt. Keeps one role from taking every slot of rulake.max_collections.",
+      &max_collections_per_role, 32, 0, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "rulake.refresh_interval", "How often eventual collections are checked against their source.",
       "Searches of an eventual collection compare it with its source at most this often; the "

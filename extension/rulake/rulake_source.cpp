@@ -19,6 +19,8 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "utils/syscache.h"
 #include "executor/spi.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
@@ -41,7 +43,7 @@ int64 int_column(HeapTuple tuple, TupleDesc desc, int column) {
   if (isnull) return 0;
   Oid type = SPI_gettypeid(desc, column);
   if (type == INT8OID) return DatumGetInt64(d);
-  if (type == OIDOID) return DatumGetObjectId(d);
+  if (type == OIDOID || type == REGCLASSOID || type == REGROLEOID) return DatumGetObjectId(d);
   return DatumGetInt32(d);
 }
 
@@ -262,23 +264,95 @@ Collection* require_collection(const char* name) {
   return c;
 }
 
+namespace {
+
+// Row security of a relation; false when it does not exist.
+bool row_security_of(Oid relid, bool* exists) {
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  *exists = HeapTupleIsValid(tuple);
+  if (!*exists) return false;
+  bool row_security = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relrowsecurity;
+  ReleaseSysCache(tuple);
+  return row_security;
+}
+
+}  // namespace
+
+bool table_readable(Oid relid, const char* id_column, const char* vector_column, Oid user) {
+  bool exists = false;
+  if (row_security_of(relid, &exists) || !exists) return false;
+  if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK) return true;
+  AttrNumber id = get_attnum(relid, id_column);
+  AttrNumber vec = get_attnum(relid, vector_column);
+  return id != InvalidAttrNumber && vec != InvalidAttrNumber &&
+         pg_attribute_aclcheck(relid, id, user, ACL_SELECT) == ACLCHECK_OK &&
+         pg_attribute_aclcheck(relid, vec, user, ACL_SELECT) == ACLCHECK_OK;
+}
+
 void check_read_access(const Collection& c) {
   if (c.kind == kSourceTable) {
-    if (pg_class_aclcheck(c.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK) {
+    bool exists = false;
+    if (row_security_of(c.relid, &exists)) {
+      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                      errmsg("rulake collection \"%s\" reads a table with row level security",
+                             c.name),
+                      errdetail("A cached collection is shared by every role that searches it, "
+                                "so it cannot apply each searcher's policies."),
+                      errhint("Unregister the collection, or disable row security on %s.",
+                              get_rel_name(c.relid))));
+    }
+    if (!table_readable(c.relid, c.id_column, c.vector_column, GetUserId())) {
       ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                       errmsg("permission denied for rulake collection \"%s\"", c.name),
-                      errdetail("Searching it needs SELECT on its table.")));
+                      errdetail("Searching it needs SELECT on its table's columns %s and %s.",
+                                c.id_column, c.vector_column)));
     }
     return;
   }
-  if (has_privs_of_role(GetUserId(), c.owner) ||
-      has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES)) {
-    return;
-  }
+  // Bundles are server files: reading one needs the right to read server files, whoever
+  // registered it (a remote bundle's mirror is one too).
+  if (has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES)) return;
   ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                   errmsg("permission denied for rulake collection \"%s\"", c.name),
-                  errdetail("Bundles are read by their owner or by members of "
+                  errdetail("Bundles are read by superusers and members of "
                             "pg_read_server_files.")));
+}
+
+void check_owner(const Collection& c, const char* what) {
+  if (has_privs_of_role(GetUserId(), c.owner)) return;
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("must be the owner of rulake collection \"%s\" to %s it", c.name, what)));
+}
+
+CatalogCounts count_registrations(const char* name) {
+  CatalogCounts out;
+  memset(&out, 0, sizeof(out));
+  Oid user = GetUserId();
+  // Row security shows a role only some rows; quotas and names count every role's.
+  Oid saved_user;
+  int saved_context;
+  GetUserIdAndSecContext(&saved_user, &saved_context);
+  SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+  Oid types[2] = {OIDOID, TEXTOID};
+  Datum values[2] = {ObjectIdGetDatum(user), CStringGetTextDatum(name)};
+  SPI_connect();
+  if (SPI_execute_with_args("SELECT count(*), count(*) FILTER (WHERE owner = $1),"
+                            " (SELECT owner::oid FROM rulake.collections WHERE name = $2)"
+                            " FROM rulake.collections",
+                            2, types, values, nullptr, true, 1) != SPI_OK_SELECT) {
+    elog(ERROR, "rulake: counting rulake.collections failed");
+  }
+  HeapTuple t = SPI_tuptable->vals[0];
+  TupleDesc d = SPI_tuptable->tupdesc;
+  out.total = int_column(t, d, 1);
+  out.owned = int_column(t, d, 2);
+  bool isnull = false;
+  SPI_getbinval(t, d, 3, &isnull);
+  out.name_taken = !isnull;
+  out.name_owner = isnull ? InvalidOid : static_cast<Oid>(int_column(t, d, 3));
+  SPI_finish();
+  SetUserIdAndSecContext(saved_user, saved_context);
+  return out;
 }
 
 char* witness_hex(const uint8* witness) {

@@ -28,9 +28,24 @@ struct Collection {
 bool lookup_collection(const char* name, Collection* out);
 Collection* require_collection(const char* name);
 
-// Raises unless the current user may read the collection's data: SELECT on a table source;
-// ownership or pg_read_server_files for bundles and remote bundles.
+// Whether `user` may read a table collection's rows: the table exists without row
+// security, and `user` may SELECT its id and vector columns. Never raises.
+bool table_readable(Oid relid, const char* id_column, const char* vector_column, Oid user);
+
+// Raises unless the current user may read the collection's data: table_readable for a
+// table source; pg_read_server_files (or superuser) for bundles and remote bundles.
 void check_read_access(const Collection& c);
+// Raises unless the current user has the privileges of the collection's owner.
+void check_owner(const Collection& c, const char* what);
+
+// Registrations in this database, counted over every role's rows.
+struct CatalogCounts {
+  int64 total;
+  int64 owned;      // owned by the current user
+  bool name_taken;  // by any role
+  Oid name_owner;
+};
+CatalogCounts count_registrations(const char* name);
 
 // The state of the source now.
 struct SourceKey {

@@ -13,6 +13,8 @@ extern "C" {
 #include "access/transam.h"
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 }
@@ -238,7 +240,8 @@ static void invalidate_collection(const rl::Collection& c, int status) {
 RUVECTOR_FUNCTION(rulake_invalidate) {
   char* name = text_arg(fcinfo, 0);
   rl::shared();
-  rl::Collection* c = readable_collection(name);
+  rl::Collection* c = rl::require_collection(name);
+  rl::check_owner(*c, "invalidate");
   invalidate_collection(*c, rl::kInvalidated);
   PG_RETURN_VOID();
 }
@@ -246,7 +249,9 @@ RUVECTOR_FUNCTION(rulake_invalidate) {
 RUVECTOR_FUNCTION(rulake_refresh) {
   char* name = text_arg(fcinfo, 0);
   rl::RulakeShared* s = rl::shared();
-  rl::Collection* c = readable_collection(name);
+  rl::Collection* c = rl::require_collection(name);
+  rl::check_owner(*c, "refresh");
+  rl::check_read_access(*c);
   if (c->kind == rl::kSourceRemote) {
     // Ask the worker for a fresh copy; what it finds shows in a later refresh.
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
@@ -349,8 +354,52 @@ RUVECTOR_FUNCTION(rulake_xmin_is_mine) {
   PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
 }
 
+// Resets a collection's shared state (its counters and cached key): only for a name
+// that is unregistered or that the caller owns, so one role cannot reset another's.
 RUVECTOR_FUNCTION(rulake_forget) {
   char* name = text_arg(fcinfo, 0);
+  rl::CatalogCounts counts = rl::count_registrations(name);
+  if (counts.name_taken && !has_privs_of_role(GetUserId(), counts.name_owner)) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("must be the owner of rulake collection \"%s\"", name)));
+  }
   if (rl::attached()) rl::forget_collection(name);
+  PG_RETURN_VOID();
+}
+
+RUVECTOR_FUNCTION(rulake_readable) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) PG_RETURN_BOOL(false);
+  PG_RETURN_BOOL(rl::table_readable(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
+                                    NameStr(*PG_GETARG_NAME(2)), GetUserId()));
+}
+
+// Admission of a new registration: a free name, room in this database (the shared state
+// tracks rulake.max_collections), and the role's own quota, so that one role filling the
+// table cannot stop the others (superusers are exempt from the quota).
+RUVECTOR_FUNCTION(rulake_admit) {
+  char* name = text_arg(fcinfo, 0);
+  rl::CatalogCounts counts = rl::count_registrations(name);
+  if (counts.name_taken) {
+    ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT),
+                    errmsg("rulake collection \"%s\" already exists", name)));
+  }
+  if (counts.total >= rl::max_collections) {
+    ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                    errmsg("rulake.register: this database has %lld collections, the most "
+                           "rulake.max_collections (%d) allows",
+                           static_cast<long long>(counts.total), rl::max_collections),
+                    errhint("Unregister collections, or raise rulake.max_collections and restart "
+                            "the server.")));
+  }
+  if (!superuser() && counts.owned >= rl::max_collections_per_role) {
+    ereport(ERROR,
+            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+             errmsg("rulake.register: role \"%s\" already has %lld collections, the most "
+                    "rulake.max_collections_per_role (%d) allows",
+                    GetUserNameFromId(GetUserId(), false), static_cast<long long>(counts.owned),
+                    rl::max_collections_per_role),
+             errhint("Unregister collections you no longer search, or ask a superuser to raise "
+                     "rulake.max_collections_per_role.")));
+  }
   PG_RETURN_VOID();
 }

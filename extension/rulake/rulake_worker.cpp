@@ -100,6 +100,14 @@ void refill_one(const char* name) {
   GetUserIdAndSecContext(&saved_user, &saved_context);
   SetUserIdAndSecContext(c.owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 
+  if (c.kind == kSourceTable && !table_readable(c.relid, c.id_column, c.vector_column, c.owner)) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("the owner of rulake collection \"%s\" may no longer read its table",
+                           c.name),
+                    errdetail("The table is gone, has row level security, or the owner lost "
+                              "SELECT on its id or vector column.")));
+  }
+
   Due due = read_due(name);
   bool changed = false;
   if (c.kind == kSourceRemote) {
@@ -129,6 +137,8 @@ void refill_one(const char* name) {
     note_primed(c, p);
     if (p.private_image != nullptr) pfree(p.private_image);
   }
+  // The write log is ours, not the owner's: fold it as the worker.
+  SetUserIdAndSecContext(saved_user, saved_context);
   if (c.kind == kSourceTable) {
     // Fold the write log: one row whose weight is the sum keeps the generation unchanged.
     Oid types[1] = {OIDOID};
@@ -141,7 +151,6 @@ void refill_one(const char* name) {
         1, types, values, nullptr, false, 0);
     SPI_finish();
   }
-  SetUserIdAndSecContext(saved_user, saved_context);
   ConditionVariableBroadcast(&shared()->changed);
 }
 

@@ -18,8 +18,8 @@ CREATE TABLE rulake.collections (
 	rerank_factor integer NOT NULL CHECK (rerank_factor BETWEEN 1 AND 1000),
 	lists integer NOT NULL CHECK (lists BETWEEN 0 AND 1000000),
 	probes integer NOT NULL CHECK (probes BETWEEN 0 AND 1000000),
-	owner oid NOT NULL,
-	relid oid,
+	owner regrole NOT NULL,           -- regrole and regclass: a dump names them, so a
+	relid regclass,                   -- restore maps them to the new cluster's objects
 	id_column name,
 	vector_column name,
 	dim integer NOT NULL DEFAULT 0,
@@ -29,7 +29,7 @@ CREATE TABLE rulake.collections (
 COMMENT ON TABLE rulake.collections IS 'registered ruLake collections; change them with rulake.register and rulake.unregister';
 
 CREATE TABLE rulake.table_writes (
-	relid oid NOT NULL,
+	relid regclass NOT NULL,
 	weight bigint NOT NULL DEFAULT 1 CHECK (weight > 0)
 );
 CREATE INDEX table_writes_relid ON rulake.table_writes (relid);
@@ -37,18 +37,35 @@ COMMENT ON TABLE rulake.table_writes IS 'one row per write statement on a regist
 
 SELECT pg_catalog.pg_extension_config_dump('rulake.collections', '');
 SELECT pg_catalog.pg_extension_config_dump('rulake.table_writes', '');
--- Anyone may register; row security keeps each role to its own rows. Everything read
--- from a row is checked again where it is used (paths confined, hosts allowed, table
--- privileges of the searcher), so a row written by hand gains nothing.
+-- Anyone may register a table they can read (docs/security.md); row security shows each
+-- role its own collections, those over tables whose id and vector columns it may read,
+-- and bundles to members of pg_read_server_files. Everything read from a row is checked
+-- again where it is used (paths confined, hosts allowed, the searcher's privileges), so a
+-- row written by hand gains nothing.
 REVOKE ALL ON rulake.collections, rulake.table_writes FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON rulake.collections TO PUBLIC;
+GRANT SELECT ON rulake.table_writes TO PUBLIC;
 GRANT USAGE ON SCHEMA rulake TO PUBLIC;
+
+-- Whether the current user may read a table collection's rows: SELECT on both columns
+-- (or the table), and no row security on the table, whose policies a shared image
+-- could not apply. Never raises, so that it can stand in a policy.
+CREATE FUNCTION rulake._readable(regclass, name, name) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'rulake_readable' LANGUAGE C STABLE;
+
 ALTER TABLE rulake.collections ENABLE ROW LEVEL SECURITY;
-CREATE POLICY collections_read ON rulake.collections FOR SELECT USING (true);
+CREATE POLICY collections_read ON rulake.collections FOR SELECT
+	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER')
+		OR CASE WHEN kind = 'table' THEN rulake._readable(relid, id_column, vector_column)
+			ELSE pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE') END);
 CREATE POLICY collections_insert ON rulake.collections FOR INSERT
 	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
 CREATE POLICY collections_delete ON rulake.collections FOR DELETE
 	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
+-- A searcher reads the generation of the tables it may read, nothing else.
+ALTER TABLE rulake.table_writes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_writes_read ON rulake.table_writes FOR SELECT
+	USING (coalesce(pg_catalog.has_any_column_privilege(relid, 'SELECT'), false));
 
 -- Statement trigger on registered tables. SECURITY DEFINER: writers need no privilege on
 -- the log. One row per statement: inserts never conflict, so writers never wait on it.
@@ -56,7 +73,9 @@ CREATE FUNCTION rulake.note_write() RETURNS trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	INSERT INTO rulake.table_writes (relid) VALUES (TG_RELID);
+	-- A trigger left behind on a table its unregistering role did not own logs nothing.
+	INSERT INTO rulake.table_writes (relid)
+		SELECT TG_RELID WHERE EXISTS (SELECT 1 FROM rulake.collections WHERE relid = TG_RELID);
 	RETURN NULL;
 END
 $$;
@@ -65,6 +84,12 @@ CREATE FUNCTION rulake._xmin_is_mine(xid) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'rulake_xmin_is_mine' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION rulake._check_bundle_path(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'rulake_check_bundle_path' LANGUAGE C STABLE STRICT;
+REVOKE ALL ON FUNCTION rulake._check_bundle_path(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rulake._check_bundle_path(text) TO pg_read_server_files;
+-- Refuses a registration past rulake.max_collections or the role's
+-- rulake.max_collections_per_role, or under a name taken by any role.
+CREATE FUNCTION rulake._admit(text) RETURNS void
+	AS 'MODULE_PATHNAME', 'rulake_admit' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION rulake._check_url(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'rulake_check_url' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION rulake._forget(text) RETURNS void
@@ -110,9 +135,7 @@ BEGIN
 		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
 			USING ERRCODE = '22023';
 	END IF;
-	IF EXISTS (SELECT 1 FROM rulake.collections c WHERE c.name = register.name) THEN
-		RAISE EXCEPTION 'rulake collection "%" already exists', name USING ERRCODE = '42710';
-	END IF;
+	PERFORM rulake._admit(name);
 
 	IF source LIKE 'table:%' THEN
 		m := regexp_match(source, '^table:(.+)\(\s*([^,\s]+)\s*,\s*([^,\s\)]+)\s*\)$');
@@ -127,12 +150,19 @@ BEGIN
 		IF (SELECT relkind FROM pg_class WHERE oid = v_relid) NOT IN ('r', 'p') THEN
 			RAISE EXCEPTION 'rulake.register: "%" is not a table', m[1] USING ERRCODE = '42809';
 		END IF;
-		IF NOT has_table_privilege(v_relid, 'SELECT') OR NOT has_table_privilege(v_relid, 'TRIGGER') THEN
-			RAISE EXCEPTION 'rulake.register: permission denied for table %', v_relid::regclass
-				USING ERRCODE = '42501', DETAIL = 'Registering a table needs SELECT and TRIGGER privileges on it.';
+		IF (SELECT relrowsecurity FROM pg_class WHERE oid = v_relid) THEN
+			RAISE EXCEPTION 'rulake.register: table % has row level security enabled', v_relid::regclass
+				USING ERRCODE = '0A000',
+				DETAIL = 'A cached collection is shared by every role that searches it, so it cannot apply each searcher''s policies.',
+				HINT = 'Register a table without row security, or search this one with an index scan.';
 		END IF;
 		v_id := m[2];
 		v_vec := m[3];
+		IF NOT has_table_privilege(v_relid, 'TRIGGER') OR NOT rulake._readable(v_relid, v_id, v_vec) THEN
+			RAISE EXCEPTION 'rulake.register: permission denied for table %', v_relid::regclass
+				USING ERRCODE = '42501',
+				DETAIL = 'Registering a table needs the TRIGGER privilege on it and SELECT on its id and vector columns.';
+		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = v_relid AND attname = v_id
 				AND NOT attisdropped AND atttypid IN ('bigint'::regtype, 'integer'::regtype, 'smallint'::regtype)) THEN
 			RAISE EXCEPTION 'rulake.register: % has no integer column "%"', v_relid::regclass, v_id
@@ -154,6 +184,11 @@ BEGIN
 	ELSIF source LIKE 'bundle:%' THEN
 		v_kind := 'bundle';
 		v_location := substr(source, 8);
+		IF NOT pg_has_role(current_user, 'pg_read_server_files', 'USAGE') THEN
+			RAISE EXCEPTION 'rulake.register: permission denied to register bundle collections'
+				USING ERRCODE = '42501',
+				DETAIL = 'Only superusers and members of pg_read_server_files may read bundles under rulake.bundle_root.';
+		END IF;
 		PERFORM rulake._check_bundle_path(v_location);
 	ELSIF source ~ '^https?://' THEN
 		v_kind := 'remote';
@@ -176,7 +211,8 @@ BEGIN
 			coalesce((options->>'rerank_factor')::integer, 20),
 			coalesce((options->>'lists')::integer, 0),
 			coalesce((options->>'probes')::integer, 10),
-			(SELECT oid FROM pg_roles WHERE rolname = current_user), v_relid, v_id, v_vec, v_dim, options);
+			(SELECT oid FROM pg_roles WHERE rolname = current_user)::regrole, v_relid, v_id, v_vec,
+			v_dim, options);
 	PERFORM rulake._forget(name);
 END
 $$;
@@ -197,8 +233,10 @@ BEGIN
 	END IF;
 	PERFORM rulake.invalidate(name);
 	DELETE FROM rulake.collections WHERE collections.name = unregister.name;
+	-- Dropping a trigger needs the table's ownership; one left behind logs nothing.
 	IF c.relid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rulake.collections WHERE relid = c.relid)
-			AND EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid) THEN
+			AND EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid
+				AND pg_has_role(current_user, relowner, 'MEMBER')) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', c.relid::regclass);
 	END IF;
 	PERFORM rulake._forget(name);

@@ -21,7 +21,7 @@ CREATE TABLE a2a.agents (
 	streaming boolean NOT NULL,
 	signed_by text,                    -- kid of the verified signature, NULL if unsigned
 	options jsonb NOT NULL DEFAULT '{}',
-	owner oid NOT NULL,
+	owner regrole NOT NULL,            -- a dump names the role, a restore finds it again
 	registered timestamptz NOT NULL DEFAULT now(),
 	refreshed timestamptz NOT NULL DEFAULT now()
 );
@@ -32,8 +32,18 @@ COMMENT ON TABLE a2a.agents IS 'registered A2A peers with their verified AgentCa
 CREATE TABLE a2a.agent_credentials (
 	agent text PRIMARY KEY REFERENCES a2a.agents ON DELETE CASCADE,
 	headers text[] NOT NULL,
-	owner oid NOT NULL
+	owner regrole NOT NULL
 );
+
+-- Roles other than the owner that may send to an agent (with its credentials, within its
+-- budgets); grantee 0 ('-') is PUBLIC.
+CREATE TABLE a2a.agent_grants (
+	agent text NOT NULL REFERENCES a2a.agents ON DELETE CASCADE,
+	grantee regrole NOT NULL,
+	granted timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (agent, grantee)
+);
+COMMENT ON TABLE a2a.agent_grants IS 'who besides its owner may send to an agent; change it with a2a.grant_agent and a2a.revoke_agent';
 
 CREATE TABLE a2a.tasks (
 	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -53,10 +63,11 @@ CREATE TABLE a2a.tasks (
 	reason text,                       -- why it failed, in our words or the peer's
 	result jsonb,                      -- the peer's last task object (or direct message)
 	seq integer NOT NULL DEFAULT 0,    -- events recorded so far
-	owner oid NOT NULL,
+	owner regrole NOT NULL,
 	created timestamptz NOT NULL DEFAULT now(),
 	sent timestamptz,
-	updated timestamptz NOT NULL DEFAULT now()
+	updated timestamptz NOT NULL DEFAULT now(),
+	interruptions integer NOT NULL DEFAULT 0  -- worker stops while it was in flight
 );
 CREATE INDEX tasks_open ON a2a.tasks (next_attempt)
 	WHERE state NOT IN ('completed', 'canceled', 'failed', 'rejected');
@@ -78,16 +89,35 @@ COMMENT ON TABLE a2a.task_events IS 'every update of every task, in the order re
 SELECT pg_catalog.pg_extension_config_dump('a2a.trusted_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('a2a.agents', '');
 SELECT pg_catalog.pg_extension_config_dump('a2a.agent_credentials', '');
+SELECT pg_catalog.pg_extension_config_dump('a2a.agent_grants', '');
 SELECT pg_catalog.pg_extension_config_dump('a2a.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('a2a.task_events', '');
 
--- Everyone may read agents; each role sees only its own tasks, events and credentials.
--- Writes go through the functions below, SECURITY DEFINER so that they can enforce the
--- budgets. Inside those the invoker is known only as session_user, so tasks and agents
--- belong to the role that logged in (SET ROLE does not change it), here as everywhere.
+-- A role sees the agents it owns or may use, and only its own tasks, events and grants;
+-- credentials are read by the worker alone. Writes go through the functions below,
+-- SECURITY DEFINER so that they can enforce the budgets. Inside those the invoker is
+-- known only as session_user, so tasks and agents belong to the role that logged in (SET
+-- ROLE does not change it), here as everywhere (docs/security.md).
 REVOKE ALL ON ALL TABLES IN SCHEMA a2a FROM PUBLIC;
 GRANT USAGE ON SCHEMA a2a TO PUBLIC;
-GRANT SELECT ON a2a.agents, a2a.tasks, a2a.task_events TO PUBLIC;
+GRANT SELECT ON a2a.agents, a2a.agent_grants, a2a.tasks, a2a.task_events TO PUBLIC;
+
+-- Whether the session user may send to an agent: its owner, or a grantee. SECURITY
+-- DEFINER: the grants it reads are hidden from the caller by row security.
+CREATE FUNCTION a2a._may_use(agent text) RETURNS boolean
+	LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = $1
+		AND pg_has_role(session_user, a.owner, 'MEMBER'))
+	OR EXISTS (SELECT 1 FROM a2a.agent_grants g WHERE g.agent = $1
+		AND (g.grantee = 0 OR pg_has_role(session_user, g.grantee, 'MEMBER')))
+$$;
+ALTER TABLE a2a.agents ENABLE ROW LEVEL SECURITY;
+CREATE POLICY agents_usable ON a2a.agents FOR SELECT USING (a2a._may_use(name));
+ALTER TABLE a2a.agent_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY agent_grants_own ON a2a.agent_grants FOR SELECT
+	USING (EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = agent
+		AND pg_catalog.pg_has_role(session_user, a.owner, 'MEMBER')));
 ALTER TABLE a2a.tasks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tasks_own ON a2a.tasks FOR SELECT
 	USING (pg_catalog.pg_has_role(session_user, owner, 'MEMBER'));
@@ -101,6 +131,24 @@ REVOKE ALL ON FUNCTION a2a._fetch_card(text, jsonb, boolean) FROM PUBLIC;
 CREATE FUNCTION a2a._normalize_message(jsonb) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'a2a_normalize_message' LANGUAGE C IMMUTABLE STRICT;
 
+-- A task's time limit may not pass a2a.task_timeout: it is what bounds how long a task
+-- holds a slot of a2a.max_in_flight. Returns the limit; raises past the cap.
+CREATE FUNCTION a2a._check_timeout(timeout interval, caller text) RETURNS interval
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF timeout <= interval '0' THEN
+		RAISE EXCEPTION '%: timeout must be positive, not %', caller, timeout USING ERRCODE = '22023';
+	END IF;
+	IF timeout > current_setting('a2a.task_timeout')::interval THEN
+		RAISE EXCEPTION '%: timeout % exceeds a2a.task_timeout (%)', caller, timeout,
+			current_setting('a2a.task_timeout')::interval USING ERRCODE = '22023',
+			HINT = 'A superuser sets a2a.task_timeout, the longest any task may run.';
+	END IF;
+	RETURN timeout;
+END
+$$;
+
 CREATE FUNCTION a2a.register_agent(name text, base_url text, options jsonb DEFAULT '{}')
 	RETURNS jsonb
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -109,7 +157,7 @@ DECLARE
 	v_key text;
 	v_jwks jsonb;
 	v_card jsonb;
-	v_owner oid := (SELECT oid FROM pg_roles WHERE rolname = session_user);
+	v_owner regrole := (SELECT oid FROM pg_roles WHERE rolname = session_user)::regrole;
 	v_require boolean;
 	v_headers text[];
 BEGIN
@@ -143,6 +191,7 @@ BEGIN
 	END IF;
 	PERFORM (options->>'timeout')::interval, (options->>'max_in_flight')::integer,
 		(options->>'max_per_minute')::integer, (options->>'max_cost_per_hour')::integer;
+	PERFORM a2a._check_timeout((options->>'timeout')::interval, 'a2a.register_agent');
 	IF EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = register_agent.name
 			AND NOT pg_has_role(session_user, a.owner, 'MEMBER')) THEN
 		RAISE EXCEPTION 'a2a.register_agent: agent "%" belongs to another role', name USING ERRCODE = '42501';
@@ -178,7 +227,8 @@ DECLARE
 	a a2a.agents;
 	v_options jsonb;
 BEGIN
-	SELECT * INTO a FROM a2a.agents WHERE agents.name = refresh_agent.name;
+	SELECT * INTO a FROM a2a.agents WHERE agents.name = refresh_agent.name
+		AND pg_has_role(session_user, agents.owner, 'MEMBER');
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'a2a agent "%" does not exist', name USING ERRCODE = '42704';
 	END IF;
@@ -204,6 +254,50 @@ BEGIN
 END
 $$;
 
+-- Lets another role send to an agent you own, with its credentials and within its budgets
+-- (the budgets are the agent's, shared by everyone who may use it). 'public' is every role.
+CREATE FUNCTION a2a.grant_agent(agent text, grantee text) RETURNS void
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_role regrole;
+BEGIN
+	IF agent IS NULL OR grantee IS NULL THEN
+		RAISE EXCEPTION 'a2a.grant_agent: arguments must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = grant_agent.agent
+			AND pg_has_role(session_user, a.owner, 'MEMBER')) THEN
+		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
+	END IF;
+	v_role := CASE WHEN lower(grantee) = 'public' THEN 0::oid::regrole
+		ELSE (SELECT oid FROM pg_roles WHERE rolname = grantee)::regrole END;
+	IF v_role IS NULL THEN
+		RAISE EXCEPTION 'a2a.grant_agent: role "%" does not exist', grantee USING ERRCODE = '42704';
+	END IF;
+	INSERT INTO a2a.agent_grants (agent, grantee) VALUES (grant_agent.agent, v_role)
+	ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION a2a.grant_agent(text, text) IS 'let another role (or public) send to an agent you own';
+
+CREATE FUNCTION a2a.revoke_agent(agent text, grantee text) RETURNS void
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF agent IS NULL OR grantee IS NULL THEN
+		RAISE EXCEPTION 'a2a.revoke_agent: arguments must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = revoke_agent.agent
+			AND pg_has_role(session_user, a.owner, 'MEMBER')) THEN
+		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
+	END IF;
+	DELETE FROM a2a.agent_grants g WHERE g.agent = revoke_agent.agent
+		AND g.grantee = CASE WHEN lower(grantee) = 'public' THEN 0::oid
+			ELSE (SELECT oid FROM pg_roles WHERE rolname = grantee) END;
+END
+$$;
+COMMENT ON FUNCTION a2a.revoke_agent(text, text) IS 'take back a grant made with a2a.grant_agent; queued tasks still go';
+
 -- Budget check and insert. Refusals still record the task (failed, with the reason) so
 -- the caller's wait() and the event stream say why; nothing is silently dropped.
 CREATE FUNCTION a2a.send(agent text, message jsonb, options jsonb DEFAULT '{}') RETURNS uuid
@@ -213,7 +307,7 @@ DECLARE
 	a a2a.agents;
 	v_key text;
 	v_id uuid := gen_random_uuid();
-	v_owner oid := (SELECT oid FROM pg_roles WHERE rolname = session_user);
+	v_owner regrole := (SELECT oid FROM pg_roles WHERE rolname = session_user)::regrole;
 	v_trace uuid;
 	v_depth integer;
 	v_cost integer;
@@ -221,14 +315,16 @@ DECLARE
 	v_reason text;
 	v_n bigint;
 	v_limit integer;
+	v_timeout interval;
 BEGIN
 	IF agent IS NULL OR message IS NULL OR options IS NULL THEN
 		RAISE EXCEPTION 'a2a.send: arguments must not be null' USING ERRCODE = '22004';
 	END IF;
 	SELECT * INTO a FROM a2a.agents WHERE agents.name = send.agent;
-	IF NOT FOUND THEN
+	-- An agent the caller may not use is one it cannot see: say no more than that.
+	IF NOT FOUND OR NOT a2a._may_use(a.name) THEN
 		RAISE EXCEPTION 'a2a agent "%" does not exist', agent USING ERRCODE = '42704',
-			HINT = 'Register it with a2a.register_agent(name, base_url).';
+			HINT = 'Register it with a2a.register_agent(name, base_url), or ask its owner for a2a.grant_agent.';
 	END IF;
 	IF jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'a2a.send: options must be a JSON object' USING ERRCODE = '22023';
@@ -251,6 +347,9 @@ BEGIN
 			DETAIL = format('trace %s', v_trace),
 			HINT = 'A chain of agents calling agents stops here; raise a2a.max_depth if it is meant to go deeper.';
 	END IF;
+	v_timeout := a2a._check_timeout((options->>'timeout')::interval, 'a2a.send');
+	v_timeout := coalesce(v_timeout, least((a.options->>'timeout')::interval,
+		current_setting('a2a.task_timeout')::interval), current_setting('a2a.task_timeout')::interval);
 	v_message := a2a._normalize_message(message);
 	v_message := jsonb_set(v_message, '{metadata}', coalesce(v_message->'metadata', '{}')
 		|| jsonb_build_object('trace_id', v_trace, 'depth', v_depth));
@@ -263,6 +362,13 @@ BEGIN
 	v_limit := (a.options->>'max_in_flight')::integer;
 	IF v_limit IS NOT NULL AND v_n >= v_limit THEN
 		v_reason := format('budget exceeded: agent %s already has %s tasks in flight (max_in_flight %s)', a.name, v_n, v_limit);
+	END IF;
+	-- Each role's own share first, so that one role cannot fill the global budget.
+	PERFORM pg_advisory_xact_lock(hashtext('a2a.send.role:' || v_owner::oid));
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.owner = v_owner
+		AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_in_flight_per_role')::integer THEN
+		v_reason := format('budget exceeded: role %s already has %s tasks in flight (a2a.max_in_flight_per_role)', v_owner, v_n);
 	END IF;
 	SELECT count(*) INTO v_n FROM a2a.tasks t
 		WHERE t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
@@ -291,10 +397,7 @@ BEGIN
 
 	INSERT INTO a2a.tasks (id, agent, message, state, trace_id, depth, cost, deadline, owner, reason)
 	VALUES (v_id, a.name, v_message, CASE WHEN v_reason IS NULL THEN 'queued' ELSE 'failed' END,
-		v_trace, v_depth, v_cost,
-		coalesce((options->>'timeout')::interval, (a.options->>'timeout')::interval,
-			current_setting('a2a.task_timeout')::interval),
-		v_owner, v_reason);
+		v_trace, v_depth, v_cost, v_timeout, v_owner, v_reason);
 	IF v_reason IS NOT NULL THEN
 		INSERT INTO a2a.task_events (task_id, seq, kind, state, payload, trace_id)
 		VALUES (v_id, 1, 'error', 'failed', jsonb_build_object('reason', v_reason), v_trace);
@@ -404,19 +507,36 @@ $$;
 
 -- After a worker restart: tasks the peer already has are followed again (polled); sends
 -- that never got an answer go back to the queue (the message id makes a resend
--- recognisable to the peer).
+-- recognisable to the peer). A task in flight when the worker stopped may be what stopped
+-- it (a crash on its answer): after two such stops it fails instead of stopping it again.
 CREATE FUNCTION a2a._resume()
 	RETURNS TABLE (id uuid, rpc_url text, protocol_version text, streaming boolean,
 		message jsonb, remote_task_id text, headers text[])
-	LANGUAGE sql
+	LANGUAGE plpgsql
 AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT t.id, t.interruptions FROM a2a.tasks t
+		WHERE t.state NOT IN ('queued', 'completed', 'canceled', 'failed', 'rejected', 'input-required')
+		ORDER BY t.id FOR UPDATE
+	LOOP
+		IF r.interruptions >= 2 THEN
+			PERFORM a2a._record(r.id, 'failed', NULL, NULL, NULL, NULL,
+				format('dispatch worker stopped while sending (%s times)', r.interruptions + 1));
+		ELSE
+			UPDATE a2a.tasks t SET interruptions = t.interruptions + 1 WHERE t.id = r.id;
+		END IF;
+	END LOOP;
 	UPDATE a2a.tasks t SET state = 'queued', attempts = greatest(t.attempts - 1, 0), updated = now()
 	WHERE t.state = 'sending' AND t.remote_task_id IS NULL;
+	RETURN QUERY
 	SELECT t.id, a.rpc_url, a.protocol_version, a.streaming, t.message, t.remote_task_id, c.headers
 	FROM a2a.tasks t JOIN a2a.agents a ON a.name = t.agent
 	LEFT JOIN a2a.agent_credentials c ON c.agent = a.name
 	WHERE t.state NOT IN ('queued', 'completed', 'canceled', 'failed', 'rejected', 'input-required')
 		AND t.remote_task_id IS NOT NULL;
+END
 $$;
 
 -- Records one event: appends it, moves the task's state (never out of a final state) and

@@ -43,8 +43,13 @@ RUVECTOR_FUNCTION(ruvector_typmod_in) {
 RUVECTOR_FUNCTION(ruvector_recv) {
   StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
   int32 typmod = PG_GETARG_INT32(2);
-  int dim = pq_getmsgint(buf, sizeof(int16));
-  int unused = pq_getmsgint(buf, sizeof(int16));
+  // Both are int16 on the wire (pgvector's layout): read them signed, so that -1 is -1.
+  int dim = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
+  int unused = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
+  if (dim < 0) {
+    ruvector::fail(ruvector::ErrorKind::kDataException,
+                   "binary ruvector has a negative dimension count (" + std::to_string(dim) + ")");
+  }
   vec::check_dim(dim, kVectorTypeName);
   vec::check_typmod_dim(typmod, dim);
   if (unused != 0) {

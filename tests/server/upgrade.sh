@@ -27,6 +27,7 @@ SELECT 'function ' || pg_get_functiondef(objid) || ' acl ' || coalesce(p.proacl:
 FROM members JOIN pg_proc p ON p.oid = objid WHERE classid = 'pg_proc'::regclass AND p.prokind <> 'a'
 UNION ALL
 SELECT 'relation ' || c.oid::regclass || ' ' || c.relkind::text || ' acl ' || coalesce(c.relacl::text, '-')
+       || ' row security ' || c.relrowsecurity::text
        || ' columns ' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
                                             || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
                                             || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY a.attnum)
@@ -39,6 +40,13 @@ FROM pg_constraint WHERE conrelid IN (SELECT objid FROM members WHERE classid = 
 UNION ALL
 SELECT 'index ' || pg_get_indexdef(indexrelid)
 FROM pg_index WHERE indrelid IN (SELECT objid FROM members WHERE classid = 'pg_class'::regclass)
+UNION ALL
+SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd::text
+       || ' using ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '-')
+       || ' check ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '-')
+FROM members JOIN pg_policy p ON p.polrelid = objid WHERE classid = 'pg_class'::regclass
+UNION ALL
+SELECT 'config ' || c::regclass FROM pg_extension, unnest(extconfig) c WHERE extname = 'ruvector'
 UNION ALL
 SELECT 'schema ' || nspname || ' acl ' || coalesce(nspacl::text, '-')
 FROM members JOIN pg_namespace n ON n.oid = objid WHERE classid = 'pg_namespace'::regclass
