@@ -4,6 +4,7 @@
 #include "extension/a2a/a2a.h"
 #include "extension/gpu/gpu.h"
 #include "extension/rabitq/rabitq.h"
+#include "extension/role_hooks.h"
 #include "extension/rulake/rulake.h"
 #include "kernels/cpu/distance.h"
 
@@ -18,6 +19,7 @@ void _PG_init(void) {
   ruvector::pg::rulake::init_gucs();
   ruvector::pg::a2a::init_gucs();
   ruvector::pg::gpu::init_gucs();
+  ruvector::pg::init_role_hooks();
   // ruLake's cache and refill worker exist only when the server preloads us; without that
   // its functions say so (rulake::shared()).
   if (process_shared_preload_libraries_in_progress) {

@@ -224,11 +224,13 @@ bool store(const core::Event& e) {
       break;
   }
   std::string error;
-  if (in_transaction("recording an event", [&] { record_event(p); }, &error)) return true;
+  if (in_transaction(
+          "recording an event", [&] { record_event(p); }, &error))
+    return true;
   if (e.type != core::Event::Type::kUpdate) return false;
   std::string why = "could not store the agent's answer: " + error;
-  const char* failed[7] = {e.task_id.c_str(), "failed", nullptr, nullptr,
-                           nullptr,            nullptr,  why.c_str()};
+  const char* failed[7] = {e.task_id.c_str(), "failed", nullptr,    nullptr,
+                           nullptr,           nullptr,  why.c_str()};
   in_transaction("failing a task", [&] { record_event(failed); });
   return false;
 }

@@ -293,13 +293,13 @@ void check_read_access(const Collection& c) {
   if (c.kind == kSourceTable) {
     bool exists = false;
     if (row_security_of(c.relid, &exists)) {
-      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                      errmsg("rulake collection \"%s\" reads a table with row level security",
-                             c.name),
-                      errdetail("A cached collection is shared by every role that searches it, "
-                                "so it cannot apply each searcher's policies."),
-                      errhint("Unregister the collection, or disable row security on %s.",
-                              get_rel_name(c.relid))));
+      ereport(ERROR,
+              (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+               errmsg("rulake collection \"%s\" reads a table with row level security", c.name),
+               errdetail("A cached collection is shared by every role that searches it, "
+                         "so it cannot apply each searcher's policies."),
+               errhint("Unregister the collection, or disable row security on %s.",
+                       get_rel_name(c.relid))));
     }
     if (!table_readable(c.relid, c.id_column, c.vector_column, GetUserId())) {
       ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -101,11 +101,11 @@ void refill_one(const char* name) {
   SetUserIdAndSecContext(c.owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 
   if (c.kind == kSourceTable && !table_readable(c.relid, c.id_column, c.vector_column, c.owner)) {
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("the owner of rulake collection \"%s\" may no longer read its table",
-                           c.name),
-                    errdetail("The table is gone, has row level security, or the owner lost "
-                              "SELECT on its id or vector column.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("the owner of rulake collection \"%s\" may no longer read its table", c.name),
+             errdetail("The table is gone, has row level security, or the owner lost "
+                       "SELECT on its id or vector column.")));
   }
 
   Due due = read_due(name);

@@ -135,7 +135,6 @@ BEGIN
 		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
 			USING ERRCODE = '22023';
 	END IF;
-	PERFORM rulake._admit(name);
 
 	IF source LIKE 'table:%' THEN
 		m := regexp_match(source, '^table:(.+)\(\s*([^,\s]+)\s*,\s*([^,\s\)]+)\s*\)$');
@@ -204,6 +203,7 @@ BEGIN
 			USING ERRCODE = '22023';
 	END IF;
 
+	PERFORM rulake._admit(name);
 	INSERT INTO rulake.collections (name, source, kind, location, consistency, metric, seed,
 			rerank_factor, lists, probes, owner, relid, id_column, vector_column, dim, options)
 	VALUES (name, source, v_kind, v_location, consistency, v_metric,

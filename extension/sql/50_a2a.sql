@@ -292,8 +292,8 @@ BEGIN
 		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
 	END IF;
 	DELETE FROM a2a.agent_grants g WHERE g.agent = revoke_agent.agent
-		AND g.grantee = CASE WHEN lower(grantee) = 'public' THEN 0::oid
-			ELSE (SELECT oid FROM pg_roles WHERE rolname = grantee) END;
+		AND g.grantee = CASE WHEN lower(revoke_agent.grantee) = 'public' THEN 0::oid
+			ELSE (SELECT oid FROM pg_roles WHERE rolname = revoke_agent.grantee) END;
 END
 $$;
 COMMENT ON FUNCTION a2a.revoke_agent(text, text) IS 'take back a grant made with a2a.grant_agent; queued tasks still go';

@@ -91,7 +91,6 @@ BEGIN
 		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
 			USING ERRCODE = '22023';
 	END IF;
-	PERFORM rulake._admit(name);
 
 	IF source LIKE 'table:%' THEN
 		m := regexp_match(source, '^table:(.+)\(\s*([^,\s]+)\s*,\s*([^,\s\)]+)\s*\)$');
@@ -160,6 +159,7 @@ BEGIN
 			USING ERRCODE = '22023';
 	END IF;
 
+	PERFORM rulake._admit(name);
 	INSERT INTO rulake.collections (name, source, kind, location, consistency, metric, seed,
 			rerank_factor, lists, probes, owner, relid, id_column, vector_column, dim, options)
 	VALUES (name, source, v_kind, v_location, consistency, v_metric,
@@ -380,8 +380,8 @@ BEGIN
 		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
 	END IF;
 	DELETE FROM a2a.agent_grants g WHERE g.agent = revoke_agent.agent
-		AND g.grantee = CASE WHEN lower(grantee) = 'public' THEN 0::oid
-			ELSE (SELECT oid FROM pg_roles WHERE rolname = grantee) END;
+		AND g.grantee = CASE WHEN lower(revoke_agent.grantee) = 'public' THEN 0::oid
+			ELSE (SELECT oid FROM pg_roles WHERE rolname = revoke_agent.grantee) END;
 END
 $$;
 

@@ -7,6 +7,15 @@ will not do. Listens on 127.0.0.1 (port argv[1], 0 = any) and prints "PORT <n>".
   /huge      SendMessage answers an endless body (the byte limit must stop it)
   /endless   streaming: status updates forever (the byte limit or deadline must stop it)
   /redirect  the card redirects to another host (must not be followed)
+  /echo      completes at once with the message's text; GET /echo/last-auth answers the
+             Authorization header of the last send (to see whose credentials went out)
+  /hang      reads the send and never answers (a task stays in flight)
+  /deep      SendMessage answers a task nested 300,000 arrays deep (~600 KB)
+  /deepsse   streaming: one event nested 300,000 arrays deep
+  /deepcard  the card has "signatures" and a member nested 300,000 arrays deep
+  /nul       completes with a text part holding the JSON escape \u0000
+  /badid     answers a completed task under another JSON-RPC id
+  /bigheader answers with a 300 KB response header
 """
 import json
 import sys
@@ -14,6 +23,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sends = {"flaky": 0}
+last_auth = {"echo": ""}
+DEEP = 300000
+
+
+def deep(n=DEEP):
+    return "[" * n + "]" * n
+
+
+def completed(rid, text, task_id="t"):
+    task = {"id": task_id, "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"},
+            "artifacts": [{"artifactId": "a", "parts": [{"text": text}]}]}
+    return json.dumps({"jsonrpc": "2.0", "id": rid, "result": {"task": task}})
 
 
 def card(base, name, streaming):
@@ -44,17 +65,26 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client that refused what it was sent
 
     def do_GET(self):
         agent = self.path.strip("/").split("/")[0]
+        if self.path == "/echo/last-auth":
+            return self.reply(200, last_auth["echo"], ctype="text/plain")
         if not self.path.endswith("/.well-known/agent-card.json"):
             return self.reply(404, "{}")
         if agent == "redirect":
             return self.reply(302, "", extra={"Location": "http://elsewhere.example/card"})
         base = "http://127.0.0.1:%d/%s" % (self.server.server_port, agent)
-        self.reply(200, json.dumps(card(base, agent, agent == "endless")))
+        body = json.dumps(card(base, agent, agent in ("endless", "deepsse")))
+        if agent == "deepcard":
+            sig = '"signatures":[{"protected":"eyJhbGciOiJFUzI1NiIsImtpZCI6ImsifQ","signature":"AA"}]'
+            body = body[:-1] + "," + sig + ',"x":' + deep() + "}"
+        self.reply(200, body)
 
     def do_POST(self):
         agent = self.path.strip("/").split("/")[0]
@@ -63,6 +93,35 @@ class Handler(BaseHTTPRequestHandler):
         rid = req.get("id")
         if agent == "garbage":
             return self.reply(200, "this is not JSON {")
+        if agent == "echo":
+            last_auth["echo"] = self.headers.get("Authorization", "")
+            parts = req.get("params", {}).get("message", {}).get("parts", [{}])
+            return self.reply(200, completed(rid, parts[0].get("text", ""), "echo-" + str(rid)))
+        if agent == "hang":
+            time.sleep(3600)
+            return None
+        if agent == "deep":
+            body = completed(rid, "x")
+            return self.reply(200, body[:-2] + ',"extra":' + deep() + "}}")
+        if agent == "nul":
+            return self.reply(200, completed(rid, "a\u0000b"))  # json.dumps writes \u0000
+        if agent == "badid":
+            return self.reply(200, completed(str(rid) + "-other", "x"))
+        if agent == "bigheader":
+            return self.reply(200, completed(rid, "x"), extra={"X-Big": "y" * 300000})
+        if agent == "deepsse":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            ev = ('{"jsonrpc":"2.0","id":%s,"result":{"statusUpdate":{"taskId":"d","contextId":"c",'
+                  '"status":{"state":"TASK_STATE_WORKING"},"x":%s}}}' % (json.dumps(rid), deep()))
+            try:
+                self.wfile.write(b"data: " + ev.encode() + b"\n\n")
+                self.wfile.flush()
+                time.sleep(2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return None
         if agent == "flaky":
             sends["flaky"] += 1
             if sends["flaky"] <= 2:
