@@ -38,6 +38,18 @@ SELECT a2a.send('local', 'hi', '{"priority": 1}');
 SELECT a2a.send('local', 'hi', '{"depth": 8, "trace_id": "00000000-0000-0000-0000-000000000002"}');
 SELECT a2a.send('local', 'hi', '{"depth": -2}');
 SELECT a2a.send('local', '{"parts": "no"}'::jsonb);
+-- a task's time limit is capped by a2a.task_timeout (5 min here)
+SELECT a2a.send('local', 'hi', '{"timeout": "1000 years"}');
+SELECT a2a.send('local', 'hi', '{"timeout": "-1 s"}');
+SELECT a2a.register_agent('a', 'http://127.0.0.1:9/', '{"timeout": "1 day"}');
+-- grants: roles must exist; only the owner grants
+SELECT a2a.grant_agent('local', 'no_such_role');
+SELECT a2a.grant_agent('missing', 'public');
+SELECT a2a.grant_agent('local', 'public');
+SELECT a2a.grant_agent('local', 'public');
+SELECT grantee FROM a2a.agent_grants WHERE agent = 'local';
+SELECT a2a.revoke_agent('local', 'PUBLIC');
+SELECT count(*) FROM a2a.agent_grants;
 
 -- two tasks fill max_in_flight; the third is recorded as failed with the reason
 SELECT a2a.send('local', 'one', '{"trace_id": "00000000-0000-0000-0000-000000000001"}') AS t1 \gset
