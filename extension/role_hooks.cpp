@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "extension/boundary.h"
+#include "extension/user_switch.h"
 
 extern "C" {
 #include "catalog/pg_authid.h"
@@ -45,10 +46,7 @@ ArrayType* role_array(List* roles) {
 // superuser, since row security would show the caller only some of them. Returns the
 // first row's first column as int64 when `counting`.
 int64 run_for_roles(const char* sql, ArrayType* roles, Oid other, bool counting) {
-  Oid saved_user;
-  int saved_context;
-  GetUserIdAndSecContext(&saved_user, &saved_context);
-  SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+  SavedUser saved = switch_user(BOOTSTRAP_SUPERUSERID);
   Oid types[2] = {OIDARRAYOID, OIDOID};
   Datum values[2] = {PointerGetDatum(roles), ObjectIdGetDatum(other)};
   int64 result = 0;
@@ -60,7 +58,7 @@ int64 run_for_roles(const char* sql, ArrayType* roles, Oid other, bool counting)
     result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   }
   SPI_finish();
-  SetUserIdAndSecContext(saved_user, saved_context);
+  restore_user(saved);
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include "bundle/verify.h"
 #include "bundle/witness.h"
 #include "extension/boundary.h"
+#include "extension/user_switch.h"
 #include "extension/vector/vector_type.h"
 #include "rulake/collection_index.h"
 
@@ -329,10 +330,7 @@ CatalogCounts count_registrations(const char* name) {
   memset(&out, 0, sizeof(out));
   Oid user = GetUserId();
   // Row security shows a role only some rows; quotas and names count every role's.
-  Oid saved_user;
-  int saved_context;
-  GetUserIdAndSecContext(&saved_user, &saved_context);
-  SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+  SavedUser saved = switch_user(BOOTSTRAP_SUPERUSERID);
   Oid types[2] = {OIDOID, TEXTOID};
   Datum values[2] = {ObjectIdGetDatum(user), CStringGetTextDatum(name)};
   SPI_connect();
@@ -351,7 +349,7 @@ CatalogCounts count_registrations(const char* name) {
   out.name_taken = !isnull;
   out.name_owner = isnull ? InvalidOid : static_cast<Oid>(int_column(t, d, 3));
   SPI_finish();
-  SetUserIdAndSecContext(saved_user, saved_context);
+  restore_user(saved);
   return out;
 }
 

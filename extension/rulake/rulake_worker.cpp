@@ -13,6 +13,7 @@
 #include "bundle/http_fetch.h"
 #include "extension/bgworker.h"
 #include "extension/boundary.h"
+#include "extension/user_switch.h"
 
 extern "C" {
 #include "access/xact.h"
@@ -95,10 +96,7 @@ void refill_one(const char* name) {
   Collection c;
   if (!lookup_collection(name, &c)) return;
   // Read the source with the owner's privileges, not the worker's.
-  Oid saved_user;
-  int saved_context;
-  GetUserIdAndSecContext(&saved_user, &saved_context);
-  SetUserIdAndSecContext(c.owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+  SavedUser saved = switch_user(c.owner);
 
   if (c.kind == kSourceTable && !table_readable(c.relid, c.id_column, c.vector_column, c.owner)) {
     ereport(ERROR,
@@ -138,7 +136,7 @@ void refill_one(const char* name) {
     if (p.private_image != nullptr) pfree(p.private_image);
   }
   // The write log is ours, not the owner's: fold it as the worker.
-  SetUserIdAndSecContext(saved_user, saved_context);
+  restore_user(saved);
   if (c.kind == kSourceTable) {
     // Fold the write log: one row whose weight is the sum keeps the generation unchanged.
     Oid types[1] = {OIDOID};

@@ -254,46 +254,49 @@ BEGIN
 END
 $$;
 
--- Lets another role send to an agent you own, with its credentials and within its budgets
--- (the budgets are the agent's, shared by everyone who may use it). 'public' is every role.
-CREATE FUNCTION a2a.grant_agent(agent text, grantee text) RETURNS void
-	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The grantee a grant_agent or revoke_agent call names, after checking that the session
+-- user owns the agent. 'public' is 0.
+CREATE FUNCTION a2a._grantee(caller text, agent text, grantee text) RETURNS regrole
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_role regrole;
 BEGIN
 	IF agent IS NULL OR grantee IS NULL THEN
-		RAISE EXCEPTION 'a2a.grant_agent: arguments must not be null' USING ERRCODE = '22004';
+		RAISE EXCEPTION '%: arguments must not be null', caller USING ERRCODE = '22004';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = grant_agent.agent
+	IF NOT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = _grantee.agent
 			AND pg_has_role(session_user, a.owner, 'MEMBER')) THEN
 		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
 	END IF;
 	v_role := CASE WHEN lower(grantee) = 'public' THEN 0::oid::regrole
 		ELSE (SELECT oid FROM pg_roles WHERE rolname = grantee)::regrole END;
 	IF v_role IS NULL THEN
-		RAISE EXCEPTION 'a2a.grant_agent: role "%" does not exist', grantee USING ERRCODE = '42704';
+		RAISE EXCEPTION '%: role "%" does not exist', caller, grantee USING ERRCODE = '42704';
 	END IF;
-	INSERT INTO a2a.agent_grants (agent, grantee) VALUES (grant_agent.agent, v_role)
-	ON CONFLICT DO NOTHING;
+	RETURN v_role;
 END
+$$;
+REVOKE ALL ON FUNCTION a2a._grantee(text, text, text) FROM PUBLIC;
+
+-- Lets another role send to an agent you own, with its credentials and within its budgets
+-- (the budgets are the agent's, shared by everyone who may use it). 'public' is every role.
+CREATE FUNCTION a2a.grant_agent(agent text, grantee text) RETURNS void
+	LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO a2a.agent_grants (agent, grantee)
+	VALUES ($1, a2a._grantee('a2a.grant_agent', $1, $2))
+	ON CONFLICT DO NOTHING
 $$;
 COMMENT ON FUNCTION a2a.grant_agent(text, text) IS 'let another role (or public) send to an agent you own';
 
 CREATE FUNCTION a2a.revoke_agent(agent text, grantee text) RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_role regrole := a2a._grantee('a2a.revoke_agent', agent, grantee);
 BEGIN
-	IF agent IS NULL OR grantee IS NULL THEN
-		RAISE EXCEPTION 'a2a.revoke_agent: arguments must not be null' USING ERRCODE = '22004';
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM a2a.agents a WHERE a.name = revoke_agent.agent
-			AND pg_has_role(session_user, a.owner, 'MEMBER')) THEN
-		RAISE EXCEPTION 'a2a agent "%" does not exist or belongs to another role', agent USING ERRCODE = '42704';
-	END IF;
-	DELETE FROM a2a.agent_grants g WHERE g.agent = revoke_agent.agent
-		AND g.grantee = CASE WHEN lower(revoke_agent.grantee) = 'public' THEN 0::oid
-			ELSE (SELECT oid FROM pg_roles WHERE rolname = revoke_agent.grantee) END;
+	DELETE FROM a2a.agent_grants g WHERE g.agent = revoke_agent.agent AND g.grantee = v_role;
 END
 $$;
 COMMENT ON FUNCTION a2a.revoke_agent(text, text) IS 'take back a grant made with a2a.grant_agent; queued tasks still go';

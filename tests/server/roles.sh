@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
+source tests/server/lib/hostile_peer.sh
 WORK=$(mktemp -d /tmp/ruvector-roles.XXXXXX)
 PEER_PID=
 cleanup() {
@@ -16,10 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 tests/a2a/hostile_peer.py 0 >"$WORK/peer.out" 2>&1 &
-PEER_PID=$!
-for _ in $(seq 50); do [[ -s "$WORK/peer.out" ]] && break; sleep 0.1; done
-PEER="http://127.0.0.1:$(awk '{print $2}' "$WORK/peer.out")"
+start_hostile_peer "$WORK"
 
 cluster_start "rulake.refresh_interval = 1" "a2a.allowed_hosts = '127.0.0.1'" \
   "a2a.poll_interval = 100"
