@@ -94,6 +94,7 @@ extern char* bundle_root;
 extern char* allowed_hosts;
 extern int fetch_timeout_s;
 extern int max_fetch_mb;
+extern int max_prime_memory_mb;
 
 void init_gucs();
 void init_shmem_hooks();  // from _PG_init while preloading

@@ -106,6 +106,27 @@ uint64 image_key(const CacheKey& key) {
   return h != 0 ? h : 1;
 }
 
+// prime(), keeping why it failed for rulake.stats; the error goes on to the searcher.
+Primed prime_noting_failure(const Collection& c) {
+  MemoryContext caller = CurrentMemoryContext;
+  Primed p;
+  PG_TRY();
+  { p = prime(c); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    ErrorData* e = CopyErrorData();
+    // A cancelled search says nothing about the collection; and an error raised under the
+    // cache's lock (none is, today) must not wait for that lock here.
+    if (e->sqlerrcode != ERRCODE_QUERY_CANCELED && !LWLockHeldByMe(shared()->lock))
+      note_failure(c.name, e->message);
+    FreeErrorData(e);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  return p;
+}
+
 }  // namespace
 
 Served serve(const Collection& c) {
@@ -150,14 +171,13 @@ Served serve(const Collection& c) {
   }
   // A miss: prime. Only the entry's own backend waits for it; others keep searching.
   for (int attempt = 0;; attempt++) {
-    Primed p = prime(c);
+    Primed p = prime_noting_failure(c);
     note_primed(c, p);
     count(c, false, nullptr);
     out.rerank_factor = p.rerank_factor;
     if (!p.installed) {
       out.private_image = p.private_image;
       out.image_key = 0;
-      out.private_bytes = p.private_bytes;
       return out;
     }
     out.pin = pin_entry(p.key);
@@ -174,13 +194,13 @@ Served serve(const Collection& c) {
 
 void release(const Served& served) {
   unpin_entry(served.pin.entry);
-  if (served.private_image != nullptr) pfree(served.private_image);
+  free_private_image(served.private_image);
 }
 
 const void* served_image(const Served& s, Size* bytes) {
   if (s.private_image != nullptr) {
-    *bytes = s.private_bytes;
-    return s.private_image;
+    *bytes = s.private_image->size;
+    return s.private_image->bytes;
   }
   *bytes = s.pin.bytes;
   return s.pin.image;

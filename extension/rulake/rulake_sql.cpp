@@ -316,8 +316,8 @@ RUVECTOR_FUNCTION(rulake_stats) {
                          : state.last_error[0] != '\0'      ? "failed"
                                                             : "cold";
     uint64 total = state.hits + state.misses;
-    Datum values[10];
-    bool nulls[10] = {false};
+    Datum values[11];
+    bool nulls[11] = {false};
     values[0] = CStringGetTextDatum(names[i]);
     if (state.has_key) {
       values[1] = CStringGetTextDatum(rl::witness_hex(state.key.witness));
@@ -339,6 +339,11 @@ RUVECTOR_FUNCTION(rulake_stats) {
       values[9] = TimestampTzGetDatum(state.last_primed);
     } else {
       nulls[9] = true;
+    }
+    if (state.last_error[0] != '\0') {
+      values[10] = CStringGetTextDatum(state.last_error);
+    } else {
+      nulls[10] = true;
     }
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }

@@ -127,7 +127,7 @@ void refill_one(const char* name) {
   if (prime_now && current_key(c).present) {
     Primed p = prime(c);
     note_primed(c, p);
-    if (p.private_image != nullptr) pfree(p.private_image);
+    free_private_image(p.private_image);
   }
   if (c.kind == kSourceTable) {
     // Fold the write log: one row whose weight is the sum keeps the generation unchanged.
@@ -148,10 +148,9 @@ void refill_one(const char* name) {
 void record_error(const char* name, const char* message) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, true);
-  strlcpy(c->last_error, message, sizeof(c->last_error));
-  c->refill_wanted = false;
+  find_collection(name, true)->refill_wanted = false;
   LWLockRelease(s->lock);
+  note_failure(name, message);
   ConditionVariableBroadcast(&s->changed);
 }
 

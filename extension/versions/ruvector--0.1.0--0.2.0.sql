@@ -18,3 +18,13 @@ COMMENT ON FUNCTION a2a.send(text, text, jsonb) IS 'queue a task whose message i
 COMMENT ON FUNCTION a2a.task(uuid) IS 'a task''s state, result and every recorded update as jsonb';
 COMMENT ON FUNCTION a2a.cancel(uuid) IS 'cancel a task: at once when not sent yet, else the worker asks the peer';
 COMMENT ON FUNCTION a2a.wait(uuid, interval) IS 'wait until a task reaches a final or input-required state, or the timeout; then a2a.task';
+
+-- rulake.stats() gains last_error, why the last prime or fetch failed (a result column
+-- cannot be added in place).
+DROP FUNCTION rulake.stats();
+CREATE FUNCTION rulake.stats()
+	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
+		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
+		last_error text)
+	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error';
