@@ -6,12 +6,8 @@
 # and a small collection on the same server is primed and searched as usual.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
-cluster_start "rulake.cache_size = 8MB" "rulake.max_prime_memory = 4MB"
-trap cluster_stop EXIT
-
-TEST=rulake_memory
 source tests/server/lib/rulake.sh
+rulake_cluster_start rulake_memory "rulake.cache_size = 8MB" "rulake.max_prime_memory = 4MB"
 
 # 12000 × 256 floats: a 12 MB image, more than the 8 MB cache. 6000 × 256: a 6 MB image,
 # which the cache could hold, but more than 4 MB to build.
