@@ -27,7 +27,8 @@ struct StateView {
   bool has_key;
   CacheKey key;
   TimestampTz last_checked;
-  char last_error[256];
+  TimestampTz fetch_retry_at;
+  char last_error[sizeof(CollectionState::last_error)];
 };
 
 StateView view_state(const Collection& c) {
@@ -39,6 +40,7 @@ StateView view_state(const Collection& c) {
   v.has_key = state->has_key && state->status == kReady;
   v.key = state->key;
   v.last_checked = state->last_checked;
+  v.fetch_retry_at = state->fetch_retry_at;
   memcpy(v.last_error, state->last_error, sizeof(v.last_error));
   LWLockRelease(s->lock);
   return v;
@@ -68,7 +70,8 @@ void mark_checked(const Collection& c) {
   LWLockRelease(s->lock);
 }
 
-// A remote bundle not mirrored yet: ask the refill worker and wait up to rulake.cold_wait.
+// A remote bundle not mirrored yet: ask the refill worker and wait up to rulake.cold_wait,
+// or not at all while its fetches fail and back off (the reason is known already).
 void wait_for_mirror(const Collection& c) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
@@ -79,18 +82,21 @@ void wait_for_mirror(const Collection& c) {
   ConditionVariablePrepareToSleep(&s->changed);
   for (;;) {
     if (current_key(c).present) break;
-    if (GetCurrentTimestamp() >= deadline) {
+    StateView v = view_state(c);
+    if (GetCurrentTimestamp() >= deadline || v.fetch_retry_at > GetCurrentTimestamp()) {
       ConditionVariableCancelSleep();
-      StateView v = view_state(c);
       ereport(ERROR,
               (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                errmsg("rulake collection \"%s\" has not been fetched yet", c.name),
                v.last_error[0] != '\0'
                    ? errdetail("The refill worker reported: %s", v.last_error)
                    : errdetail("The refill worker fetches %s in the background.", c.location),
-               errhint("Retry later, raise rulake.cold_wait (now %d ms), or check that the server "
-                       "runs with ruvector preloaded and rulake.database names this database.",
-                       cold_wait_ms)));
+               v.fetch_retry_at > GetCurrentTimestamp()
+                   ? errhint("rulake.refresh('%s') tries again at once.", c.name)
+                   : errhint("Retry later, raise rulake.cold_wait (now %d ms), or check that the "
+                             "server runs with ruvector preloaded and rulake.database names this "
+                             "database.",
+                             cold_wait_ms)));
     }
     ConditionVariableTimedSleep(&s->changed, 100, PG_WAIT_EXTENSION);
   }

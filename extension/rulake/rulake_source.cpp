@@ -4,6 +4,7 @@
 // rulake_prime.cpp.
 #include "extension/rulake/rulake_source.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -277,6 +278,26 @@ void note_failure(const char* name, const char* message) {
   CollectionState* state = find_collection(name, false);
   if (state != nullptr) strlcpy(state->last_error, message, sizeof(state->last_error));
   LWLockRelease(s->lock);
+}
+
+void back_off(CollectionState* state, uint32* failures, TimestampTz* retry_at,
+              const char* message) {
+  constexpr long kFirstRetryS = 5;
+  constexpr long kMaxRetryS = 600;
+  (*failures)++;
+  long delay_s = kMaxRetryS;
+  if (*failures <= 8) delay_s = std::min(kMaxRetryS, kFirstRetryS << (*failures - 1));
+  *retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_s * 1000);
+  char suffix[96];
+  if (*failures == 1) {
+    snprintf(suffix, sizeof(suffix), " (next attempt in %ld s)", delay_s);
+  } else {
+    snprintf(suffix, sizeof(suffix), " (failed %u times in a row; next attempt in %ld s)",
+             *failures, delay_s);
+  }
+  // The message is cut, not the suffix, when both do not fit.
+  int room = static_cast<int>(sizeof(state->last_error) - strlen(suffix) - 1);
+  snprintf(state->last_error, sizeof(state->last_error), "%.*s%s", room, message, suffix);
 }
 
 }  // namespace ruvector::pg::rulake

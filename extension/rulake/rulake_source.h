@@ -95,6 +95,10 @@ char* bundle_dir(const Collection& c);
 void note_primed(const Collection& c, const Primed& p);
 // Keeps why the collection could not be primed for rulake.stats (last_error).
 void note_failure(const char* name, const char* message);
+// The refill worker's failures back off (lock held): counts one more in *failures, puts
+// *retry_at after a delay that doubles from 5 s up to 10 minutes, and keeps the message
+// with when the next attempt is in last_error.
+void back_off(CollectionState* state, uint32* failures, TimestampTz* retry_at, const char* message);
 char* witness_hex(const uint8* witness);
 
 }  // namespace ruvector::pg::rulake

@@ -248,9 +248,12 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   rl::RulakeShared* s = rl::shared();
   rl::Collection* c = readable_collection(name);
   if (c->kind == rl::kSourceRemote) {
-    // Ask the worker for a fresh copy; what it finds shows in a later refresh.
+    // Ask the worker for a fresh copy, now even if failed fetches back off; what it finds
+    // shows in a later refresh.
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
-    rl::find_collection(c->name, true)->refill_wanted = true;
+    rl::CollectionState* state = rl::find_collection(c->name, true);
+    state->refill_wanted = true;
+    state->fetch_retry_at = 0;
     LWLockRelease(s->lock);
     rl::wake_worker();
   }
@@ -356,6 +359,9 @@ RUVECTOR_FUNCTION(rulake_xmin_is_mine) {
 
 RUVECTOR_FUNCTION(rulake_forget) {
   char* name = text_arg(fcinfo, 0);
-  if (rl::attached()) rl::forget_collection(name);
+  if (rl::attached()) {
+    rl::forget_collection(name);
+    rl::wake_worker();  // to remove a mirror no collection uses any more, once this commits
+  }
   PG_RETURN_VOID();
 }

@@ -28,13 +28,14 @@ SELECT rulake.register('large', 'table:public.large(id, v)', 'eventual', '{"list
 SELECT rulake.register('small', 'table:public.small(id, v)', 'eventual', '{"lists": 8}');
 SQL
 
-# 1. The worker primes the small one and records why it cannot prime the others.
+# 1. The worker primes the small one and records why it cannot prime the others, and when
+#    it tries again.
 wait_for "SELECT state = 'ready' FROM rulake.stats() WHERE collection = 'small'" ||
   fail "the worker did not prime the small collection"
-wait_for "SELECT last_error LIKE '%more than rulake.cache_size (8 MB) can hold'
+wait_for "SELECT last_error LIKE '%more than rulake.cache_size (8 MB) can hold (%next attempt in %'
           FROM rulake.stats() WHERE collection = 'huge'" ||
   fail "stats does not say that huge does not fit the cache"
-wait_for "SELECT last_error LIKE '%more than rulake.max_prime_memory (4 MB)'
+wait_for "SELECT last_error LIKE '%more than rulake.max_prime_memory (4 MB) (%next attempt in %'
           FROM rulake.stats() WHERE collection = 'large'" ||
   fail "stats does not say that large passes the priming bound"
 echo "rulake_memory: the worker refused both and primed the small one: ok"
