@@ -67,7 +67,29 @@ struct CollectionState {
   TimestampTz last_primed;
   TimestampTz last_checked;  // when the source's witness was last compared (eventual)
   bool refill_wanted;        // a backend waits for the worker to fetch or prime this
-  char last_error[256];
+  char last_error[512];
+  // The refill worker backs off a collection that fails, and separately a remote bundle
+  // whose fetch fails (back_off in rulake_source.cpp); a success resets the count.
+  uint32 failures;
+  TimestampTz retry_at;
+  uint32 fetch_failures;
+  TimestampTz fetch_retry_at;
+  TimestampTz last_fetched;  // when the worker last started a fetch of the remote bundle
+  bool fetched;              // a fetch brought a new bundle into the mirror: prime it
+};
+
+// A fetch of a remote bundle in flight (rulake_fetch.cpp): the refill worker claims a slot
+// and starts a dynamic worker on it, which frees the slot when it exits. At most
+// kMaxFetches run at once, and never two into one mirror.
+constexpr int kMaxFetches = 4;
+constexpr int kMaxUrlBytes = 2048;
+struct FetchSlot {
+  bool used;
+  Oid database;
+  NameData collection;
+  char url[kMaxUrlBytes];
+  int pid;  // the fetch worker's, once it runs
+  TimestampTz claimed;
 };
 
 struct RulakeShared {
@@ -82,6 +104,7 @@ struct RulakeShared {
   CacheEntry* entries;
   CollectionState* collections;
   void* dsa_place;
+  FetchSlot fetches[kMaxFetches];
 };
 
 // GUCs (rulake_gucs.cpp).
@@ -95,6 +118,7 @@ extern char* bundle_root;
 extern char* allowed_hosts;
 extern int fetch_timeout_s;
 extern int max_fetch_mb;
+extern int max_prime_memory_mb;
 
 void init_gucs();
 void init_shmem_hooks();  // from _PG_init while preloading

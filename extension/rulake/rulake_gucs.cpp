@@ -18,7 +18,8 @@ char* worker_database = nullptr;
 char* bundle_root = nullptr;
 char* allowed_hosts = nullptr;
 int fetch_timeout_s = 60;
-int max_fetch_mb = 4096;
+int max_fetch_mb = 1024;
+int max_prime_memory_mb = 1024;
 
 void init_gucs() {
   DefineCustomIntVariable("rulake.cache_size", "Shared memory for cached collection indexes.",
@@ -56,9 +57,19 @@ void init_gucs() {
   DefineCustomIntVariable("rulake.fetch_timeout", "Time limit of one remote bundle download.",
                           nullptr, &fetch_timeout_s, 60, 1, 86400, PGC_SUSET, GUC_UNIT_S, nullptr,
                           nullptr, nullptr);
+  // As large as the default priming bound: a bigger data file could not be primed anyway.
   DefineCustomIntVariable("rulake.max_fetch_size", "Largest remote file the worker downloads.",
-                          nullptr, &max_fetch_mb, 4096, 1, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB,
+                          nullptr, &max_fetch_mb, 1024, 1, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB,
                           nullptr, nullptr, nullptr);
+  // Its own setting, not maintenance_work_mem: a session may raise that, and priming runs
+  // in the refill worker and in any searching backend; 1 GB covers the default cache four
+  // times over, and a server that raises rulake.cache_size past it raises this too.
+  DefineCustomIntVariable(
+      "rulake.max_prime_memory", "Most memory one prime of a collection may take.",
+      "Priming reads the rows into the index image being built; a collection whose rows would "
+      "take more is refused before they are read, or as soon as they pass the limit.",
+      &max_prime_memory_mb, 1024, 1, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB, nullptr, nullptr,
+      nullptr);
   MarkGUCPrefixReserved("rulake");
 }
 

@@ -27,7 +27,8 @@ struct StateView {
   bool has_key;
   CacheKey key;
   TimestampTz last_checked;
-  char last_error[256];
+  TimestampTz fetch_retry_at;
+  char last_error[sizeof(CollectionState::last_error)];
 };
 
 StateView view_state(const Collection& c) {
@@ -39,6 +40,7 @@ StateView view_state(const Collection& c) {
   v.has_key = state->has_key && state->status == kReady;
   v.key = state->key;
   v.last_checked = state->last_checked;
+  v.fetch_retry_at = state->fetch_retry_at;
   memcpy(v.last_error, state->last_error, sizeof(v.last_error));
   LWLockRelease(s->lock);
   return v;
@@ -68,7 +70,8 @@ void mark_checked(const Collection& c) {
   LWLockRelease(s->lock);
 }
 
-// A remote bundle not mirrored yet: ask the refill worker and wait up to rulake.cold_wait.
+// A remote bundle not mirrored yet: ask the refill worker and wait up to rulake.cold_wait,
+// or not at all while its fetches fail and back off (the reason is known already).
 void wait_for_mirror(const Collection& c) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
@@ -79,18 +82,21 @@ void wait_for_mirror(const Collection& c) {
   ConditionVariablePrepareToSleep(&s->changed);
   for (;;) {
     if (current_key(c).present) break;
-    if (GetCurrentTimestamp() >= deadline) {
+    StateView v = view_state(c);
+    if (GetCurrentTimestamp() >= deadline || v.fetch_retry_at > GetCurrentTimestamp()) {
       ConditionVariableCancelSleep();
-      StateView v = view_state(c);
       ereport(ERROR,
               (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                errmsg("rulake collection \"%s\" has not been fetched yet", c.name),
                v.last_error[0] != '\0'
                    ? errdetail("The refill worker reported: %s", v.last_error)
                    : errdetail("The refill worker fetches %s in the background.", c.location),
-               errhint("Retry later, raise rulake.cold_wait (now %d ms), or check that the server "
-                       "runs with ruvector preloaded and rulake.database names this database.",
-                       cold_wait_ms)));
+               v.fetch_retry_at > GetCurrentTimestamp()
+                   ? errhint("rulake.refresh('%s') tries again at once.", c.name)
+                   : errhint("Retry later, raise rulake.cold_wait (now %d ms), or check that the "
+                             "server runs with ruvector preloaded and rulake.database names this "
+                             "database.",
+                             cold_wait_ms)));
     }
     ConditionVariableTimedSleep(&s->changed, 100, PG_WAIT_EXTENSION);
   }
@@ -104,6 +110,27 @@ uint64 image_key(const CacheKey& key) {
   memcpy(&h, key.witness, sizeof(h));
   h ^= ((static_cast<uint64>(key.metric) << 32) | key.lists) * UINT64CONST(0x9E3779B97F4A7C15);
   return h != 0 ? h : 1;
+}
+
+// prime(), keeping why it failed for rulake.stats; the error goes on to the searcher.
+Primed prime_noting_failure(const Collection& c) {
+  MemoryContext caller = CurrentMemoryContext;
+  Primed p;
+  PG_TRY();
+  { p = prime(c); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller);
+    ErrorData* e = CopyErrorData();
+    // A cancelled search says nothing about the collection; and an error raised under the
+    // cache's lock (none is, today) must not wait for that lock here.
+    if (e->sqlerrcode != ERRCODE_QUERY_CANCELED && !LWLockHeldByMe(shared()->lock))
+      note_failure(c.name, e->message);
+    FreeErrorData(e);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  return p;
 }
 
 }  // namespace
@@ -150,14 +177,13 @@ Served serve(const Collection& c) {
   }
   // A miss: prime. Only the entry's own backend waits for it; others keep searching.
   for (int attempt = 0;; attempt++) {
-    Primed p = prime(c);
+    Primed p = prime_noting_failure(c);
     note_primed(c, p);
     count(c, false, nullptr);
     out.rerank_factor = p.rerank_factor;
     if (!p.installed) {
       out.private_image = p.private_image;
       out.image_key = 0;
-      out.private_bytes = p.private_bytes;
       return out;
     }
     out.pin = pin_entry(p.key);
@@ -174,13 +200,13 @@ Served serve(const Collection& c) {
 
 void release(const Served& served) {
   unpin_entry(served.pin.entry);
-  if (served.private_image != nullptr) pfree(served.private_image);
+  free_private_image(served.private_image);
 }
 
 const void* served_image(const Served& s, Size* bytes) {
   if (s.private_image != nullptr) {
-    *bytes = s.private_bytes;
-    return s.private_image;
+    *bytes = s.private_image->size;
+    return s.private_image->bytes;
   }
   *bytes = s.pin.bytes;
   return s.pin.image;

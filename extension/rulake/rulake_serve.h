@@ -10,8 +10,7 @@ namespace ruvector::pg::rulake {
 // not be shared (this transaction's own writes, or a cache too small to hold it).
 struct Served {
   Pinned pin;
-  void* private_image;
-  Size private_bytes;
+  PrivateImage* private_image;
   uint32 rerank_factor;  // the source's default
   uint64 image_key;      // names a cached image's content for GPU kernels; 0 when private
 };

@@ -1,7 +1,10 @@
-// See rulake_source.h. Postgres-facing code is written C-style (palloc, no objects with
-// destructors) so that an ereport can unwind it; the core is called in narrow C++ scopes.
+// See rulake_source.h: the catalog, access checks, where sources live and the key they have
+// now. Postgres-facing code is written C-style (palloc, no objects with destructors) so that
+// an ereport can unwind it; the core is called in narrow C++ scopes. Priming is in
+// rulake_prime.cpp.
 #include "extension/rulake/rulake_source.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -30,6 +33,11 @@ extern "C" {
 namespace ruvector::pg::rulake {
 
 namespace core = ::ruvector::rulake;
+
+const char kGenerationQuery[] =
+    "SELECT coalesce(sum(weight), 0)::bigint AS generation,"
+    " coalesce(bool_or(rulake._xmin_is_mine(xmin)), false) AS mine"
+    " FROM rulake.table_writes WHERE relid = $1";
 
 namespace {
 
@@ -69,30 +77,6 @@ CacheKey key_of(const uint8* witness, const Collection& c) {
   return key;
 }
 
-// A table's witness: the bundle witness construction over what identifies the rows (the
-// database, the relation and its columns), the seed, the rerank factor and the generation.
-// The data digest stays zero: a table's data is covered by its generation instead.
-CacheKey table_key(const Collection& c, uint64 generation) {
-  char ref[NAMEDATALEN * 3 + 64];
-  snprintf(ref, sizeof(ref), "table:%u/%u(%s,%s)", MyDatabaseId, c.relid, c.id_column,
-           c.vector_column);
-  bundle::Digest witness = guard([&] {
-    bundle::Sidecar s;
-    s.data_ref = ref;
-    s.dim = static_cast<uint32_t>(c.dim);
-    s.rotation_seed = c.seed;
-    s.rerank_factor = c.rerank_factor;
-    s.generation = static_cast<std::uint64_t>(generation);
-    return bundle::compute_witness(s);
-  });
-  return key_of(witness.data(), c);
-}
-
-const char* kGenerationQuery =
-    "SELECT coalesce(sum(weight), 0)::bigint AS generation,"
-    " coalesce(bool_or(rulake._xmin_is_mine(xmin)), false) AS mine"
-    " FROM rulake.table_writes WHERE relid = $1";
-
 void read_generation(Oid relid, uint64* generation, bool* own_writes) {
   Oid types[1] = {OIDOID};
   Datum values[1] = {ObjectIdGetDatum(relid)};
@@ -106,116 +90,28 @@ void read_generation(Oid relid, uint64* generation, bool* own_writes) {
   SPI_finish();
 }
 
-// Every non-null row of the table with the generation, in one statement so both come from
-// one snapshot; ordered by id so that the same rows always build the same image.
-void read_table_rows(const Collection& c, BundleRows* out) {
-  if (get_rel_name(c.relid) == nullptr) {
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                    errmsg("the table of rulake collection \"%s\" no longer exists", c.name),
-                    errhint("Unregister the collection with rulake.unregister.")));
-  }
-  MemoryContext caller = CurrentMemoryContext;
-  StringInfoData sql;
-  initStringInfo(&sql);
-  appendStringInfo(&sql,
-                   "SELECT w.generation, w.mine, t.id, t.v FROM (%s) w LEFT JOIN LATERAL"
-                   " (SELECT %s::bigint AS id, %s AS v FROM %s WHERE %s IS NOT NULL) t ON true"
-                   " ORDER BY t.id",
-                   kGenerationQuery, quote_identifier(c.id_column),
-                   quote_identifier(c.vector_column),
-                   quote_qualified_identifier(get_namespace_name(get_rel_namespace(c.relid)),
-                                              get_rel_name(c.relid)),
-                   quote_identifier(c.vector_column));
-  memset(out, 0, sizeof(*out));
-  uint64 capacity = 1024;
-  SPI_connect();
-  Oid types[1] = {OIDOID};
-  Datum values[1] = {ObjectIdGetDatum(c.relid)};
-  SPIPlanPtr plan = SPI_prepare(sql.data, 1, types);
-  if (plan == nullptr)
-    elog(ERROR, "rulake: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-  Portal portal = SPI_cursor_open(nullptr, plan, values, nullptr, true);
-  bool first = true;
-  for (;;) {
-    SPI_cursor_fetch(portal, true, 4096);
-    if (SPI_processed == 0) break;
-    TupleDesc desc = SPI_tuptable->tupdesc;
-    for (uint64 r = 0; r < SPI_processed; r++) {
-      HeapTuple tuple = SPI_tuptable->vals[r];
-      bool isnull = false;
-      if (first) {
-        out->generation =
-            static_cast<uint64>(DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull)));
-        out->own_writes = DatumGetBool(SPI_getbinval(tuple, desc, 2, &isnull));
-        first = false;
-      }
-      Datum id = SPI_getbinval(tuple, desc, 3, &isnull);
-      if (isnull) continue;  // the empty table's single row
-      Datum v = SPI_getbinval(tuple, desc, 4, &isnull);
-      RuVector* vec = datum_get_ruvector(v);
-      if (out->count == 0) {
-        out->dim = static_cast<uint32>(vec->dim);
-        MemoryContext old = MemoryContextSwitchTo(caller);
-        out->ids = static_cast<int64*>(MemoryContextAllocHuge(caller, sizeof(int64) * capacity));
-        out->vectors = static_cast<float*>(
-            MemoryContextAllocHuge(caller, sizeof(float) * capacity * out->dim));
-        MemoryContextSwitchTo(old);
-      } else if (static_cast<uint32>(vec->dim) != out->dim) {
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("rulake collection \"%s\" has rows of %u and of %d dimensions",
-                               c.name, out->dim, vec->dim),
-                        errhint("Declare the column as ruvector(n) so all rows agree.")));
-      }
-      if (out->count == capacity) {
-        capacity *= 2;
-        out->ids = static_cast<int64*>(repalloc_huge(out->ids, sizeof(int64) * capacity));
-        out->vectors =
-            static_cast<float*>(repalloc_huge(out->vectors, sizeof(float) * capacity * out->dim));
-      }
-      out->ids[out->count] = DatumGetInt64(id);
-      memcpy(out->vectors + out->count * out->dim, vec->x, sizeof(float) * out->dim);
-      out->count++;
-    }
-    SPI_freetuptable(SPI_tuptable);
-  }
-  SPI_cursor_close(portal);
-  SPI_finish();
-}
-
-core::IndexParams index_params(const Collection& c, uint32 dim, uint64 seed) {
-  core::IndexParams p;
-  p.dim = dim;
-  p.metric = static_cast<core::Metric>(c.metric);
-  p.seed = seed;
-  p.lists = c.lists;
-  // Priming runs in a backend or the refill worker: a few threads shorten a cold start.
-  p.threads = 2;
-  return p;
-}
-
-// Installs or copies out an image; the vector is freed by the caller's scope.
-void finish_prime(const std::vector<unsigned char>& image, uint64 rows, bool share, Primed* out) {
-  if (share) {
-    out->installed = pg_call(
-        [&] { return install_entry(out->key, image.data(), image.size(), rows, &out->added); });
-    if (!out->installed) {
-      pg_call([&] {
-        ereport(WARNING,
-                (errmsg("rulake collection index of %zu bytes does not fit in rulake.cache_size "
-                        "(%d MB); searching it without caching",
-                        image.size(), cache_size_mb)));
-      });
-    }
-  }
-  if (!out->installed) {
-    out->private_bytes = image.size();
-    out->private_image =
-        pg_call([&] { return MemoryContextAllocHuge(CurrentMemoryContext, image.size()); });
-    memcpy(out->private_image, image.data(), image.size());
-  }
-}
-
 }  // namespace
+
+// A table's witness: the bundle witness construction over what identifies the rows (the
+// database, the relation and its columns), the seed, the rerank factor and the generation.
+// The data digest stays zero: a table's data is covered by its generation instead.
+CacheKey compute_table_key(const Collection& c, uint64 generation) {
+  char ref[NAMEDATALEN * 3 + 64];
+  snprintf(ref, sizeof(ref), "table:%u/%u(%s,%s)", MyDatabaseId, c.relid, c.id_column,
+           c.vector_column);
+  bundle::Sidecar s;
+  s.data_ref = ref;
+  s.dim = static_cast<uint32_t>(c.dim);
+  s.rotation_seed = c.seed;
+  s.rerank_factor = c.rerank_factor;
+  s.generation = static_cast<std::uint64_t>(generation);
+  bundle::Digest witness = bundle::compute_witness(s);
+  return key_of(witness.data(), c);
+}
+
+CacheKey table_key(const Collection& c, uint64 generation) {
+  return guard([&] { return compute_table_key(c, generation); });
+}
 
 bool lookup_collection(const char* name, Collection* out) {
   Oid types[1] = {TEXTOID};
@@ -419,52 +315,6 @@ SourceKey current_key(const Collection& c) {
   return out;
 }
 
-Primed prime(const Collection& c) {
-  Primed out;
-  memset(&out, 0, sizeof(out));
-  if (c.kind == kSourceTable) {
-    BundleRows rows;
-    read_table_rows(c, &rows);
-    out.key = table_key(c, rows.generation);
-    out.rerank_factor = c.rerank_factor;
-    guard([&] {
-      std::vector<unsigned char> image =
-          core::build_index(index_params(c, rows.dim, c.seed), rows.ids, rows.vectors, rows.count);
-      finish_prime(image, rows.count, !rows.own_writes, &out);
-    });
-    if (rows.ids != nullptr) {
-      pfree(rows.ids);
-      pfree(rows.vectors);
-    }
-    return out;
-  }
-  char* dir = bundle_dir(c);
-  guard([&] {
-    bundle::LoadedBundle b = bundle::load_bundle(dir);
-    memcpy(out.key.witness, b.sidecar.rvf_witness.data(), kWitnessBytes);
-    out.key.metric = c.metric;
-    out.key.lists = c.lists;
-    out.rerank_factor = b.sidecar.rerank_factor;
-    std::vector<unsigned char> image =
-        core::build_index(index_params(c, b.sidecar.dim, b.sidecar.rotation_seed),
-                          b.data.ids.data(), b.data.rows.data(), b.data.ids.size());
-    finish_prime(image, b.data.ids.size(), true, &out);
-  });
-  return out;
-}
-
-void read_rows(const Collection& c, BundleRows* out) {
-  if (c.kind != kSourceTable) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("rulake collection \"%s\" is already a bundle", c.name),
-                    errhint("publish_bundle publishes table collections; copy the bundle "
-                            "directory to publish it elsewhere.")));
-  }
-  read_table_rows(c, out);
-  out->seed = c.seed;
-  out->rerank_factor = c.rerank_factor;
-}
-
 void note_primed(const Collection& c, const Primed& p) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
@@ -492,6 +342,34 @@ void note_primed(const Collection& c, const Primed& p) {
   }
   LWLockRelease(s->lock);
   if (drop_old) drop_entry(old);
+}
+
+void note_failure(const char* name, const char* message) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* state = find_collection(name, false);
+  if (state != nullptr) strlcpy(state->last_error, message, sizeof(state->last_error));
+  LWLockRelease(s->lock);
+}
+
+void back_off(CollectionState* state, uint32* failures, TimestampTz* retry_at,
+              const char* message) {
+  constexpr long kFirstRetryS = 5;
+  constexpr long kMaxRetryS = 600;
+  (*failures)++;
+  long delay_s = kMaxRetryS;
+  if (*failures <= 8) delay_s = std::min(kMaxRetryS, kFirstRetryS << (*failures - 1));
+  *retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_s * 1000);
+  char suffix[96];
+  if (*failures == 1) {
+    snprintf(suffix, sizeof(suffix), " (next attempt in %ld s)", delay_s);
+  } else {
+    snprintf(suffix, sizeof(suffix), " (failed %u times in a row; next attempt in %ld s)",
+             *failures, delay_s);
+  }
+  // The message is cut, not the suffix, when both do not fit.
+  int room = static_cast<int>(sizeof(state->last_error) - strlen(suffix) - 1);
+  snprintf(state->last_error, sizeof(state->last_error), "%.*s%s", room, message, suffix);
 }
 
 }  // namespace ruvector::pg::rulake

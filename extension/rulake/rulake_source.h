@@ -56,20 +56,39 @@ struct SourceKey {
 };
 SourceKey current_key(const Collection& c);
 
-// Reads the rows and builds the image. Installs it in the cache unless the rows include
-// this transaction's own writes (other sessions must not see them); then the image is
-// returned in *private_image (palloc'd) for this search alone. Returns the key it built.
+// A table's generation and whether this transaction wrote it: $1 is the relation's oid.
+extern const char kGenerationQuery[];
+// The key a table collection has at `generation`; compute_table_key throws (C++ scopes).
+CacheKey table_key(const Collection& c, uint64 generation);
+CacheKey compute_table_key(const Collection& c, uint64 generation);
+
+// An image built outside the cache, in malloc'd memory that belongs to the memory context
+// that was current when it was built: freed by free_private_image, or when that context
+// goes (at an error too).
+struct PrivateImage {
+  MemoryContextCallback callback;
+  unsigned char* bytes;
+  Size size;
+};
+void free_private_image(PrivateImage* image);
+
+// Reads the rows and builds the image (rulake_prime.cpp), in memory bounded by
+// rulake.max_prime_memory and an image no larger than rulake.cache_size: both are checked
+// on an estimate of the rows before any is read (the planner's, or the bundle's count) and
+// again as rows arrive. Installs the image in the cache unless the rows include this
+// transaction's own writes (other sessions must not see them); then, or when the cache
+// cannot make room, the image is returned in *private_image for this search alone.
+// Returns the key it built.
 struct Primed {
   CacheKey key;
   uint32 rerank_factor;
   bool installed;
   bool added;  // installed as a new entry, not found primed by someone else meanwhile
-  void* private_image;
-  Size private_bytes;
+  PrivateImage* private_image;
 };
 Primed prime(const Collection& c);
 
-// A table collection's rows in memory, ordered by id, palloc'd.
+// A table collection's rows in memory, ordered by id, palloc'd (for publishing it).
 struct BundleRows {
   uint64 generation;
   bool own_writes;
@@ -89,6 +108,12 @@ char* bundle_dir(const Collection& c);
 
 // The collection's shared state, created if needed; updates run under the lock.
 void note_primed(const Collection& c, const Primed& p);
+// Keeps why the collection could not be primed for rulake.stats (last_error).
+void note_failure(const char* name, const char* message);
+// The refill worker's failures back off (lock held): counts one more in *failures, puts
+// *retry_at after a delay that doubles from 5 s up to 10 minutes, and keeps the message
+// with when the next attempt is in last_error.
+void back_off(CollectionState* state, uint32* failures, TimestampTz* retry_at, const char* message);
 char* witness_hex(const uint8* witness);
 
 }  // namespace ruvector::pg::rulake

@@ -253,9 +253,12 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   rl::check_owner(*c, "refresh");
   rl::check_read_access(*c);
   if (c->kind == rl::kSourceRemote) {
-    // Ask the worker for a fresh copy; what it finds shows in a later refresh.
+    // Ask the worker for a fresh copy, now even if failed fetches back off; what it finds
+    // shows in a later refresh.
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
-    rl::find_collection(c->name, true)->refill_wanted = true;
+    rl::CollectionState* state = rl::find_collection(c->name, true);
+    state->refill_wanted = true;
+    state->fetch_retry_at = 0;
     LWLockRelease(s->lock);
     rl::wake_worker();
   }
@@ -321,8 +324,8 @@ RUVECTOR_FUNCTION(rulake_stats) {
                          : state.last_error[0] != '\0'      ? "failed"
                                                             : "cold";
     uint64 total = state.hits + state.misses;
-    Datum values[10];
-    bool nulls[10] = {false};
+    Datum values[11];
+    bool nulls[11] = {false};
     values[0] = CStringGetTextDatum(names[i]);
     if (state.has_key) {
       values[1] = CStringGetTextDatum(rl::witness_hex(state.key.witness));
@@ -345,6 +348,11 @@ RUVECTOR_FUNCTION(rulake_stats) {
     } else {
       nulls[9] = true;
     }
+    if (state.last_error[0] != '\0') {
+      values[10] = CStringGetTextDatum(state.last_error);
+    } else {
+      nulls[10] = true;
+    }
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return static_cast<Datum>(0);
@@ -363,7 +371,10 @@ RUVECTOR_FUNCTION(rulake_forget) {
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                     errmsg("must be the owner of rulake collection \"%s\"", name)));
   }
-  if (rl::attached()) rl::forget_collection(name);
+  if (rl::attached()) {
+    rl::forget_collection(name);
+    rl::wake_worker();  // to remove a mirror no collection uses any more, once this commits
+  }
   PG_RETURN_VOID();
 }
 

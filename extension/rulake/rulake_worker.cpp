@@ -1,23 +1,19 @@
 // The refill worker: started with the server, it connects to rulake.database and, about
-// once a second or when a backend wakes it, walks the registered collections: it fetches
-// remote bundles into their mirrors, primes collections that are cold, invalidated or
-// evicted, rechecks eventual ones every rulake.refresh_interval, and folds the write logs
-// of registered tables. Each collection runs in its own transaction, so one that fails
-// (its error is kept for rulake.stats) never stops the others; the postmaster restarts the
-// worker if it crashes.
-#include "extension/rulake/rulake_source.h"
+// once a second or when a backend wakes it, walks the registered collections: it starts
+// fetches of remote bundles (each in its own worker, rulake_fetch.cpp), primes collections
+// that are cold, invalidated, evicted or freshly fetched, rechecks eventual ones every
+// rulake.refresh_interval, folds the write logs of registered tables, and removes mirrors
+// nothing uses. Each collection runs in its own transaction, so one that fails (its error
+// is kept for rulake.stats) never stops the others, and is left alone for a while that
+// doubles with each failure; the postmaster restarts the worker if it crashes.
+#include "extension/rulake/rulake_fetch.h"
 
-#include <string>
-#include <vector>
-
-#include "bundle/http_fetch.h"
 #include "extension/bgworker.h"
 #include "extension/boundary.h"
 #include "extension/user_switch.h"
 
 extern "C" {
 #include "access/xact.h"
-#include "common/file_perm.h"
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -44,13 +40,16 @@ void clear_latch(int, Datum) {
   LWLockRelease(s->lock);
 }
 
-// The state fields a cycle decides on, copied under the lock.
+// The state fields a cycle decides on, copied under the lock; `fetched` is taken.
 struct Due {
   bool refill_wanted;
   bool has_key;
   bool ready;
   CacheKey key;
   TimestampTz last_checked;
+  TimestampTz last_fetched;
+  TimestampTz fetch_retry_at;
+  bool fetched;
 };
 
 Due read_due(const char* name) {
@@ -64,32 +63,16 @@ Due read_due(const char* name) {
   d.ready = c->has_key && c->status == kReady;
   d.key = c->key;
   d.last_checked = c->last_checked;
+  d.last_fetched = c->last_fetched;
+  d.fetch_retry_at = c->fetch_retry_at;
+  d.fetched = c->fetched;
+  c->fetched = false;
   LWLockRelease(s->lock);
   return d;
 }
 
 bool interval_passed(TimestampTz since) {
   return TimestampDifferenceExceeds(since, GetCurrentTimestamp(), refresh_interval_s * 1000);
-}
-
-void fetch_remote(const Collection& c) {
-  char* dir = remote_mirror_dir(c.location);
-  char* parent = pstrdup(dir);
-  get_parent_directory(parent);  // fetch_bundle creates the mirror itself, durably
-  if (pg_mkdir_p(parent, pg_dir_create_mode) != 0 && errno != EEXIST) {
-    ereport(ERROR,
-            (errcode_for_file_access(), errmsg("could not create directory \"%s\": %m", parent)));
-  }
-  const char* hosts = allowed_hosts == nullptr ? "" : allowed_hosts;
-  long timeout_ms = static_cast<long>(fetch_timeout_s) * 1000;
-  uint64 max_bytes = static_cast<uint64>(max_fetch_mb) * 1024 * 1024;
-  guard([&] {
-    bundle::FetchOptions options;
-    options.allowed_hosts = bundle::parse_host_list(hosts);
-    options.total_timeout_ms = timeout_ms;
-    options.max_bytes = max_bytes;
-    bundle::fetch_bundle(c.location, dir, options);
-  });
 }
 
 void refill_one(const char* name) {
@@ -107,18 +90,13 @@ void refill_one(const char* name) {
   }
 
   Due due = read_due(name);
-  bool changed = false;
+  // A remote bundle is fetched in the background; what a finished fetch brought into the
+  // mirror is compared with the cache below.
+  bool changed = due.fetched;
   if (c.kind == kSourceRemote) {
     bool fetch = due.refill_wanted || !current_key(c).present ||
-                 (c.consistency != kFrozen && interval_passed(due.last_checked));
-    if (fetch) {
-      RulakeShared* s = shared();
-      LWLockAcquire(s->lock, LW_EXCLUSIVE);
-      find_collection(name, true)->refill_wanted = false;
-      LWLockRelease(s->lock);
-      fetch_remote(c);
-      changed = true;
-    }
+                 (c.consistency != kFrozen && interval_passed(due.last_fetched));
+    if (fetch && GetCurrentTimestamp() >= due.fetch_retry_at) start_fetch(c);
   }
   bool prime_now = !due.ready || !entry_present(due.key, nullptr);
   if (!prime_now && c.consistency != kFrozen &&
@@ -133,7 +111,7 @@ void refill_one(const char* name) {
   if (prime_now && current_key(c).present) {
     Primed p = prime(c);
     note_primed(c, p);
-    if (p.private_image != nullptr) pfree(p.private_image);
+    free_private_image(p.private_image);
   }
   // The write log is ours, not the owner's: fold it as the worker.
   restore_user(saved);
@@ -152,68 +130,132 @@ void refill_one(const char* name) {
   ConditionVariableBroadcast(&shared()->changed);
 }
 
+// A failed refill: kept for rulake.stats, and the collection is left alone for a while.
 void record_error(const char* name, const char* message) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   CollectionState* c = find_collection(name, true);
-  strlcpy(c->last_error, message, sizeof(c->last_error));
   c->refill_wanted = false;
+  back_off(c, &c->failures, &c->retry_at, message);
   LWLockRelease(s->lock);
   ConditionVariableBroadcast(&s->changed);
 }
 
-// Names of registered collections, or none when ruLake is not installed here.
-char** collection_names(int* n) {
-  *n = 0;
-  char** names = nullptr;
+// Whether the collection failed lately and waits for its next attempt.
+bool backing_off(const char* name) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* c = find_collection(name, true);
+  bool waiting = c->retry_at > GetCurrentTimestamp();
+  LWLockRelease(s->lock);
+  return waiting;
+}
+
+void note_refilled(const char* name) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* c = find_collection(name, true);
+  c->failures = 0;
+  c->retry_at = 0;
+  LWLockRelease(s->lock);
+}
+
+// The registered collections, in the cycle's memory context.
+struct Registered {
+  bool installed;  // false: ruLake is not installed in this database
+  int n;
+  char** names;
+  int nremote;
+  char** urls;  // of the remote ones
+};
+
+Registered registered_collections() {
+  Registered r;
+  memset(&r, 0, sizeof(r));
+  MemoryContext cycle = CurrentMemoryContext;
   StartTransactionCommand();
   PushActiveSnapshot(GetTransactionSnapshot());
   SPI_connect();
   // An older ruvector without ruLake may be installed here: look for the catalog itself.
   SPI_execute("SELECT 1 WHERE to_regclass('rulake.collections') IS NOT NULL", true, 1);
-  if (SPI_processed == 1) {
-    SPI_execute("SELECT name FROM rulake.collections ORDER BY name", true, 0);
-    *n = static_cast<int>(SPI_processed);
-    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-    names = static_cast<char**>(palloc(sizeof(char*) * (*n + 1)));
-    for (int i = 0; i < *n; i++) {
-      names[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+  r.installed = SPI_processed == 1;
+  if (r.installed) {
+    SPI_execute("SELECT name, kind = 'remote', location FROM rulake.collections ORDER BY name",
+                true, 0);
+    MemoryContext old = MemoryContextSwitchTo(cycle);
+    r.n = static_cast<int>(SPI_processed);
+    r.names = static_cast<char**>(palloc(sizeof(char*) * (r.n + 1)));
+    r.urls = static_cast<char**>(palloc(sizeof(char*) * (r.n + 1)));
+    for (int i = 0; i < r.n; i++) {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      r.names[i] = pstrdup(SPI_getvalue(t, d, 1));
+      if (strcmp(SPI_getvalue(t, d, 2), "t") == 0)
+        r.urls[r.nremote++] = pstrdup(SPI_getvalue(t, d, 3));
     }
     MemoryContextSwitchTo(old);
   }
   SPI_finish();
   PopActiveSnapshot();
   CommitTransactionCommand();
-  return names;
+  MemoryContextSwitchTo(cycle);
+  return r;
+}
+
+// Runs fn(arg) in a transaction of its own, with a snapshot. On an error the transaction
+// rolls back and its message, copied into `cycle`, comes back; nullptr when it committed.
+char* in_transaction(MemoryContext cycle, void (*fn)(void*), void* arg) {
+  char* message = nullptr;
+  PG_TRY();
+  {
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    fn(arg);
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(cycle);
+    ErrorData* e = CopyErrorData();
+    FlushErrorState();
+    AbortCurrentTransaction();
+    message = pstrdup(e->message);
+    FreeErrorData(e);
+  }
+  PG_END_TRY();
+  MemoryContextSwitchTo(cycle);
+  return message;
+}
+
+void refill_step(void* name) {
+  pgstat_report_activity(STATE_RUNNING, static_cast<char*>(name));
+  refill_one(static_cast<char*>(name));
+}
+
+void remove_mirrors_step(void* registered) {
+  auto* r = static_cast<Registered*>(registered);
+  remove_unused_mirrors(r->urls, r->nremote);
 }
 
 void run_cycle(MemoryContext cycle) {
-  int n = 0;
-  char** names = collection_names(&n);
-  for (int i = 0; i < n; i++) {
-    PG_TRY();
-    {
-      StartTransactionCommand();
-      PushActiveSnapshot(GetTransactionSnapshot());
-      pgstat_report_activity(STATE_RUNNING, names[i]);
-      refill_one(names[i]);
-      PopActiveSnapshot();
-      CommitTransactionCommand();
+  Registered r = registered_collections();
+  for (int i = 0; i < r.n; i++) {
+    if (backing_off(r.names[i])) continue;
+    char* error = in_transaction(cycle, refill_step, r.names[i]);
+    if (error == nullptr) {
+      note_refilled(r.names[i]);
+      continue;
     }
-    PG_CATCH();
-    {
-      MemoryContextSwitchTo(cycle);
-      ErrorData* e = CopyErrorData();
-      FlushErrorState();
-      AbortCurrentTransaction();
-      record_error(names[i], e->message);
-      ereport(LOG, (errmsg("rulake refill of collection \"%s\" failed: %s", names[i], e->message)));
-      FreeErrorData(e);
-    }
-    PG_END_TRY();
-    pfree(names[i]);
+    record_error(r.names[i], error);
+    ereport(LOG, (errmsg("rulake refill of collection \"%s\" failed: %s", r.names[i], error)));
   }
-  if (names != nullptr) pfree(names);
+  reap_fetches();
+  if (r.installed) {
+    char* error = in_transaction(cycle, remove_mirrors_step, &r);
+    if (error != nullptr)
+      ereport(LOG, (errmsg("rulake: removing unused mirrors failed: %s", error)));
+  }
   pgstat_report_activity(STATE_IDLE, nullptr);
 }
 

@@ -270,12 +270,13 @@ CREATE FUNCTION rulake.witness(name text) RETURNS text
 	AS 'MODULE_PATHNAME', 'rulake_witness' LANGUAGE C STRICT;
 CREATE FUNCTION rulake.stats()
 	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
-		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz)
+		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
+		last_error text)
 	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.invalidate(text) IS 'drop the cached index of a collection; the next search primes it again';
 COMMENT ON FUNCTION rulake.refresh(text) IS 'compare the source with the cache: up_to_date, invalidated or bundle_missing';
 COMMENT ON FUNCTION rulake.witness(text) IS 'hex SHAKE-256 witness the collection is cached under';
-COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes';
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error';
 
 CREATE FUNCTION rulake.publish_bundle(collection text, dir text) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;

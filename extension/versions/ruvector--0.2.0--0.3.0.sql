@@ -199,6 +199,16 @@ END
 $$;
 
 
+-- rulake.stats() gains last_error, why the last prime or fetch failed (a result column
+-- cannot be added in place).
+DROP FUNCTION rulake.stats();
+CREATE FUNCTION rulake.stats()
+	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
+		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
+		last_error text)
+	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error';
+
 -- A2A: agents used by their owner and grantees; timeouts capped; interrupted tasks bounded.
 
 -- Roles other than the owner that may send to an agent (with its credentials, within its

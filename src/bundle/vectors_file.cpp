@@ -157,7 +157,24 @@ void VectorsWriter::finish() {
   finished_ = true;
 }
 
-VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsData* keep) {
+void VectorsDataSink::header(const VectorsHeader& header) {
+  // The sizes are bounded by the file's real size, checked with the header.
+  data_->dim = header.dim;
+  data_->ids.clear();
+  data_->rows.clear();
+  data_->ids.reserve(header.count);
+  data_->rows.reserve(header.count * header.dim);
+}
+
+void VectorsDataSink::ids(const std::int64_t* ids, std::size_t count) {
+  data_->ids.insert(data_->ids.end(), ids, ids + count);
+}
+
+void VectorsDataSink::rows(const float* rows, std::size_t count) {
+  data_->rows.insert(data_->rows.end(), rows, rows + count * data_->dim);
+}
+
+VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink) {
   const std::uint64_t size = file_size(fd, label);
   std::uint8_t head[kVectorsHeaderSize] = {};
   if (size >= kVectorsHeaderSize) pread_exact(fd, head, sizeof(head), 0, label);
@@ -167,41 +184,41 @@ VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsData* kee
   const std::uint64_t count = scan.header.count;
   Shake256 shake;
   shake.update(head, sizeof(head));
-  // The sizes below are bounded by the file's real size, checked above.
-  if (keep != nullptr) {
-    keep->dim = dim;
-    keep->ids.assign(count, 0);
-    keep->rows.assign(count * dim, 0.0f);
-  }
+  if (sink != nullptr) sink->header(scan.header);
 
   std::vector<std::uint8_t> buffer;
+  std::vector<std::int64_t> ids;
   std::uint64_t offset = kVectorsHeaderSize;
   for (std::uint64_t i = 0; i < count;) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kIdsPerChunk, count - i));
     buffer.resize(8 * n);
     pread_exact(fd, buffer.data(), buffer.size(), offset, label);
     shake.update(buffer.data(), buffer.size());
-    if (keep != nullptr) {
+    if (sink != nullptr) {
+      ids.resize(n);
       for (std::size_t k = 0; k < n; k++)
-        keep->ids[i + k] = static_cast<std::int64_t>(load_le64(buffer.data() + 8 * k));
+        ids[k] = static_cast<std::int64_t>(load_le64(buffer.data() + 8 * k));
+      sink->ids(ids.data(), n);
     }
     offset += buffer.size();
     i += n;
   }
 
   const std::size_t row_bytes = 4 * static_cast<std::size_t>(dim);
+  std::vector<float> rows;
   for (std::uint64_t i = 0; i < count;) {
     std::size_t n =
         static_cast<std::size_t>(std::min<std::uint64_t>(rows_per_chunk(dim), count - i));
     buffer.resize(n * row_bytes);
     pread_exact(fd, buffer.data(), buffer.size(), offset, label);
     shake.update(buffer.data(), buffer.size());
+    rows.resize(n * dim);
     for (std::size_t k = 0; k < n * dim; k++) {
-      float value = load_le_f32(buffer.data() + 4 * k);
-      if (!scan.first_non_finite_row && !std::isfinite(value))
+      rows[k] = load_le_f32(buffer.data() + 4 * k);
+      if (!scan.first_non_finite_row && !std::isfinite(rows[k]))
         scan.first_non_finite_row = i + k / dim;
-      if (keep != nullptr) keep->rows[i * dim + k] = value;
     }
+    if (sink != nullptr) sink->rows(rows.data(), n);
     offset += buffer.size();
     i += n;
   }
@@ -219,7 +236,8 @@ VectorsData read_vectors_file(const std::string& path) {
   if (raw < 0) throw_io("open vectors file", path, errno);
   UniqueFd fd(raw);
   VectorsData data;
-  VectorsScan scan = scan_vectors_file(fd.get(), path, &data);
+  VectorsDataSink sink(&data);
+  VectorsScan scan = scan_vectors_file(fd.get(), path, &sink);
   if (scan.first_non_finite_row)
     throw FormatError("vectors file \"" + path + "\" has a NaN or infinite value in row " +
                           std::to_string(*scan.first_non_finite_row),

@@ -84,10 +84,34 @@ struct VectorsScan {
   std::optional<std::uint64_t> first_non_finite_row;
 };
 
+// Receives a vectors file as it is scanned, in file order: the checked header, every id,
+// then the rows, each in chunks. What it receives is not verified yet: the digest is known
+// only when the scan returns, so a sink must not publish anything before the caller has
+// checked it (check_vectors_match). Rows may hold non-finite values (see VectorsScan).
+class VectorsSink {
+ public:
+  virtual ~VectorsSink() = default;
+  virtual void header(const VectorsHeader& header) = 0;
+  virtual void ids(const std::int64_t* ids, std::size_t count) = 0;
+  virtual void rows(const float* rows, std::size_t count) = 0;  // count × dim floats
+};
+
+// Decodes a whole file into `data`.
+class VectorsDataSink : public VectorsSink {
+ public:
+  explicit VectorsDataSink(VectorsData* data) : data_(data) {}
+  void header(const VectorsHeader& header) override;
+  void ids(const std::int64_t* ids, std::size_t count) override;
+  void rows(const float* rows, std::size_t count) override;
+
+ private:
+  VectorsData* data_;
+};
+
 // One pass over the file: decode_vectors_header, then ids and rows read in chunks, digested
-// and, when `keep` is not null, decoded into it. Throws FormatError for a bad header or
-// size, IoError for read failures and for a file that changes size while being read.
-VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsData* keep);
+// and, when `sink` is not null, handed to it. Throws FormatError for a bad header or size,
+// IoError for read failures and for a file that changes size while being read.
+VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink);
 
 // Opens, scans and decodes `path`; a non-finite value is a FormatError here.
 VectorsData read_vectors_file(const std::string& path);

@@ -25,13 +25,11 @@ std::string read_sidecar_text(int dir_fd, const std::string& dir) {
   return read_whole_file(fd.get(), kMaxSidecarBytes, label);
 }
 
-LoadedBundle read_bundle(const std::string& dir, bool keep_data, const ReadOptions& options) {
+Sidecar read_bundle(const std::string& dir, BundleSink* sink, const ReadOptions& options) {
   UniqueFd dir_fd = open_directory(dir);
   std::string text = read_sidecar_text(dir_fd.get(), dir);
   for (int attempt = 1;; attempt++) {
-    LoadedBundle out;
-    out.sidecar = parse_checked_sidecar(text, dir);
-    const Sidecar& s = out.sidecar;
+    Sidecar s = parse_checked_sidecar(text, dir);
     if (options.before_data_open != nullptr) options.before_data_open(dir);
     std::string label = dir + "/" + s.data_ref;
     UniqueFd data_fd;
@@ -47,17 +45,32 @@ LoadedBundle read_bundle(const std::string& dir, bool keep_data, const ReadOptio
                                  "\", which does not exist in \"" + dir + "\"",
                              "data_ref");
       if (attempt == kMaxAttempts)
-        throw IoError("bundle in \"" + dir + "\" was republished " +
-                          std::to_string(kMaxAttempts) + " times while being read; try again",
+        throw IoError("bundle in \"" + dir + "\" was republished " + std::to_string(kMaxAttempts) +
+                          " times while being read; try again",
                       EAGAIN);
       text = std::move(again);
       continue;
     }
-    VectorsScan scan = scan_vectors_file(data_fd.get(), label, keep_data ? &out.data : nullptr);
+    if (sink != nullptr) sink->sidecar(s);
+    VectorsScan scan = scan_vectors_file(data_fd.get(), label, sink);
     check_vectors_match(s, scan, label);
-    return out;
+    return s;
   }
 }
+
+// Keeps what it receives in a LoadedBundle.
+class LoadingSink : public BundleSink {
+ public:
+  explicit LoadingSink(LoadedBundle* out) : out_(out), data_(&out->data) {}
+  void sidecar(const Sidecar& s) override { out_->sidecar = s; }
+  void header(const VectorsHeader& h) override { data_.header(h); }
+  void ids(const std::int64_t* ids, std::size_t n) override { data_.ids(ids, n); }
+  void rows(const float* rows, std::size_t n) override { data_.rows(rows, n); }
+
+ private:
+  LoadedBundle* out_;
+  VectorsDataSink data_;
+};
 
 }  // namespace
 
@@ -99,11 +112,18 @@ Sidecar read_sidecar_checked(const std::string& dir) {
 }
 
 Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options) {
-  return read_bundle(dir, false, options).sidecar;
+  return read_bundle(dir, nullptr, options);
 }
 
 LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options) {
-  return read_bundle(dir, true, options);
+  LoadedBundle out;
+  LoadingSink sink(&out);
+  read_bundle(dir, &sink, options);
+  return out;
+}
+
+Sidecar stream_bundle(const std::string& dir, BundleSink* sink, const ReadOptions& options) {
+  return read_bundle(dir, sink, options);
 }
 
 Verification verify_bundle(const std::string& dir) {

@@ -54,6 +54,18 @@ Sidecar read_sidecar_checked(const std::string& dir);
 // The same checks, also decoding ids and rows into memory.
 LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options = {});
 
+// Receives a bundle as it is read: its verified sidecar, then its vectors file (see
+// VectorsSink: unverified until stream_bundle returns).
+class BundleSink : public VectorsSink {
+ public:
+  virtual void sidecar(const Sidecar& sidecar) = 0;
+};
+
+// The same checks, handing the data to `sink` as it is read instead of keeping it, so a
+// bundle of any size is read in bounded memory. Returns the sidecar once the data matched
+// it; a sink must discard what it received when this throws.
+Sidecar stream_bundle(const std::string& dir, BundleSink* sink, const ReadOptions& options = {});
+
 struct Verification {
   bool valid = false;
   bool missing = false;            // no bundle: the directory or the sidecar does not exist

@@ -3,13 +3,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <queue>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 
 #include "ivf/assign.h"
+#include "ivf/assign_bounds.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
 #include "kernels/cpu/distance.h"
@@ -127,55 +130,31 @@ void check_dim(std::uint32_t dim) {
 
 }  // namespace
 
-std::vector<unsigned char> build_index(const IndexParams& params, const std::int64_t* ids,
-                                       const float* vectors, std::size_t count) {
-  check_dim(params.dim);
-  const std::uint32_t dim = params.dim;
-  const Metric metric = params.metric;
-  if (!is_metric(static_cast<std::uint32_t>(metric))) throw std::invalid_argument("unknown metric");
-  for (std::size_t i = 0; i < count * dim; i++) {
-    if (!std::isfinite(vectors[i]))
-      throw std::invalid_argument("row " + std::to_string(i / dim) +
-                                  " has a NaN or infinite value");
-  }
+namespace {
 
-  // Rows that can be indexed, prepared (normalised for cosine) for k-means and encoding.
-  std::vector<std::size_t> keep;
-  keep.reserve(count);
-  std::vector<float> prepared(count * dim);
-  for (std::size_t i = 0; i < count; i++) {
-    if (rabitq::prepare_vector(metric, vectors + i * dim, static_cast<int>(dim),
-                               prepared.data() + keep.size() * dim)) {
-      keep.push_back(i);
-    }
-  }
-  const std::size_t n = keep.size();
-  prepared.resize(n * dim);
-
+// The header of an image of `rows` indexed rows, with its section offsets.
+Header image_header(const IndexParams& params, std::uint64_t rows) {
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
   h.version = kVersion;
-  h.dim = dim;
-  h.padded_dim = rabitq::padded_dimensions(dim);
-  h.metric = static_cast<std::uint32_t>(metric);
-  h.rows = n;
+  h.dim = params.dim;
+  h.padded_dim = rabitq::padded_dimensions(params.dim);
+  h.metric = static_cast<std::uint32_t>(params.metric);
+  h.rows = rows;
   h.seed = params.seed;
-  std::uint32_t lists = params.lists != 0 ? params.lists : ivf::default_lists(n);
-  h.lists = n == 0 ? 0 : static_cast<std::uint32_t>(std::min<std::size_t>(std::max(lists, 1u), n));
+  std::uint32_t lists = params.lists != 0 ? params.lists : ivf::default_lists(rows);
+  h.lists = rows == 0
+                ? 0
+                : static_cast<std::uint32_t>(std::min<std::uint64_t>(std::max(lists, 1u), rows));
   if (!layout(&h)) throw std::invalid_argument("collection is too large for one index image");
-  std::vector<unsigned char> image(h.total, 0);
-  std::memcpy(image.data(), &h, sizeof(h));
-  if (n == 0) return image;
-  const std::uint32_t padded = h.padded_dim;
+  return h;
+}
 
-  // k-means in the original space on an even spread of rows, then centroids rotated.
-  std::size_t sample_n = std::min(n, std::size_t{h.lists} * kSamplePerList);
-  std::vector<float> sample(sample_n * dim);
-  for (std::size_t s = 0; s < sample_n; s++) {
-    std::size_t row = s * n / sample_n;
-    std::memcpy(sample.data() + s * dim, prepared.data() + row * dim, sizeof(float) * dim);
-  }
-  std::vector<float> centroids(std::size_t{h.lists} * dim);
+std::size_t sample_rows(const Header& h) {
+  return std::min<std::size_t>(h.rows, std::size_t{h.lists} * kSamplePerList);
+}
+
+ivf::KMeansOptions kmeans_options(const IndexParams& params, const Header& h) {
   ivf::KMeansOptions km;
   km.clusters = h.lists;
   km.iterations = params.kmeans_iterations;
@@ -185,56 +164,252 @@ std::vector<unsigned char> build_index(const IndexParams& params, const std::int
   // minimises the residual is the best one (unit-norm spherical centroids are not).
   km.spherical = false;
   km.threads = std::max(1u, params.threads);
-  ivf::train_kmeans(sample.data(), sample_n, dim, km, centroids.data());
-  rabitq::Rotator rotator(dim, params.seed);
-  float* rotated_centroids = section<float>(image.data(), h.centroids);
+  return km;
+}
+
+void check_params(const IndexParams& params) {
+  check_dim(params.dim);
+  if (!is_metric(static_cast<std::uint32_t>(params.metric)))
+    throw std::invalid_argument("unknown metric");
+}
+
+// realloc that throws: the old block stays valid (and owned by the caller) on failure.
+template <typename T>
+T* grow(T* block, std::size_t bytes) {
+  void* p = std::realloc(block, std::max<std::size_t>(bytes, 1));
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<T*>(p);
+}
+
+}  // namespace
+
+Image::~Image() { std::free(bytes_); }
+
+Image::Image(Image&& other) noexcept : bytes_(other.bytes_), size_(other.size_) {
+  other.bytes_ = nullptr;
+  other.size_ = 0;
+}
+
+Image& Image::operator=(Image&& other) noexcept {
+  if (this != &other) {
+    std::free(bytes_);
+    bytes_ = other.bytes_;
+    size_ = other.size_;
+    other.bytes_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+unsigned char* Image::release() {
+  unsigned char* bytes = bytes_;
+  bytes_ = nullptr;
+  size_ = 0;
+  return bytes;
+}
+
+std::size_t image_bytes(const IndexParams& params, std::uint64_t rows) {
+  check_params(params);
+  return image_header(params, rows).total;
+}
+
+std::size_t build_memory_bytes(const IndexParams& params, std::uint64_t rows) {
+  check_params(params);
+  Header h = image_header(params, rows);
+  const std::size_t sample = sample_rows(h);
+  ivf::KMeansOptions km = kmeans_options(params, h);
+  const std::size_t bounds = ivf::kmeans_uses_bounds(km, sample, params.dim)
+                                 ? ivf::AssignmentBounds::bytes(sample, h.lists)
+                                 : 0;
+  // finish() holds the ids apart while it moves them into the image, then one list number
+  // per row; k-means holds its sample, its centroids, a few words a sampled row and maybe
+  // Elkan's bounds; the passes rotate a batch at a time.
+  return h.total + rows * (sizeof(std::int64_t) + sizeof(std::uint32_t)) +
+         sample * (sizeof(float) * params.dim + 16) + bounds +
+         std::size_t{h.lists} * params.dim * (2 * sizeof(float) + sizeof(double)) +
+         std::min<std::size_t>(kBatch, rows) * sizeof(float) * h.padded_dim;
+}
+
+IndexBuilder::IndexBuilder(const IndexParams& params, Budget budget)
+    : params_(params), budget_(std::move(budget)) {
+  check_params(params_);
+}
+
+IndexBuilder::~IndexBuilder() {
+  std::free(ids_);
+  std::free(vectors_);
+}
+
+// Asks the budget for `rows` rows, then makes room for them in both buffers, growing them
+// by half again so that a stream of small batches reallocates O(log n) times (in place for
+// large blocks, where the allocator remaps pages rather than copying them). The room not
+// yet written is address space only: the memory in use follows the rows the budget allowed.
+void IndexBuilder::hold(std::uint64_t rows) {
+  if (budget_ && rows > budgeted_) {
+    budget_(rows);
+    budgeted_ = rows;
+  }
+  if (rows <= capacity_) return;
+  std::uint64_t capacity = std::max<std::uint64_t>({rows, capacity_ + capacity_ / 2, 1024});
+  const std::size_t row_bytes = sizeof(float) * params_.dim;
+  if (capacity > SIZE_MAX / row_bytes) throw std::bad_alloc();
+  ids_ = grow(ids_, capacity * sizeof(std::int64_t));
+  vectors_ = grow(vectors_, capacity * row_bytes);
+  capacity_ = capacity;
+}
+
+void IndexBuilder::add_ids(const std::int64_t* ids, std::size_t count) {
+  hold(ids_added_ + count);
+  if (count > 0) std::memcpy(ids_ + ids_added_, ids, count * sizeof(std::int64_t));
+  ids_added_ += count;
+}
+
+void IndexBuilder::add_vectors(const float* vectors, std::size_t count) {
+  const std::uint32_t dim = params_.dim;
+  for (std::size_t i = 0; i < count * dim; i++) {
+    if (!std::isfinite(vectors[i]))
+      throw std::invalid_argument("row " + std::to_string(rows_ + i / dim) +
+                                  " has a NaN or infinite value");
+  }
+  hold(rows_ + count);
+  if (count > 0)
+    std::memcpy(vectors_ + rows_ * dim * sizeof(float), vectors, count * dim * sizeof(float));
+  rows_ += count;
+}
+
+void IndexBuilder::add(const std::int64_t* ids, const float* vectors, std::size_t count) {
+  add_vectors(vectors, count);
+  add_ids(ids, count);
+}
+
+Image IndexBuilder::finish() {
+  if (ids_added_ != rows_)
+    throw std::invalid_argument(std::to_string(ids_added_) + " ids were added for " +
+                                std::to_string(rows_) + " rows");
+  const std::uint32_t dim = params_.dim;
+  const Metric metric = params_.metric;
+  const std::size_t row_bytes = sizeof(float) * dim;
+  auto row = [&](unsigned char* base, std::size_t i) {
+    return reinterpret_cast<float*>(base + i * row_bytes);
+  };
+
+  // Rows that can be indexed: cosine rows without a direction are dropped, the others
+  // keep their order.
+  std::size_t n = rows_;
+  std::vector<float> prepared(dim);
+  if (metric == Metric::kCosine) {
+    n = 0;
+    for (std::size_t i = 0; i < rows_; i++) {
+      if (!rabitq::prepare_vector(metric, row(vectors_, i), static_cast<int>(dim), prepared.data()))
+        continue;
+      if (n != i) {
+        std::memcpy(row(vectors_, n), row(vectors_, i), row_bytes);
+        ids_[n] = ids_[i];
+      }
+      n++;
+    }
+  }
+  if (n > UINT32_MAX) throw std::invalid_argument("an index image holds at most 2^32 - 1 rows");
+
+  // The row buffer becomes the image: grown to the image's size, the rows moved up to
+  // their section, everything else zero.
+  Header h = image_header(params_, n);
+  unsigned char* bytes = grow(vectors_, h.total);
+  vectors_ = nullptr;
+  Image image(bytes, h.total);
+  std::memmove(bytes + h.vectors, bytes, n * row_bytes);
+  std::memset(bytes, 0, h.vectors);
+  std::memset(bytes + h.vectors + n * row_bytes, 0, h.total - h.vectors - n * row_bytes);
+  if (n > 0) std::memcpy(bytes + h.ids, ids_, n * sizeof(std::int64_t));
+  std::free(ids_);
+  ids_ = nullptr;
+  capacity_ = ids_added_ = rows_ = budgeted_ = 0;
+  std::memcpy(bytes, &h, sizeof(h));
+  if (n == 0) return image;
+  const std::uint32_t padded = h.padded_dim;
+  auto* out_ids = section<std::int64_t>(bytes, h.ids);
+  auto* rows_in = bytes + h.vectors;  // in the order added, until the last step
+  auto prepare = [&](std::size_t i, float* out) {
+    rabitq::prepare_vector(metric, row(rows_in, i), static_cast<int>(dim), out);
+  };
+
+  // k-means in the original space on an even spread of rows, then centroids rotated.
+  std::size_t sample_n = sample_rows(h);
+  std::vector<float> centroids(std::size_t{h.lists} * dim);
+  ivf::KMeansOptions km = kmeans_options(params_, h);
+  {
+    std::vector<float> sample(sample_n * dim);
+    for (std::size_t s = 0; s < sample_n; s++) prepare(s * n / sample_n, sample.data() + s * dim);
+    ivf::train_kmeans(sample.data(), sample_n, dim, km, centroids.data());
+  }
+  rabitq::Rotator rotator(dim, params_.seed);
+  float* rotated_centroids = section<float>(bytes, h.centroids);
   for (std::uint32_t c = 0; c < h.lists; c++) {
     rotator.rotate(centroids.data() + std::size_t{c} * dim,
                    rotated_centroids + std::size_t{c} * padded);
   }
 
   // Pass 1: each row's list. Pass 2: encode into the list's slots, in row order within a
-  // list. Rows are rotated twice rather than kept rotated, to bound memory.
-  std::vector<std::uint32_t> list_of(n);
-  std::vector<float> batch(kBatch * padded);
-  auto rotate_batch = [&](std::size_t from, std::size_t rows) {
-    for (std::size_t r = 0; r < rows; r++) {
-      rotator.rotate(prepared.data() + (from + r) * dim, batch.data() + r * padded);
+  // list. Rows are prepared and rotated twice rather than kept rotated, to bound memory.
+  std::vector<std::uint32_t> order(n);  // a row's list, then its slot
+  std::vector<float> batch(std::min(kBatch, n) * padded);
+  auto rotate_batch = [&](std::size_t from, std::size_t count) {
+    for (std::size_t r = 0; r < count; r++) {
+      prepare(from + r, prepared.data());
+      rotator.rotate(prepared.data(), batch.data() + r * padded);
     }
   };
   for (std::size_t from = 0; from < n; from += kBatch) {
-    std::size_t rows = std::min(kBatch, n - from);
-    rotate_batch(from, rows);
-    ivf::nearest_centroids_batch(batch.data(), rows, rotated_centroids, h.lists, padded, false,
-                                 km.threads, list_of.data() + from);
+    std::size_t count = std::min(kBatch, n - from);
+    rotate_batch(from, count);
+    ivf::nearest_centroids_batch(batch.data(), count, rotated_centroids, h.lists, padded, false,
+                                 km.threads, order.data() + from);
   }
-  auto* starts = section<std::uint64_t>(image.data(), h.list_start);
-  for (std::size_t i = 0; i < n; i++) starts[list_of[i] + 1]++;
+  auto* starts = section<std::uint64_t>(bytes, h.list_start);
+  for (std::size_t i = 0; i < n; i++) starts[order[i] + 1]++;
   for (std::uint32_t c = 0; c < h.lists; c++) starts[c + 1] += starts[c];
   std::vector<std::uint64_t> next(starts, starts + h.lists);
 
-  auto* codes = section<std::uint64_t>(image.data(), h.codes);
-  auto* factors = section<rabitq::CodeFactors>(image.data(), h.factors);
-  auto* out_ids = section<std::int64_t>(image.data(), h.ids);
-  auto* out_vectors = section<float>(image.data(), h.vectors);
+  auto* codes = section<std::uint64_t>(bytes, h.codes);
+  auto* factors = section<rabitq::CodeFactors>(bytes, h.factors);
   std::vector<float> residual(padded);
   const std::size_t words = code_words(padded);
   for (std::size_t from = 0; from < n; from += kBatch) {
-    std::size_t rows = std::min(kBatch, n - from);
-    rotate_batch(from, rows);
-    for (std::size_t r = 0; r < rows; r++) {
+    std::size_t count = std::min(kBatch, n - from);
+    rotate_batch(from, count);
+    for (std::size_t r = 0; r < count; r++) {
       std::size_t i = from + r;
-      std::uint32_t list = list_of[i];
+      std::uint32_t list = order[i];
       std::uint64_t slot = next[list]++;
       const float* c = rotated_centroids + std::size_t{list} * padded;
       const float* x = batch.data() + r * padded;
       for (std::uint32_t j = 0; j < padded; j++) residual[j] = x[j] - c[j];
       rabitq::encode(residual.data(), padded, codes + slot * words, &factors[slot]);
-      out_ids[slot] = ids[keep[i]];
-      std::memcpy(out_vectors + slot * dim, vectors + keep[i] * dim, sizeof(float) * dim);
+      order[i] = static_cast<std::uint32_t>(slot);
+    }
+  }
+
+  // Ids and rows move to their slots in place: each swap puts one row where it belongs.
+  std::vector<float> held(dim);
+  for (std::size_t i = 0; i < n; i++) {
+    while (order[i] != i) {
+      std::size_t j = order[i];
+      std::memcpy(held.data(), row(rows_in, i), row_bytes);
+      std::memcpy(row(rows_in, i), row(rows_in, j), row_bytes);
+      std::memcpy(row(rows_in, j), held.data(), row_bytes);
+      std::swap(out_ids[i], out_ids[j]);
+      std::swap(order[i], order[j]);
     }
   }
   return image;
+}
+
+std::vector<unsigned char> build_index(const IndexParams& params, const std::int64_t* ids,
+                                       const float* vectors, std::size_t count) {
+  IndexBuilder builder(params);
+  builder.add(ids, vectors, count);
+  Image image = builder.finish();
+  return std::vector<unsigned char>(image.data(), image.data() + image.size());
 }
 
 ImageInfo image_info(const void* image, std::size_t size) {

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "rabitq/code.h"
@@ -38,8 +39,80 @@ struct IndexParams {
 // Builds the image of `count` rows: ids[i] with the dim floats at vectors + i * dim.
 // Cosine rows without a direction (zero norm) are left out, as the access method does.
 // Throws std::invalid_argument for a dim outside [1, 16000] or a non-finite value.
+// IndexBuilder gives the same bytes for the same rows without holding them twice.
 std::vector<unsigned char> build_index(const IndexParams& params, const std::int64_t* ids,
                                        const float* vectors, std::size_t count);
+
+// An image in memory from std::malloc, so that the rows can grow into it in place and a
+// caller can keep the bytes (release, then std::free) without copying them.
+class Image {
+ public:
+  Image() = default;
+  Image(unsigned char* bytes, std::size_t size) : bytes_(bytes), size_(size) {}
+  ~Image();
+  Image(Image&& other) noexcept;
+  Image& operator=(Image&& other) noexcept;
+  Image(const Image&) = delete;
+  Image& operator=(const Image&) = delete;
+
+  const unsigned char* data() const { return bytes_; }
+  std::size_t size() const { return size_; }
+  // Hands the bytes to the caller, who frees them with std::free.
+  unsigned char* release();
+
+ private:
+  unsigned char* bytes_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The size of the image of `rows` rows (before cosine rows without a direction are left
+// out), with its lists chosen as the build chooses them.
+std::size_t image_bytes(const IndexParams& params, std::uint64_t rows);
+// The most memory IndexBuilder holds at once for `rows` rows: the image, the k-means sample
+// and the per-row list numbers. What a caller budgets for one build.
+std::size_t build_memory_bytes(const IndexParams& params, std::uint64_t rows);
+
+// Builds an image from rows that arrive in batches, in the order build_index takes them.
+// The rows are stored once, in memory that becomes the image: finish() grows it to the
+// image's size and moves them into place, so a build takes about one image of memory plus
+// the bounded working set build_memory_bytes counts, never the rows and the image.
+class IndexBuilder {
+ public:
+  // Called with the number of rows about to be held whenever it grows, before memory is
+  // taken for them; it throws to refuse them (a memory budget).
+  using Budget = std::function<void(std::uint64_t rows)>;
+
+  explicit IndexBuilder(const IndexParams& params, Budget budget = {});
+  ~IndexBuilder();
+  IndexBuilder(const IndexBuilder&) = delete;
+  IndexBuilder& operator=(const IndexBuilder&) = delete;
+
+  // Appends `count` rows: ids[i] with the dim floats at vectors + i * dim. Throws
+  // std::invalid_argument for a non-finite value, naming the row.
+  void add(const std::int64_t* ids, const float* vectors, std::size_t count);
+  // The same in two streams, for sources that store ids apart from rows (a bundle's
+  // vectors file): the i-th id added pairs with the i-th row added.
+  void add_ids(const std::int64_t* ids, std::size_t count);
+  void add_vectors(const float* vectors, std::size_t count);
+
+  std::uint64_t rows() const { return rows_; }
+
+  // The image of every row added; throws std::invalid_argument when ids and rows differ
+  // in number. The builder is empty afterwards.
+  Image finish();
+
+ private:
+  void hold(std::uint64_t rows);
+
+  IndexParams params_;
+  Budget budget_;
+  std::int64_t* ids_ = nullptr;
+  unsigned char* vectors_ = nullptr;  // rows × dim floats; becomes the image
+  std::uint64_t capacity_ = 0;        // rows both buffers have room for
+  std::uint64_t budgeted_ = 0;        // rows the budget has allowed
+  std::uint64_t ids_added_ = 0;
+  std::uint64_t rows_ = 0;
+};
 
 struct ImageInfo {
   std::uint32_t dim;

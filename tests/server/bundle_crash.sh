@@ -3,26 +3,15 @@
 # and verifiable; the next publish succeeds and cleans up the leftovers.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
-cluster_start
-trap cluster_stop EXIT
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-fail() {
-  echo "bundle_crash: $*" >&2
-  exit 1
-}
+source tests/server/lib/rulake.sh
+rulake_cluster_start bundle_crash
 
-BUNDLES="$PGDATA/bundles"
-cluster_as_owner mkdir -p "$BUNDLES"
+with_bundle_root
 "${PSQL[@]}" >/dev/null <<SQL
-ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
-SELECT pg_reload_conf();
-CREATE EXTENSION ruvector;
 CREATE TABLE items (id bigint PRIMARY KEY, v ruvector(256));
 INSERT INTO items SELECT g, array_fill(g::real, ARRAY[256])::ruvector FROM generate_series(1, 1000) g;
 SELECT rulake.register('items', 'table:public.items(id, v)');
 SQL
-sleep 1.2
 old=$("${PSQL[@]}" -c "SELECT rulake.publish_bundle('items', 'b')->>'rvf_witness'")
 
 # A much larger version, so the publish is still writing when the server dies.

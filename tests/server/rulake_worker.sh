@@ -7,41 +7,11 @@
 # worker is killed the server restarts it and it primes again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
-cluster_start "rulake.refresh_interval = 1" "rulake.allowed_hosts = '127.0.0.1'"
-HTTP_PID=
-cleanup() {
-  [[ -n "$HTTP_PID" ]] && kill "$HTTP_PID" 2>/dev/null || true
-  cluster_stop
-}
-trap cleanup EXIT
+source tests/server/lib/rulake.sh
+rulake_cluster_start rulake_worker "rulake.refresh_interval = 1" "rulake.allowed_hosts = '127.0.0.1'"
 
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-fail() {
-  echo "rulake_worker: $*" >&2
-  tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
-# wait_for SQL: polls (up to 20 s) until the query returns t.
-wait_for() {
-  for _ in $(seq 1 200); do
-    [[ "$("${PSQL[@]}" -c "$1")" == t ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-BUNDLES="$PGDATA/bundles"
-cluster_as_owner mkdir -p "$BUNDLES"
-"${PSQL[@]}" >/dev/null <<SQL
-ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
-SELECT pg_reload_conf();
-CREATE EXTENSION ruvector;
-CREATE TABLE items (id bigint PRIMARY KEY, v ruvector(32));
-INSERT INTO items SELECT g, array(SELECT (g % 10) + random() FROM generate_series(1, 32) d WHERE g > 0)::ruvector
-FROM generate_series(1, 5000) g;
-SELECT rulake.register('items', 'table:public.items(id, v)', 'fresh', '{"seed": 3, "lists": 20, "probes": 20}');
-SQL
+with_bundle_root
+items_collection '{"seed": 3, "lists": 20, "probes": 20}'
 
 # 1. The worker primes ahead of queries.
 wait_for "SELECT primes = 1 AND hits + misses = 0 FROM rulake.stats() WHERE collection = 'items'" ||
@@ -49,11 +19,10 @@ wait_for "SELECT primes = 1 AND hits + misses = 0 FROM rulake.stats() WHERE coll
 echo "rulake_worker: primed before any search: ok"
 
 # 2. A remote bundle answers exactly like its table.
-sleep 1.2  # the settings reload reaches the backends
 "${PSQL[@]}" -c "SELECT rulake.publish_bundle('items', 'items')" >/dev/null
 HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$BUNDLES/items" >/dev/null 2>&1 &
-HTTP_PID=$!
+SERVER_PIDS+=($!)
 sleep 0.5  # the HTTP server binds
 "${PSQL[@]}" -c "SELECT rulake.register('remote', 'http://127.0.0.1:$HTTP_PORT/', 'eventual',
     '{\"lists\": 20, \"probes\": 20}')" >/dev/null

@@ -90,6 +90,50 @@ TEST(BundleVerify, PublishedWorkedExampleVerifiesAndLoads) {
   EXPECT_EQ(loaded.data.rows, bundle_test::kWorkedRows);
 }
 
+// Records what stream_bundle hands out, in order.
+struct RecordingSink : rb::BundleSink {
+  std::vector<std::string> calls;
+  rb::LoadedBundle got;
+  void sidecar(const rb::Sidecar& s) override {
+    calls.push_back("sidecar");
+    got.sidecar = s;
+  }
+  void header(const rb::VectorsHeader& h) override {
+    calls.push_back("header " + std::to_string(h.count));
+    got.data.dim = h.dim;
+  }
+  void ids(const std::int64_t* ids, std::size_t n) override {
+    calls.push_back("ids");
+    got.data.ids.insert(got.data.ids.end(), ids, ids + n);
+  }
+  void rows(const float* rows, std::size_t n) override {
+    calls.push_back("rows");
+    got.data.rows.insert(got.data.rows.end(), rows, rows + n * got.data.dim);
+  }
+};
+
+// Streaming hands out what load_bundle keeps, sidecar and header before any row, and a
+// bundle whose data was changed still fails, after the stream, so the receiver discards it.
+TEST(BundleVerify, StreamingHandsOutTheVerifiedBundle) {
+  TempDir tmp;
+  std::string dir = publish_worked(tmp);
+  RecordingSink sink;
+  rb::Sidecar s = rb::stream_bundle(dir, &sink);
+  rb::LoadedBundle loaded = rb::load_bundle(dir);
+  EXPECT_EQ(s, loaded.sidecar);
+  EXPECT_EQ(sink.got.sidecar, loaded.sidecar);
+  EXPECT_EQ(sink.got.data.ids, loaded.data.ids);
+  EXPECT_EQ(sink.got.data.rows, loaded.data.rows);
+  EXPECT_EQ(sink.calls, (std::vector<std::string>{"sidecar", "header 2", "ids", "rows"}));
+
+  std::string bytes = read_file(data_path(dir));
+  bytes[60] = static_cast<char>(bytes[60] ^ 0x01);
+  write_file(data_path(dir), bytes);
+  RecordingSink tampered;
+  EXPECT_THROW(rb::stream_bundle(dir, &tampered), rb::IntegrityError);
+  EXPECT_EQ(tampered.calls.back(), "rows") << "the stream stopped before the digest was known";
+}
+
 TEST(BundleVerify, ChangingAnySidecarFieldIsDetected) {
   const std::vector<std::pair<std::string, json>> changes = {
       {"data_ref", "vectors-other.rvb"},
@@ -314,8 +358,7 @@ void publish_in_between(const std::string& dir) {
 void publish_every_time(const std::string& dir) {
   rb::BundleMeta meta = bundle_test::worked_meta();
   meta.generation = static_cast<std::uint64_t>(100 + g_hook_calls);
-  rb::publish_bundle_from_rows(dir, meta, 2, {g_hook_calls++ % 2 == 0 ? 5 : 6},
-                               {1.0f, 2.0f});
+  rb::publish_bundle_from_rows(dir, meta, 2, {g_hook_calls++ % 2 == 0 ? 5 : 6}, {1.0f, 2.0f});
 }
 
 void delete_data_in_between(const std::string& dir) {
@@ -366,6 +409,6 @@ TEST(BundleVerify, AReaderThatAlwaysLosesTheRaceGivesUpWithTryAgain) {
     EXPECT_EQ(e.sys_errno(), EAGAIN);
     EXPECT_NE(std::string(e.what()).find("try again"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(g_hook_calls, 64);  // one publish per attempt
+  EXPECT_EQ(g_hook_calls, 64);                // one publish per attempt
   EXPECT_TRUE(rb::verify_bundle(dir).valid);  // the last publish stands whole
 }

@@ -1,5 +1,5 @@
 // The ruLake index image: recall against brute force, determinism and relocation, bad
-// input, and federation's merge.
+// input, streamed builds, and federation's merge.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -180,6 +180,82 @@ TEST(RulakeIndex, EdgeCases) {
   p.metric = Metric::kCosine;
   auto cosine = rl::build_index(p, ids.data(), rows.data(), ids.size());
   EXPECT_EQ(rl::image_info(cosine.data(), cosine.size()).rows, 3u);
+}
+
+// The builder fed in batches, and in two streams as a bundle's vectors file feeds it (every
+// id, then the rows), gives the bytes of one build_index call over the same rows: the
+// rows land in the image's memory across reallocations and are moved into their slots in
+// place, so every path through that must agree with the whole build.
+TEST(RulakeIndex, StreamedBuildGivesTheSameBytes) {
+  for (Metric m : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2500}}) {
+      Data d = clustered(n, 24, 17);
+      for (std::size_t i = 5; i < n; i += 211)  // cosine leaves these out
+        std::fill(d.rows.begin() + i * 24, d.rows.begin() + (i + 1) * 24, 0.0f);
+      rl::IndexParams p;
+      p.dim = 24;
+      p.metric = m;
+      p.seed = 9;
+      auto whole = rl::build_index(p, d.ids.data(), d.rows.data(), n);
+      for (std::size_t batch : {std::size_t{1}, std::size_t{7}, std::size_t{1000}}) {
+        rl::IndexBuilder b(p);
+        for (std::size_t at = 0; at < n; at += batch) {
+          std::size_t count = std::min(batch, n - at);
+          b.add(d.ids.data() + at, d.rows.data() + at * 24, count);
+        }
+        EXPECT_EQ(b.rows(), n);
+        rl::Image image = b.finish();
+        ASSERT_EQ(std::vector<unsigned char>(image.data(), image.data() + image.size()), whole)
+            << "metric " << int(m) << " rows " << n << " batch " << batch;
+      }
+      rl::IndexBuilder split(p);
+      split.add_ids(d.ids.data(), n);
+      for (std::size_t at = 0; at < n; at += 300)
+        split.add_vectors(d.rows.data() + at * 24, std::min<std::size_t>(300, n - at));
+      rl::Image image = split.finish();
+      ASSERT_EQ(std::vector<unsigned char>(image.data(), image.data() + image.size()), whole)
+          << "ids apart, metric " << int(m) << " rows " << n;
+      if (m != Metric::kCosine) {
+        EXPECT_EQ(rl::image_bytes(p, n), whole.size());
+      }
+      EXPECT_GE(rl::build_memory_bytes(p, n), whole.size());
+    }
+  }
+}
+
+TEST(RulakeIndex, BuilderAsksItsBudgetBeforeHoldingRows) {
+  Data d = clustered(3000, 8, 4);
+  rl::IndexParams p;
+  p.dim = 8;
+  std::vector<std::uint64_t> asked;
+  rl::IndexBuilder b(p, [&](std::uint64_t rows) {
+    asked.push_back(rows);
+    if (rows > 2000) throw std::runtime_error("over budget at " + std::to_string(rows));
+  });
+  b.add(d.ids.data(), d.rows.data(), 1500);
+  EXPECT_THROW(b.add(d.ids.data() + 1500, d.rows.data() + 1500 * 8, 1000), std::runtime_error);
+  EXPECT_EQ(b.rows(), 1500u) << "refused rows were kept";
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0], 1500u);
+  EXPECT_EQ(asked[1], 2500u);
+  // Rows inside the room already taken are asked for too: the budget follows the rows.
+  b.add(d.ids.data() + 1500, d.rows.data() + 1500 * 8, 10);
+  EXPECT_EQ(asked.back(), 1510u);
+
+  rl::IndexBuilder uneven(p);
+  std::int64_t id = 1;
+  uneven.add_ids(&id, 1);
+  EXPECT_THROW(uneven.finish(), std::invalid_argument);
+  std::vector<float> nan_row(8, 1.0f);
+  nan_row[3] = std::nanf("");
+  rl::IndexBuilder bad(p);
+  bad.add(d.ids.data(), d.rows.data(), 10);
+  try {
+    bad.add(&id, nan_row.data(), 1);
+    ADD_FAILURE() << "a NaN row was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "row 10 has a NaN or infinite value");
+  }
 }
 
 TEST(RulakeIndex, FederationMergesShards) {
