@@ -206,13 +206,18 @@ void check_read_access(const Collection& c) {
     }
     return;
   }
-  // Bundles are server files: reading one needs the right to read server files, whoever
-  // registered it (a remote bundle's mirror is one too).
+  // Bundles under rulake.bundle_root are server files: reading one needs the right to read
+  // server files, whoever registered it. A remote bundle is what its registrant chose to
+  // fetch from an allowed host, so its owner may read it too.
   if (has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES)) return;
+  if (c.kind == kSourceRemote && has_privs_of_role(GetUserId(), c.owner)) return;
   ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                   errmsg("permission denied for rulake collection \"%s\"", c.name),
-                  errdetail("Bundles are read by superusers and members of "
-                            "pg_read_server_files.")));
+                  errdetail(c.kind == kSourceRemote
+                                ? "Remote bundles are read by their owner, superusers and members "
+                                  "of pg_read_server_files."
+                                : "Bundles are read by superusers and members of "
+                                  "pg_read_server_files.")));
 }
 
 void check_owner(const Collection& c, const char* what) {

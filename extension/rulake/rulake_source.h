@@ -33,7 +33,8 @@ Collection* require_collection(const char* name);
 bool table_readable(Oid relid, const char* id_column, const char* vector_column, Oid user);
 
 // Raises unless the current user may read the collection's data: table_readable for a
-// table source; pg_read_server_files (or superuser) for bundles and remote bundles.
+// table source; pg_read_server_files (or superuser) for bundles, and also the owner for
+// remote bundles.
 void check_read_access(const Collection& c);
 // Raises unless the current user has the privileges of the collection's owner.
 void check_owner(const Collection& c, const char* what);

@@ -10,8 +10,10 @@ source tools/cluster.sh
 source tests/server/lib/hostile_peer.sh
 WORK=$(mktemp -d /tmp/ruvector-roles.XXXXXX)
 PEER_PID=
+HTTP_PID=
 cleanup() {
   [[ -n "$PEER_PID" ]] && kill "$PEER_PID" 2>/dev/null || true
+  [[ -n "$HTTP_PID" ]] && kill "$HTTP_PID" 2>/dev/null || true
   cluster_stop
   rm -rf "$WORK"
 }
@@ -20,6 +22,7 @@ trap cleanup EXIT
 start_hostile_peer "$WORK"
 
 cluster_start "rulake.refresh_interval = 1" "a2a.allowed_hosts = '127.0.0.1'" \
+  "rulake.allowed_hosts = '127.0.0.1'" \
   "a2a.poll_interval = 100"
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
 fail() {
@@ -143,7 +146,18 @@ refused alice "SELECT * FROM rulake.search('carol_b', '[1,2,3,4,5,6,7,8]', 3)" "
 [[ "$(as carol "SELECT count(*) FROM rulake.search('su_b', '[1,2,3,4,5,6,7,8]', 3)")" == 3 ]] ||
   fail "a member of pg_read_server_files cannot search a superuser's bundle collection"
 refused bob "SELECT * FROM rulake.search('su_b', '[1,2,3,4,5,6,7,8]', 3)" "does not exist"
-ok "bundles only for pg_read_server_files"
+# A remote bundle: its owner and pg_read_server_files read it, nobody else sees it.
+python3 tests/server/lib/bundle_server.py 0 "$BUNDLES/pub" >"$WORK/http.log" 2>&1 &
+HTTP_PID=$!
+for _ in $(seq 50); do [[ -s "$WORK/http.log" ]] && break; sleep 0.1; done
+as bob "SELECT rulake.register('bob_remote', 'http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$WORK/http.log")/good/', 'eventual')" >/dev/null
+[[ "$(as bob "SELECT count(*) FROM rulake.search('bob_remote', '[1,2,3,4,5,6,7,8]', 3)")" == 3 ]] ||
+  fail "bob cannot search his remote collection"
+[[ "$(as carol "SELECT count(*) FROM rulake.search('bob_remote', '[1,2,3,4,5,6,7,8]', 3)")" == 3 ]] ||
+  fail "pg_read_server_files cannot search a remote collection"
+refused alice "SELECT * FROM rulake.search('bob_remote', '[1,2,3,4,5,6,7,8]', 3)" "does not exist"
+as bob "SELECT rulake.unregister('bob_remote')" >/dev/null
+ok "bundles only for pg_read_server_files, remote bundles for their owner too"
 
 # --- 9. per-role quota ----------------------------------------------------------------
 as alice "GRANT SELECT, TRIGGER ON alice_docs TO bob" >/dev/null
