@@ -40,10 +40,7 @@ FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
                              bool require_signed) {
   FetchedCard f;
   f.card_url = card_url;
-  // The card is stored as jsonb, which cannot hold \u0000.
-  JsonBounds bounds;
-  bounds.nul = NulStrings::kRefuse;
-  f.card = parse_json(body, "the AgentCard at \"" + card_url + "\"", bounds);
+  f.card = parse_json(body, "the AgentCard at \"" + card_url + "\"", kJsonbBounds);
   if (!f.card.is_object())
     fail(ErrorKind::kDataException, "the AgentCard at \"" + f.card_url + "\" is not a JSON object");
 

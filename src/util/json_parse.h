@@ -26,6 +26,11 @@ struct JsonBounds {
   DuplicateKeys duplicates = DuplicateKeys::kLastWins;
 };
 
+// For JSON that ends up in a jsonb column, which cannot hold \u0000: refused on arrival
+// rather than when it is stored.
+inline constexpr JsonBounds kJsonbBounds = {kMaxJsonDepth, NulStrings::kRefuse,
+                                            DuplicateKeys::kLastWins};
+
 // What parse_json refuses, with where: path() is the field as "a.b[2].c", or empty for
 // the whole document.
 class JsonError : public Error {
