@@ -18,6 +18,8 @@ bool get(const std::string& url, const http::Limits& limits, std::string* body) 
   // The SDK serves the v1.0 card (the one its signature covers) only to v1.0 clients.
   t.add_header(version_header(Version::kV1));
   http::Outcome out = t.perform();
+  if (out.headers_over_limit)
+    fail(ErrorKind::kProgramLimit, http::headers_over_limit_message(url, limits));
   if (out.over_limit)
     fail(ErrorKind::kProgramLimit,
          "the AgentCard at \"" + url + "\" is larger than " + std::to_string(limits.max_bytes) +

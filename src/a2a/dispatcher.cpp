@@ -223,6 +223,13 @@ void Dispatcher::complete(Call& call, int curl_code) {
                  what + ": the answer is larger than " + std::to_string(call.limit) + " bytes");
     return;
   }
+  // Not transient: the same agent would send the same headers again.
+  if (out.headers_over_limit) {
+    emit_failure(job, Event::Type::kFailed,
+                 what + ": the agent's response headers are larger than " +
+                     std::to_string(options_.limits.max_header_bytes) + " bytes");
+    return;
+  }
   bool transient = !out.error.empty() || transient_status(out.status);
   std::string why = !out.error.empty() ? out.error : "HTTP status " + std::to_string(out.status);
   if (out.error.empty() && out.status >= 300 && out.status < 400)

@@ -1,6 +1,7 @@
 // The dispatcher against hostile peers (issue #23): answers and stream events nested
 // 300,000 levels deep, holding \u0000, or carrying another request's id fail the task at
-// once with the reason.
+// once with the reason; response headers too large to be an answer fail it without a
+// retry, whether they come as one long line or many.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -85,6 +86,22 @@ TEST(A2aDispatcherHostile, AnswersToAnotherRequestAreRefused) {
                                 answer(status("TASK_STATE_COMPLETED"), 2).dump()})},
                       true);
   EXPECT_TRUE(has(reason, "the answer's JSON-RPC id 2 is not the request's id 1")) << reason;
+}
+
+TEST(A2aDispatcherHostile, OversizedHeadersFailWithoutRetry) {
+  std::string one_line = "X-Big: " + std::string(300 * 1024, 'a') + "\r\n";
+  std::string many_lines;
+  for (int i = 0; i < 3000; i++)
+    many_lines += "X-H" + std::to_string(i) + ": " + std::string(90, 'b') + "\r\n";
+  for (const std::string& headers : {one_line, many_lines}) {
+    std::string response = "HTTP/1.1 200 OK\r\n" + headers +
+                           "Content-Type: application/json\r\nContent-Length: 2\r\n"
+                           "Connection: close\r\n\r\n{}";
+    std::size_t requests = 0;
+    std::string reason = failure_of({response}, false, &requests);
+    EXPECT_TRUE(has(reason, "the agent's response headers are larger than 65536 bytes")) << reason;
+    EXPECT_EQ(requests, 1u);
+  }
 }
 
 }  // namespace
