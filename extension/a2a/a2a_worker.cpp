@@ -153,7 +153,9 @@ core::TaskSpec spec_of(const Row& row) {
   s.rpc_url = str(row.rpc_url);
   s.version = str(row.version) == "0.3" ? core::Version::kV03 : core::Version::kV1;
   s.streaming = row.streaming;
-  s.message = parse_json(str(row.message), "the task's message");
+  // Normalized again: a row written by hand must fail here with the reason, not inside
+  // the dispatcher on a member it lacks.
+  s.message = core::normalize_message(parse_json(str(row.message), "the task's message"));
   s.remote_task_id = str(row.remote);
   // text[] output: {"Authorization: Bearer x","..."}; parse the simple quoted form.
   std::string h = str(row.headers);
