@@ -5,6 +5,7 @@
 #   make test     deps, build, unit tests (CTest), pg_regress and server tests on a
 #                 throwaway cluster; non-zero exit on any failure
 #   make test-asan  unit tests under AddressSanitizer + UBSan
+#   make fuzz     the fuzz drivers of tests/fuzz under ASan + UBSan, many iterations
 
 EXTENSION = ruvector ruvector_pgvector
 # The version `make` builds from extension/sql/; earlier versions' install scripts and the
@@ -76,7 +77,7 @@ DEBIAN_PACKAGES = $(BUILD_PACKAGES) postgresql-$(PG_MAJOR) libgtest-dev libbench
 BUILD_DIR ?= build
 
 .PHONY: deps deps-build demo test test-unit test-asan test-regress test-server bench kernels install-kernels \
-	clean-kernels
+	clean-kernels fuzz
 
 # ---------------------------------------------------------------------------------------
 # Optional GPU kernels: a separate library that the extension loads at run time
@@ -132,6 +133,16 @@ test-asan:
 	cmake -S . -B $(BUILD_DIR)/asan -DCMAKE_BUILD_TYPE=Debug -DRUVECTOR_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD_DIR)/asan -j$$(nproc)
 	cd $(BUILD_DIR)/asan && ctest --output-on-failure -j$$(nproc)
+
+# The fuzz drivers (tests/fuzz) with many more iterations than CTest gives them:
+#   make fuzz FUZZ_ITERATIONS=100000 FUZZ_SEED=7 FUZZ_DRIVERS="sse rpc_answer"
+FUZZ_ITERATIONS ?= 20000
+FUZZ_SEED ?= 1
+FUZZ_DRIVERS ?=
+fuzz:
+	cmake -S . -B $(BUILD_DIR)/asan -DCMAKE_BUILD_TYPE=Debug -DRUVECTOR_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_DIR)/asan -j$$(nproc) --target fuzz_drivers
+	$(BUILD_DIR)/asan/fuzz_drivers --iterations $(FUZZ_ITERATIONS) --seed $(FUZZ_SEED) $(FUZZ_DRIVERS)
 
 # pg_regress against a throwaway cluster that the harness starts and stops.
 test-regress:

@@ -7,6 +7,7 @@
 #include "a2a/card_fetch.h"
 #include "a2a/protocol.h"
 #include "extension/boundary.h"
+#include "util/json_parse.h"
 
 extern "C" {
 #include "utils/builtins.h"
@@ -43,7 +44,7 @@ RUVECTOR_FUNCTION(a2a_fetch_card) {
     limits.connect_timeout_ms = connect_ms;
     limits.total_timeout_ms = 30000;
     limits.max_bytes = max_bytes;
-    core::KeySet keys = core::KeySet::from_jwks(nlohmann::json::parse(jwks));
+    core::KeySet keys = core::KeySet::from_jwks(ruvector::parse_json(jwks, "a2a.trusted_keys"));
     core::FetchedCard f =
         core::fetch_agent_card(url, ruvector::http::parse_host_list(hosts), limits, keys, require);
     nlohmann::json r{
@@ -62,7 +63,7 @@ RUVECTOR_FUNCTION(a2a_fetch_card) {
 RUVECTOR_FUNCTION(a2a_normalize_message) {
   char* in = jsonb_arg_text(fcinfo, 0);
   char* out = ruvector::pg::guard([&] {
-    std::string s = core::normalize_message(nlohmann::json::parse(in)).dump();
+    std::string s = core::normalize_message(ruvector::parse_json(in, "A2A message")).dump();
     return ruvector::pg::pg_call([&] { return pstrdup(s.c_str()); });
   });
   PG_RETURN_DATUM(text_to_jsonb(out));

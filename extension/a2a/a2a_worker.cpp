@@ -15,6 +15,7 @@
 #include "a2a/dispatcher.h"
 #include "extension/bgworker.h"
 #include "extension/boundary.h"
+#include "util/json_parse.h"
 
 extern "C" {
 #include "access/xact.h"
@@ -152,7 +153,9 @@ core::TaskSpec spec_of(const Row& row) {
   s.rpc_url = str(row.rpc_url);
   s.version = str(row.version) == "0.3" ? core::Version::kV03 : core::Version::kV1;
   s.streaming = row.streaming;
-  s.message = nlohmann::json::parse(str(row.message));
+  // Normalized again: a row written by hand must fail here with the reason, not inside
+  // the dispatcher on a member it lacks.
+  s.message = core::normalize_message(parse_json(str(row.message), "the task's message"));
   s.remote_task_id = str(row.remote);
   // text[] output: {"Authorization: Bearer x","..."}; parse the simple quoted form.
   std::string h = str(row.headers);

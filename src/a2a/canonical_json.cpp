@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace ruvector::a2a {
 namespace {
@@ -98,7 +99,10 @@ void append_string(std::string& out, const std::string& s) {
   out.push_back('"');
 }
 
-void append_value(std::string& out, const nlohmann::json& v) {
+// `depth`: the containers around `v`. Input comes through parse_json, which bounds the
+// nesting; the check here keeps the recursion bounded for any other caller.
+void append_value(std::string& out, const nlohmann::json& v, int depth) {
+  if (v.is_structured() && depth >= kMaxJsonDepth) fail_json_too_deep("JSON to canonicalize", {});
   switch (v.type()) {
     case nlohmann::json::value_t::null:
       out += "null";
@@ -124,7 +128,7 @@ void append_value(std::string& out, const nlohmann::json& v) {
       for (const auto& item : v) {
         if (!first) out.push_back(',');
         first = false;
-        append_value(out, item);
+        append_value(out, item, depth + 1);
       }
       out.push_back(']');
       break;
@@ -142,7 +146,7 @@ void append_value(std::string& out, const nlohmann::json& v) {
         first = false;
         append_string(out, *key);
         out.push_back(':');
-        append_value(out, v.at(*key));
+        append_value(out, v.at(*key), depth + 1);
       }
       out.push_back('}');
       break;
@@ -182,7 +186,7 @@ std::string ecmascript_number(double value) {
 
 std::string canonical_json(const nlohmann::json& value) {
   std::string out;
-  append_value(out, value);
+  append_value(out, value, 0);
   return out;
 }
 

@@ -10,7 +10,8 @@
 namespace ruvector::a2a {
 
 // Canonical form of `value`. Throws ruvector::Error(kDataException) for strings that are
-// not valid UTF-8 and for numbers JSON cannot hold.
+// not valid UTF-8 and for numbers JSON cannot hold, JsonError(kProgramLimit) for nesting
+// deeper than kMaxJsonDepth.
 std::string canonical_json(const nlohmann::json& value);
 
 // ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).

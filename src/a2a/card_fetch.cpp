@@ -2,6 +2,7 @@
 #include "a2a/card_fetch.h"
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace ruvector::a2a {
 
@@ -17,6 +18,8 @@ bool get(const std::string& url, const http::Limits& limits, std::string* body) 
   // The SDK serves the v1.0 card (the one its signature covers) only to v1.0 clients.
   t.add_header(version_header(Version::kV1));
   http::Outcome out = t.perform();
+  if (out.headers_over_limit)
+    fail(ErrorKind::kProgramLimit, http::headers_over_limit_message(url, limits));
   if (out.over_limit)
     fail(ErrorKind::kProgramLimit,
          "the AgentCard at \"" + url + "\" is larger than " + std::to_string(limits.max_bytes) +
@@ -34,34 +37,13 @@ bool get(const std::string& url, const http::Limits& limits, std::string* body) 
 
 }  // namespace
 
-FetchedCard fetch_agent_card(const std::string& base_url, const std::vector<std::string>& allowed,
-                             const http::Limits& limits, const KeySet& keys, bool require_signed) {
-  http::UrlCheck check = http::check_url(base_url, allowed, false);
-  switch (check.problem) {
-    case http::UrlProblem::kNone:
-      break;
-    case http::UrlProblem::kHostNotAllowed:
-      fail(ErrorKind::kInvalidParameter, "host \"" + check.host + "\" is not in a2a.allowed_hosts",
-           "A superuser adds it with ALTER SYSTEM SET a2a.allowed_hosts.");
-    default:
-      fail(ErrorKind::kInvalidParameter,
-           "\"" + base_url + "\" is not an http(s) base URL without query or fragment");
-  }
-  std::string base = base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-
+FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
+                             const std::vector<std::string>& allowed, const KeySet& keys,
+                             bool require_signed) {
   FetchedCard f;
-  std::string body;
-  f.card_url = base + "/.well-known/agent-card.json";
-  if (!get(f.card_url, limits, &body)) {
-    f.card_url = base + "/.well-known/agent.json";
-    body.clear();
-    if (!get(f.card_url, limits, &body))
-      fail(ErrorKind::kIo, "no AgentCard at \"" + base + "/.well-known/agent-card.json\"",
-           "Neither agent-card.json nor the older agent.json exists (HTTP 404).");
-  }
-  f.card = nlohmann::json::parse(body, nullptr, false);
-  if (f.card.is_discarded() || !f.card.is_object())
+  f.card_url = card_url;
+  f.card = parse_json(body, "the AgentCard at \"" + card_url + "\"", kJsonbBounds);
+  if (!f.card.is_object())
     fail(ErrorKind::kDataException, "the AgentCard at \"" + f.card_url + "\" is not a JSON object");
 
   CardVerification v = verify_agent_card(f.card, keys);
@@ -81,6 +63,34 @@ FetchedCard fetch_agent_card(const std::string& base_url, const std::vector<std:
     fail(ErrorKind::kInvalidParameter, "the AgentCard names endpoint host \"" + rpc.host +
                                            "\", which is not in a2a.allowed_hosts");
   return f;
+}
+
+FetchedCard fetch_agent_card(const std::string& base_url, const std::vector<std::string>& allowed,
+                             const http::Limits& limits, const KeySet& keys, bool require_signed) {
+  http::UrlCheck check = http::check_url(base_url, allowed, false);
+  switch (check.problem) {
+    case http::UrlProblem::kNone:
+      break;
+    case http::UrlProblem::kHostNotAllowed:
+      fail(ErrorKind::kInvalidParameter, "host \"" + check.host + "\" is not in a2a.allowed_hosts",
+           "A superuser adds it with ALTER SYSTEM SET a2a.allowed_hosts.");
+    default:
+      fail(ErrorKind::kInvalidParameter,
+           "\"" + base_url + "\" is not an http(s) base URL without query or fragment");
+  }
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+
+  std::string body;
+  std::string card_url = base + "/.well-known/agent-card.json";
+  if (!get(card_url, limits, &body)) {
+    card_url = base + "/.well-known/agent.json";
+    body.clear();
+    if (!get(card_url, limits, &body))
+      fail(ErrorKind::kIo, "no AgentCard at \"" + base + "/.well-known/agent-card.json\"",
+           "Neither agent-card.json nor the older agent.json exists (HTTP 404).");
+  }
+  return check_agent_card(body, card_url, allowed, keys, require_signed);
 }
 
 }  // namespace ruvector::a2a

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,9 +22,17 @@ struct FetchedCard {
   std::string card_url;
 };
 
+// What fetch_agent_card does with the body it fetched from `card_url`: parse (bounded, see
+// util/json_parse.h; a NUL is refused, as jsonb cannot store it), verify, read. Throws as
+// fetch_agent_card does.
+FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
+                             const std::vector<std::string>& allowed_hosts, const KeySet& keys,
+                             bool require_signed);
+
 // Throws Error: kInvalidParameter for a refused URL or host, kIo for the transfer,
-// kDataException for a card that is not JSON or not valid, kIntegrity for a signature that
-// fails (always) or a card without a trusted signature (when require_signed).
+// kDataException for a card that is not JSON or not valid, kProgramLimit for one nested
+// deeper than kMaxJsonDepth, kIntegrity for a signature that fails (always) or a card
+// without a trusted signature (when require_signed).
 FetchedCard fetch_agent_card(const std::string& base_url,
                              const std::vector<std::string>& allowed_hosts,
                              const http::Limits& limits, const KeySet& keys, bool require_signed);

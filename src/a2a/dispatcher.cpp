@@ -9,6 +9,7 @@
 
 #include "a2a/sse_parser.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace ruvector::a2a {
 
@@ -36,6 +37,7 @@ struct Dispatcher::Call {
   bool saw_event = false;
   std::string error;  // why the sink stopped the transfer
   std::uint64_t limit = 0;
+  std::int64_t rpc_id = 0;  // every answer, each stream event included, must carry it
 };
 
 struct Dispatcher::Job {
@@ -110,9 +112,10 @@ void Dispatcher::begin_call(Job& job, int purpose) {
   c->purpose = purpose;
   const TaskSpec& s = job.spec;
   bool stream = purpose == kSend && s.streaming;
-  json request = purpose == kSend ? send_request(s.version, stream, s.message, s.id, next_rpc_id_++)
-                 : purpose == kPoll ? get_task_request(s.version, job.remote, next_rpc_id_++)
-                                    : cancel_task_request(s.version, job.remote, next_rpc_id_++);
+  c->rpc_id = next_rpc_id_++;
+  json request = purpose == kSend   ? send_request(s.version, stream, s.message, s.id, c->rpc_id)
+                 : purpose == kPoll ? get_task_request(s.version, job.remote, c->rpc_id)
+                                    : cancel_task_request(s.version, job.remote, c->rpc_id);
   http::Limits limits = options_.limits;
   if (stream) {
     limits.total_timeout_ms = 0;  // the task's deadline bounds it instead
@@ -132,10 +135,7 @@ void Dispatcher::begin_call(Job& job, int purpose) {
           c->sse = std::make_unique<SseParser>(
               [this, c](const SseEvent& ev) {
                 c->saw_event = true;
-                json body = json::parse(ev.data, nullptr, false);
-                if (body.is_discarded())
-                  fail(ErrorKind::kDataException, "a stream event is not JSON");
-                on_body(*c->job, body, true);
+                on_body(*c, parse_json(ev.data, "stream event", kJsonbBounds));
               },
               options_.max_event_bytes);
         }
@@ -174,10 +174,12 @@ void Dispatcher::emit_failure(Job& job, Event::Type type, const std::string& rea
   job.done = true;
 }
 
-// One JSON-RPC response (a body or a stream event) of a call of this job.
-void Dispatcher::on_body(Job& job, const json& response, bool in_stream) {
+// One JSON-RPC response (a body or a stream event) of this call.
+void Dispatcher::on_body(Call& call, const json& response) {
+  Job& job = *call.job;
+  bool in_stream = call.sse != nullptr;
   if (job.done) return;
-  Update u = read_response(job.spec.version, response);  // throws RpcError, Error
+  Update u = read_response(job.spec.version, response, call.rpc_id);  // throws RpcError, Error
   if (job.remote.empty() && !u.task_id.empty()) job.remote = u.task_id;
   bool changed = true;
   if (u.kind == Update::Kind::kTask && !in_stream) {
@@ -221,19 +223,21 @@ void Dispatcher::complete(Call& call, int curl_code) {
                  what + ": the answer is larger than " + std::to_string(call.limit) + " bytes");
     return;
   }
+  // Not transient: the same agent would send the same headers again.
+  if (out.headers_over_limit) {
+    emit_failure(job, Event::Type::kFailed,
+                 what + ": the agent's response headers are larger than " +
+                     std::to_string(options_.limits.max_header_bytes) + " bytes");
+    return;
+  }
   bool transient = !out.error.empty() || transient_status(out.status);
   std::string why = !out.error.empty() ? out.error : "HTTP status " + std::to_string(out.status);
   if (out.error.empty() && out.status >= 300 && out.status < 400)
     why += !out.redirect.empty() ? " redirecting to \"" + out.redirect + "\" (not followed)"
                                  : " (a redirect, not followed)";
   if (!transient && out.status == 200 && !call.sse) {
-    json body = json::parse(call.body, nullptr, false);
-    if (body.is_discarded()) {
-      emit_failure(job, Event::Type::kFailed, what + ": the answer is not JSON");
-      return;
-    }
     try {
-      on_body(job, body, false);
+      on_body(call, parse_json(call.body, "JSON-RPC answer", kJsonbBounds));
     } catch (const RpcError& e) {
       emit_failure(
           job, Event::Type::kFailed,

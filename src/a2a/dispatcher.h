@@ -45,7 +45,7 @@ struct DispatcherOptions {
   std::vector<std::string> allowed_hosts;
   std::chrono::milliseconds poll_interval{500};
   std::size_t max_event_bytes = 1 << 20;
-  int max_poll_errors = 5;  // consecutive transient GetTask failures before giving up
+  int max_poll_errors = 5;        // consecutive transient GetTask failures before giving up
   std::size_t max_events = 1000;  // per task: a peer that sends more fails the task
 };
 
@@ -76,7 +76,7 @@ class Dispatcher {
 
   void begin_call(Job& job, int purpose);
   void complete(Call& call, int curl_code);
-  void on_body(Job& job, const nlohmann::json& response, bool in_stream);
+  void on_body(Call& call, const nlohmann::json& response);
   void finish_job(const std::string& id);
   void emit_failure(Job& job, Event::Type type, const std::string& reason);
 

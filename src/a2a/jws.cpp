@@ -9,6 +9,7 @@
 #include "a2a/base64url.h"
 #include "a2a/canonical_json.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace ruvector::a2a {
 namespace {
@@ -145,12 +146,18 @@ EVP_PKEY* KeySet::find(const std::string& kid) const {
 }
 
 std::string card_signing_payload(const nlohmann::json& card) {
+  // The copy below recurses; a card from parse_json is never this deep, any other may be.
+  if (json_deeper_than(card, kMaxJsonDepth)) fail_json_too_deep("AgentCard", {});
   nlohmann::json unsigned_card = card;
   unsigned_card.erase("signatures");
   return base64url_encode(canonical_json(unsigned_card));
 }
 
-nlohmann::json drop_empty_values(const nlohmann::json& value) {
+namespace {
+
+// `depth`: the containers around `value`; bounded as in canonical_json.
+nlohmann::json drop_empty_values(const nlohmann::json& value, int depth) {
+  if (value.is_structured() && depth >= kMaxJsonDepth) fail_json_too_deep("AgentCard", {});
   auto empty = [](const nlohmann::json& v) {
     return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
            ((v.is_array() || v.is_object()) && v.empty());
@@ -158,7 +165,7 @@ nlohmann::json drop_empty_values(const nlohmann::json& value) {
   if (value.is_object()) {
     nlohmann::json out = nlohmann::json::object();
     for (auto it = value.begin(); it != value.end(); ++it) {
-      nlohmann::json v = drop_empty_values(it.value());
+      nlohmann::json v = drop_empty_values(it.value(), depth + 1);
       if (!empty(v)) out[it.key()] = std::move(v);
     }
     return out;
@@ -166,12 +173,28 @@ nlohmann::json drop_empty_values(const nlohmann::json& value) {
   if (value.is_array()) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : value) {
-      nlohmann::json v = drop_empty_values(e);
+      nlohmann::json v = drop_empty_values(e, depth + 1);
       if (!empty(v)) out.push_back(std::move(v));
     }
     return out;
   }
   return value;
+}
+
+// A string member of the protected header, or "" when absent.
+std::string header_string(const nlohmann::json& header, const char* name) {
+  auto it = header.find(name);
+  if (it == header.end()) return {};
+  if (!it->is_string())
+    fail(ErrorKind::kDataException,
+         std::string("protected header \"") + name + "\" is not a string");
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+nlohmann::json drop_empty_values(const nlohmann::json& value) {
+  return drop_empty_values(value, 0);
 }
 
 CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys) {
@@ -201,10 +224,10 @@ CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& key
     const std::string& protected_b64 = sig["protected"].get_ref<const std::string&>();
     std::string signature, alg, kid;
     try {
-      nlohmann::json header = nlohmann::json::parse(base64url_decode(protected_b64));
+      nlohmann::json header = parse_json(base64url_decode(protected_b64), "protected header");
       if (!header.is_object()) fail(ErrorKind::kDataException, "protected header is not an object");
-      alg = header.value("alg", "");
-      kid = header.value("kid", "");
+      alg = header_string(header, "alg");
+      kid = header_string(header, "kid");
       signature = base64url_decode(sig["signature"].get<std::string>());
     } catch (const std::exception& e) {
       result.reason = std::string("malformed signature: ") + e.what();

@@ -111,6 +111,25 @@ Update::Kind result_kind(Version v, const json& result, const json** object) {
   bad_response("result is neither a task, a status update, an artifact update nor a message");
 }
 
+// Every answer, stream events included, carries the id of the request it answers: one for
+// another request (a confused or replaying peer) must not be recorded as this task's.
+void check_rpc_id(const json& response, std::int64_t rpc_id) {
+  auto id = response.find("id");
+  if (id == response.end())
+    fail(ErrorKind::kDataException,
+         "the answer has no JSON-RPC id (the request's id is " + std::to_string(rpc_id) + ")");
+  if (id->is_number_unsigned()
+          ? rpc_id >= 0 && id->get<std::uint64_t>() == static_cast<std::uint64_t>(rpc_id)
+          : id->is_number_integer() && id->get<std::int64_t>() == rpc_id)
+    return;
+  if (id->is_null() && response.contains("error")) return;
+  std::string shown = id->is_primitive() ? id->dump(-1, ' ', true, json::error_handler_t::replace)
+                                         : id->type_name();
+  if (shown.size() > 64) shown = shown.substr(0, 61) + "...";
+  fail(ErrorKind::kDataException,
+       "the answer's JSON-RPC id " + shown + " is not the request's id " + std::to_string(rpc_id));
+}
+
 }  // namespace
 
 const char* state_name(TaskState s) {
@@ -273,8 +292,9 @@ json cancel_task_request(Version v, const std::string& task_id, std::int64_t rpc
 
 const char* version_header(Version v) { return v == Version::kV1 ? "A2A-Version: 1.0" : nullptr; }
 
-Update read_response(Version v, const json& response) {
+Update read_response(Version v, const json& response, std::int64_t rpc_id) {
   if (!response.is_object()) bad_response("not a JSON object");
+  check_rpc_id(response, rpc_id);
   if (auto e = response.find("error"); e != response.end()) {
     long code = 0;
     std::string message = "error without a message";

@@ -3,6 +3,7 @@
 // artifact update, message) into one Update whatever the version spoke.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -78,10 +79,12 @@ class RpcError : public std::runtime_error {
   long code_;
 };
 
-// One JSON-RPC response (a whole body, or one SSE event's data) into an Update. Throws
-// RpcError for an error response and Error(kDataException) for anything malformed. A
+// One JSON-RPC response (a whole body, or one SSE event's data) to the request with id
+// `rpc_id` into an Update. Throws RpcError for an error response and Error(kDataException)
+// for anything malformed, an "id" other than `rpc_id` included (an error response may
+// carry a null id, as JSON-RPC allows when the server could not read the request's). A
 // direct message answer counts as completed.
-Update read_response(Version v, const nlohmann::json& response);
+Update read_response(Version v, const nlohmann::json& response, std::int64_t rpc_id);
 
 // Short name for logs and events: "task", "status-update", "artifact-update", "message".
 const char* kind_name(Update::Kind kind);

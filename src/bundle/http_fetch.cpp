@@ -47,6 +47,7 @@ void download(const std::string& url, Sink* sink, const FetchOptions& o) {
   });
   http::Outcome out = transfer.perform();
   if (write_error) std::rethrow_exception(write_error);
+  if (out.headers_over_limit) throw FetchSizeError(http::headers_over_limit_message(url, limits));
   if (out.over_limit) {
     throw FetchSizeError("\"" + url + "\" is larger than the limit of " +
                          std::to_string(sink->limit) + " bytes");

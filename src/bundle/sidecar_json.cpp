@@ -2,14 +2,13 @@
 // checked here by hand so each error names its field.
 #include "bundle/sidecar_json.h"
 
-#include <cstring>
 #include <limits>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "bundle/errors.h"
 #include "bundle/hex.h"
+#include "util/json_parse.h"
 
 namespace ruvector::bundle {
 namespace {
@@ -25,29 +24,16 @@ constexpr const char* kFieldOrder[] = {
 }
 
 // nlohmann keeps the last of duplicate keys; other readers keep the first. Refusing
-// duplicates means every reader sees the same sidecar.
-json parse_rejecting_duplicates(std::string_view text) {
-  std::set<std::string> seen;
-  std::string duplicate;
-  json::parser_callback_t callback = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && duplicate.empty() &&
-        !seen.insert(parsed.get<std::string>()).second) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  json doc;
+// duplicates means every reader sees the same sidecar. parse_json's errors (syntax, a
+// number beyond double, nesting) become FormatErrors naming the field.
+json parse_sidecar_text(std::string_view text) {
+  JsonBounds bounds;
+  bounds.duplicates = DuplicateKeys::kRefuse;
   try {
-    doc = json::parse(text.begin(), text.end(), callback);
-  } catch (const json::parse_error& e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep position and cause.
-    const char* what = e.what();
-    const char* bracket = std::strchr(what, ']');
-    std::string cause = bracket != nullptr ? bracket + 2 : what;
-    throw FormatError("bundle sidecar is not valid JSON: " + cause);
+    return parse_json(text, "bundle sidecar", bounds);
+  } catch (const JsonError& e) {
+    throw FormatError(e.what(), e.path());
   }
-  if (!duplicate.empty()) bad_field(duplicate, "appears more than once");
-  return doc;
 }
 
 const json& member(const json& doc, const char* field) {
@@ -149,7 +135,7 @@ Sidecar sidecar_from_json(std::string_view text) {
   if (text.size() > kMaxSidecarBytes)
     throw FormatError("bundle sidecar is larger than " + std::to_string(kMaxSidecarBytes) +
                       " bytes");
-  json doc = parse_rejecting_duplicates(text);
+  json doc = parse_sidecar_text(text);
   if (!doc.is_object()) throw FormatError("bundle sidecar must be a JSON object");
   // The version decides how the rest is read, so it is checked first: a downgraded
   // sidecar is reported as a downgrade, not as a list of field differences.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <string_view>
 
 #include "util/error.h"
 
@@ -83,8 +84,13 @@ UrlCheck check_url(const std::string& url, const std::vector<std::string>& allow
   return check;
 }
 
+std::string headers_over_limit_message(const std::string& url, const Limits& limits) {
+  return "the response headers of \"" + url + "\" are larger than " +
+         std::to_string(limits.max_header_bytes) + " bytes";
+}
+
 Transfer::Transfer(const std::string& url, const Limits& o, Sink sink)
-    : sink_(std::move(sink)), limit_(o.max_bytes), url_(url) {
+    : sink_(std::move(sink)), limit_(o.max_bytes), header_limit_(o.max_header_bytes), url_(url) {
   init_curl();
   curl_ = curl_easy_init();
   if (curl_ == nullptr) fail(ErrorKind::kResourceLimit, "could not start an HTTP transfer");
@@ -110,6 +116,8 @@ Transfer::Transfer(const std::string& url, const Limits& o, Sink sink)
   if (!o.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Transfer::on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_);
 }
 
@@ -152,12 +160,35 @@ std::size_t Transfer::on_data(char* data, std::size_t size, std::size_t count, v
   return n;
 }
 
+// Called with each complete header line, the status line and the blank line included.
+std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t count, void* arg) {
+  auto* t = static_cast<Transfer*>(arg);
+  std::size_t n = size * count;
+  t->header_bytes_ += n;
+  if (t->header_bytes_ > t->header_limit_) {
+    t->headers_over_limit_ = true;
+    return 0;  // makes curl fail with CURLE_WRITE_ERROR
+  }
+  std::string_view line(data, n);
+  if (line.rfind("HTTP/", 0) == 0) t->before_body_ = true;  // a new response (after a 1xx)
+  if (line == "\r\n" || line == "\n") t->before_body_ = false;
+  return n;
+}
+
 Outcome Transfer::perform() { return finish(curl_easy_perform(curl_)); }
 
 Outcome Transfer::finish(int code) {
   auto rc = static_cast<CURLcode>(code);
   Outcome out;
   out.over_limit = over_limit_ || rc == CURLE_FILESIZE_EXCEEDED;
+  // A header line longer than libcurl buffers (100 KiB) never reaches on_header: libcurl
+  // 7.88 fails with "Out of memory", 8.6 and later with CURLE_TOO_LARGE. Before the body
+  // that is the only allocation a peer can make fail.
+  bool line_too_long = before_body_ && rc == CURLE_OUT_OF_MEMORY;
+#if LIBCURL_VERSION_NUM >= 0x080600
+  line_too_long = line_too_long || (before_body_ && rc == CURLE_TOO_LARGE);
+#endif
+  out.headers_over_limit = headers_over_limit_ || line_too_long;
   out.stopped = stopped_;
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &out.status);
   char* type = nullptr;
@@ -166,7 +197,7 @@ Outcome Transfer::finish(int code) {
   char* target = nullptr;
   if (curl_easy_getinfo(curl_, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target != nullptr)
     out.redirect = target;
-  if (rc != CURLE_OK && !out.over_limit && !out.stopped)
+  if (rc != CURLE_OK && !out.over_limit && !out.headers_over_limit && !out.stopped)
     out.error = error_[0] != '\0' ? error_ : curl_easy_strerror(rc);
   out.ok = rc == CURLE_OK && out.status == 200;
   return out;

@@ -20,6 +20,9 @@ struct Limits {
   long total_timeout_ms = 60000;  // 0: none (a stream that may run long)
   long low_speed_time_s = 0;      // >0: abort when under 1 byte/s for this long
   std::uint64_t max_bytes = 1ull << 32;
+  // All response headers together. Below libcurl's own limits, whose failures read as
+  // "Out of memory" or a receive error, which callers would take for transient.
+  std::size_t max_header_bytes = 64 * 1024;
   // Never turned off by SQL or a GUC: only a test may (its server having no certificate).
   bool verify_tls = true;
   std::string ca_file;  // optional CA bundle for https
@@ -42,14 +45,19 @@ UrlCheck check_url(const std::string& url, const std::vector<std::string>& allow
                    bool allow_query);
 
 struct Outcome {
-  bool ok = false;          // the transfer completed and the status was 200
-  bool over_limit = false;  // more than Limits::max_bytes arrived
-  bool stopped = false;     // the sink asked to stop
-  long status = 0;          // HTTP status, 0 if none arrived
-  std::string error;        // curl's message when the transfer itself failed
-  std::string redirect;     // Location of a 3xx answer
+  bool ok = false;                  // the transfer completed and the status was 200
+  bool over_limit = false;          // more than Limits::max_bytes arrived
+  bool headers_over_limit = false;  // more than Limits::max_header_bytes of headers arrived
+  bool stopped = false;             // the sink asked to stop
+  long status = 0;                  // HTTP status, 0 if none arrived
+  std::string error;                // curl's message when the transfer itself failed
+  std::string redirect;             // Location of a 3xx answer
   std::string content_type;
 };
+
+// How a caller reports Outcome::headers_over_limit: "the response headers of "<url>" are
+// larger than N bytes". Not worth a retry: the same server sends the same headers again.
+std::string headers_over_limit_message(const std::string& url, const Limits& limits);
 
 class Transfer {
  public:
@@ -75,6 +83,7 @@ class Transfer {
 
  private:
   static std::size_t on_data(char* data, std::size_t size, std::size_t count, void* self);
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
 
   CURL* curl_ = nullptr;
   curl_slist* headers_ = nullptr;
@@ -83,6 +92,10 @@ class Transfer {
   std::uint64_t limit_;
   std::uint64_t received_ = 0;
   bool over_limit_ = false;
+  std::size_t header_limit_;
+  std::size_t header_bytes_ = 0;
+  bool before_body_ = true;  // no header block has ended yet, or a new one began
+  bool headers_over_limit_ = false;
   bool stopped_ = false;
   char error_[256] = {0};
   std::string url_;

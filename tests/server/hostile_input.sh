@@ -103,8 +103,7 @@ sidecar_error "sidecar: truncated" "${good:0:40}" "sidecar"
 # --- options and messages (jsonb from SQL) ---------------------------------------------
 d=$(deep 10000)
 clean_error "message 10,000 levels deep" "SELECT a2a._normalize_message('{\"parts\": [{\"data\": {\"x\": $d}}]}')" "deeper than"
-clean_error "register options nested" "SELECT rulake.register('o', 'table:public.items(id, v)', 'fresh', '{\"lists\": $d}')" "ERROR"
-clean_error "send options nested" "SELECT a2a.send('nope', 'x', '{\"timeout\": $d}')" "ERROR"
+clean_error "register options nested" "SELECT rulake.register('o', 'table:public.items(id, v)', 'fresh', '{\"lists\": $d}')" "invalid input syntax for type integer"
 
 # --- AgentCards -------------------------------------------------------------------------
 clean_error "card: signatures and 300,000 levels" "SELECT a2a.register_agent('deepcard', '$PEER/deepcard')" "deeper than"
@@ -124,6 +123,7 @@ task_fails deepsse "deeper than"
 task_fails nul "NUL"
 task_fails badid "id"
 task_fails bigheader "header"
+clean_error "send options nested" "SELECT a2a.send('nul', 'x', '{\"timeout\": $d}')" "invalid input syntax for type interval"
 # A task row whose stored message the worker cannot read (written by hand).
 id=$(q "SELECT a2a.send('nul', 'x')")
 q "UPDATE a2a.tasks SET message = '{\"x\": $d}', state = 'queued' WHERE id = '$id'" >/dev/null 2>&1 || true

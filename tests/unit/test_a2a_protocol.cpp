@@ -106,7 +106,7 @@ TEST(A2aProtocol, SendRequestsPerVersion) {
 TEST(A2aProtocol, ResultsOfBothVersionsNormalize) {
   json task = {{"id", "T"}, {"contextId", "C"}, {"status", {{"state", "TASK_STATE_WORKING"}}}};
   json v1_task = {{"jsonrpc", "2.0"}, {"id", 1}, {"result", {{"task", task}}}};
-  Update u = read_response(Version::kV1, v1_task);
+  Update u = read_response(Version::kV1, v1_task, 1);
   EXPECT_EQ(u.kind, Update::Kind::kTask);
   EXPECT_EQ(u.task_id, "T");
   EXPECT_EQ(u.context_id, "C");
@@ -119,38 +119,75 @@ TEST(A2aProtocol, ResultsOfBothVersionsNormalize) {
                        {"taskId", "T"},
                        {"final", true},
                        {"status", {{"state", "completed"}}}}}};
-  u = read_response(Version::kV03, v03_status);
+  u = read_response(Version::kV03, v03_status, 1);
   EXPECT_EQ(u.kind, Update::Kind::kStatus);
   EXPECT_EQ(u.state, TaskState::kCompleted);
 
   json v1_artifact = {
+      {"id", 7},
       {"result", {{"artifactUpdate", {{"taskId", "T"}, {"artifact", {{"artifactId", "a"}}}}}}}};
-  u = read_response(Version::kV1, v1_artifact);
+  u = read_response(Version::kV1, v1_artifact, 7);
   EXPECT_EQ(u.kind, Update::Kind::kArtifact);
   EXPECT_EQ(u.state, TaskState::kUnknown);
 
-  json direct = {{"result", {{"message", {{"messageId", "m"}, {"parts", json::array()}}}}}};
-  u = read_response(Version::kV1, direct);
+  json direct = {{"id", 2},
+                 {"result", {{"message", {{"messageId", "m"}, {"parts", json::array()}}}}}};
+  u = read_response(Version::kV1, direct, 2);
   EXPECT_EQ(u.kind, Update::Kind::kMessage);
   EXPECT_EQ(u.state, TaskState::kCompleted);
 }
 
 TEST(A2aProtocol, ErrorsAndMalformedResults) {
   try {
-    read_response(Version::kV1, json{{"error", {{"code", -32001}, {"message", "Task not found"}}}});
+    read_response(Version::kV1,
+                  json{{"id", 1}, {"error", {{"code", -32001}, {"message", "Task not found"}}}}, 1);
     FAIL();
   } catch (const RpcError& e) {
     EXPECT_EQ(e.code(), -32001);
     EXPECT_STREQ(e.what(), "Task not found");
   }
-  EXPECT_THROW(read_response(Version::kV1, json{{"id", 1}}), Error);
-  EXPECT_THROW(read_response(Version::kV1, json{{"result", {{"task", {{"id", "T"}}}}}}), Error);
+  EXPECT_THROW(read_response(Version::kV1, json{{"id", 1}}, 1), Error);
   EXPECT_THROW(
-      read_response(Version::kV1,
-                    json{{"result", {{"task", {{"id", "T"}, {"status", {{"state", "odd"}}}}}}}}),
+      read_response(Version::kV1, json{{"id", 1}, {"result", {{"task", {{"id", "T"}}}}}}, 1),
       Error);
-  EXPECT_THROW(read_response(Version::kV03, json{{"result", {{"kind", "weird"}}}}), Error);
-  EXPECT_THROW(read_response(Version::kV03, json{{"result", 3}}), Error);
+  EXPECT_THROW(
+      read_response(
+          Version::kV1,
+          json{{"id", 1}, {"result", {{"task", {{"id", "T"}, {"status", {{"state", "odd"}}}}}}}},
+          1),
+      Error);
+  EXPECT_THROW(read_response(Version::kV03, json{{"id", 1}, {"result", {{"kind", "weird"}}}}, 1),
+               Error);
+  EXPECT_THROW(read_response(Version::kV03, json{{"id", 1}, {"result", 3}}, 1), Error);
+}
+
+// An answer to another request must not be taken for this one's.
+TEST(A2aProtocol, AnswersMustCarryTheRequestsId) {
+  json result = {{"task", {{"id", "T"}, {"status", {{"state", "completed"}}}}}};
+  EXPECT_EQ(read_response(Version::kV1, {{"id", 3}, {"result", result}}, 3).task_id, "T");
+  auto reason = [&](const json& response) -> std::string {
+    try {
+      read_response(Version::kV1, response, 3);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kDataException);
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(reason({{"id", 7}, {"result", result}}),
+            "the answer's JSON-RPC id 7 is not the request's id 3");
+  EXPECT_EQ(reason({{"id", "3"}, {"result", result}}),
+            "the answer's JSON-RPC id \"3\" is not the request's id 3");
+  EXPECT_EQ(reason({{"id", -3}, {"result", result}}),
+            "the answer's JSON-RPC id -3 is not the request's id 3");
+  EXPECT_EQ(reason({{"id", nullptr}, {"result", result}}),
+            "the answer's JSON-RPC id null is not the request's id 3");
+  EXPECT_EQ(reason({{"id", {{"a", 1}}}, {"result", result}}),
+            "the answer's JSON-RPC id object is not the request's id 3");
+  EXPECT_EQ(reason({{"result", result}}), "the answer has no JSON-RPC id (the request's id is 3)");
+  // A null id is how JSON-RPC reports an error about a request it could not read.
+  EXPECT_THROW(read_response(Version::kV1, {{"id", nullptr}, {"error", {{"code", -32700}}}}, 3),
+               RpcError);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ struct Rule {
     kTruncate,     // Content-Length of the whole file, half the body, then close
     kStall,        // nothing at all until the client gives up
     kStallInBody,  // the headers and half the body, then nothing
+    kHugeHeader,   // the file after a 300 KiB header line
   };
   Kind kind = kStatus;
   int status = 500;
@@ -137,6 +138,10 @@ class FileServer {
       case Rule::kStallInBody:
         send_all(c, "HTTP/1.0 200 OK\r\n" + length + "\r\n" + body.substr(0, body.size() / 2));
         wait_for_close(c);
+        return;
+      case Rule::kHugeHeader:
+        send_all(c, "HTTP/1.0 200 OK\r\nX-Big: " + std::string(300 * 1024, 'a') + "\r\n" + length +
+                        "\r\n" + body);
         return;
     }
   }
@@ -487,6 +492,19 @@ TEST(BundleHttpFetch, SizeLimitsAndBrokenTransfers) {
   EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed)
       << "a body ended by the connection's close is complete";
   expect_mirror(m, third);
+}
+
+// libcurl reports a header line over its buffer as "Out of memory": a size error instead.
+TEST(BundleHttpFetch, OversizedHeadersAreASizeError) {
+  TempDir src, dst;
+  publish(src.path(), 1);
+  FileServer server(src.path());
+  server.set_rule(kSidecar, {Rule::kHugeHeader, 200, ""});
+  std::string what = error_of<rb::FetchSizeError>(
+      [&] { rb::fetch_bundle(server.url(), dst.sub("m"), options()); });
+  EXPECT_TRUE(contains(what, "response headers of \"" + server.url() + "/" + kSidecar +
+                                 "\" are larger than 65536 bytes"))
+      << what;
 }
 
 TEST(BundleHttpFetch, StalledServersTimeOut) {

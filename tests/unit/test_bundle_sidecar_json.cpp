@@ -211,6 +211,36 @@ TEST(BundleSidecarJson, MalformedJsonGivesAClearError) {
   EXPECT_THROW(rb::sidecar_from_json(std::string(rb::kMaxSidecarBytes + 1, ' ')), rb::FormatError);
 }
 
+// A number beyond double used to escape as nlohmann's out_of_range, an "internal error".
+TEST(BundleSidecarJson, NumbersOutOfRangeNameTheirField) {
+  for (const char* number : {"1e400", "-1e400"}) {
+    std::string text = worked_json().dump();
+    std::string field = "\"format_version\":";
+    std::size_t at = text.find(field) + field.size();
+    text.replace(at, text.find(',', at) - at, number);
+    try {
+      rb::sidecar_from_json(text);
+      ADD_FAILURE() << "accepted " << number;
+    } catch (const rb::FormatError& e) {
+      EXPECT_EQ(e.kind(), ruvector::ErrorKind::kDataException);
+      EXPECT_EQ(e.field(), "format_version");
+      EXPECT_EQ(std::string(e.what()),
+                "bundle sidecar field \"format_version\": number out of range");
+    }
+  }
+}
+
+TEST(BundleSidecarJson, DeepNestingIsAFormatError) {
+  std::string text = "{\"dim\": " + std::string(30000, '[') + std::string(30000, ']') + "}";
+  try {
+    rb::sidecar_from_json(text);
+    ADD_FAILURE() << "accepted";
+  } catch (const rb::FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("JSON nested deeper than 64 levels"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(BundleSidecarJson, OlderFormatVersionIsADowngrade) {
   json doc = worked_json();
   doc["format_version"] = 0;
