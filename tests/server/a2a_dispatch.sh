@@ -71,7 +71,7 @@ expect "503 twice, then completed (retries with backoff)" \
   "$(q "SELECT a2a.wait('$f', '20 s')->>'state'") $(q "SELECT string_agg(kind, ',' ORDER BY seq) FROM a2a.task_events WHERE task_id = '$f'")" \
   "completed retry,retry,task"
 expect "an answer that is not JSON fails the task" \
-  "$(q "SELECT a2a.wait('$g', '20 s')->>'reason' LIKE '%not JSON%'")" t
+  "$(q "SELECT a2a.wait('$g', '20 s')->>'reason' LIKE '%not valid JSON%'")" t
 expect "an endless answer stops at a2a.max_response_size" \
   "$(q "SELECT a2a.wait('$h', '20 s')->>'reason' LIKE '%larger than 1048576 bytes%'")" t
 expect "an endless stream stops at a2a.max_events_per_task" \
