@@ -130,6 +130,24 @@ q "UPDATE a2a.tasks SET message = '{\"x\": $d}', state = 'queued' WHERE id = '$i
 state=$(q "SELECT a2a.wait('$id', '20 s')->>'state'")
 [[ "$state" == failed ]] || fail "a stored task the worker cannot read: $state"
 ok "a stored task row the worker cannot read fails"
+# Any answer the worker cannot store fails its task at once with the reason (here a
+# trigger refuses it; in the field, whatever jsonb or a constraint refuses).
+"${PSQL[@]}" >/dev/null <<'SQL'
+CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.kind = 'task' AND NEW.payload::text LIKE '%boom%' THEN RAISE EXCEPTION 'boom refused'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_boom BEFORE INSERT ON a2a.task_events FOR EACH ROW EXECUTE FUNCTION refuse_boom();
+SQL
+q "SELECT a2a.register_agent('echo', '$PEER/echo')" >/dev/null
+id=$(q "SELECT a2a.send('echo', 'boom', '{\"timeout\": \"1 min\"}')")
+state=$(q "SELECT a2a.wait('$id', '20 s')->>'state'")
+reason=$(q "SELECT reason FROM a2a.tasks WHERE id = '$id'")
+[[ "$state" == failed && "$reason" == *"could not store the agent's answer: boom refused"* ]] ||
+  fail "an answer that cannot be stored: $state $reason"
+q "DROP TRIGGER refuse_boom ON a2a.task_events" >/dev/null
+ok "an answer the worker cannot store fails the task ($reason)"
 [[ -z "$(crashed)" ]] || fail "a process crashed: $(crashed)"
 
 # --- a task in flight when the worker dies is retried twice, then failed ----------------
