@@ -412,5 +412,5 @@ RUVECTOR_FUNCTION(rulake_admit) {
              errhint("Unregister collections you no longer search, or ask a superuser to raise "
                      "rulake.max_collections_per_role.")));
   }
-  PG_RETURN_VOID();
+  PG_RETURN_BOOL(true);
 }

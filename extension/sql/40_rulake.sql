@@ -52,6 +52,11 @@ GRANT USAGE ON SCHEMA rulake TO PUBLIC;
 -- could not apply. Never raises, so that it can stand in a policy.
 CREATE FUNCTION rulake._readable(regclass, name, name) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'rulake_readable' LANGUAGE C STABLE;
+-- Refuses a registration past rulake.max_collections or the role's
+-- rulake.max_collections_per_role, or under a name taken by any role; true otherwise. The
+-- insert policy calls it too, so that a row inserted by hand is held to the same limits.
+CREATE FUNCTION rulake._admit(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'rulake_admit' LANGUAGE C VOLATILE STRICT;
 
 ALTER TABLE rulake.collections ENABLE ROW LEVEL SECURITY;
 CREATE POLICY collections_read ON rulake.collections FOR SELECT
@@ -59,7 +64,8 @@ CREATE POLICY collections_read ON rulake.collections FOR SELECT
 		OR CASE WHEN kind = 'table' THEN rulake._readable(relid, id_column, vector_column)
 			ELSE pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE') END);
 CREATE POLICY collections_insert ON rulake.collections FOR INSERT
-	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+		AND rulake._admit(name));
 CREATE POLICY collections_delete ON rulake.collections FOR DELETE
 	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
 -- A searcher reads the generation of the tables it may read, nothing else.
@@ -86,10 +92,6 @@ CREATE FUNCTION rulake._check_bundle_path(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'rulake_check_bundle_path' LANGUAGE C STABLE STRICT;
 REVOKE ALL ON FUNCTION rulake._check_bundle_path(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rulake._check_bundle_path(text) TO pg_read_server_files;
--- Refuses a registration past rulake.max_collections or the role's
--- rulake.max_collections_per_role, or under a name taken by any role.
-CREATE FUNCTION rulake._admit(text) RETURNS void
-	AS 'MODULE_PATHNAME', 'rulake_admit' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION rulake._check_url(text) RETURNS text
 	AS 'MODULE_PATHNAME', 'rulake_check_url' LANGUAGE C STABLE STRICT;
 CREATE FUNCTION rulake._forget(text) RETURNS void

@@ -21,13 +21,19 @@ GRANT SELECT ON rulake.table_writes TO PUBLIC;
 
 CREATE FUNCTION rulake._readable(regclass, name, name) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'rulake_readable' LANGUAGE C STABLE;
+-- Refuses a registration past rulake.max_collections or the role's
+-- rulake.max_collections_per_role, or under a name taken by any role; true otherwise. The
+-- insert policy calls it too, so that a row inserted by hand is held to the same limits.
+CREATE FUNCTION rulake._admit(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'rulake_admit' LANGUAGE C VOLATILE STRICT;
 
 CREATE POLICY collections_read ON rulake.collections FOR SELECT
 	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER')
 		OR CASE WHEN kind = 'table' THEN rulake._readable(relid, id_column, vector_column)
 			ELSE pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE') END);
 CREATE POLICY collections_insert ON rulake.collections FOR INSERT
-	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user));
+	WITH CHECK (owner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+		AND rulake._admit(name));
 CREATE POLICY collections_delete ON rulake.collections FOR DELETE
 	USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
 ALTER TABLE rulake.table_writes ENABLE ROW LEVEL SECURITY;
@@ -48,8 +54,6 @@ $$;
 REVOKE ALL ON FUNCTION rulake._check_bundle_path(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rulake._check_bundle_path(text) TO pg_read_server_files;
 
-CREATE FUNCTION rulake._admit(text) RETURNS void
-	AS 'MODULE_PATHNAME', 'rulake_admit' LANGUAGE C VOLATILE STRICT;
 
 CREATE OR REPLACE FUNCTION rulake.register(name text, source text, consistency text DEFAULT 'fresh',
 		options jsonb DEFAULT '{}') RETURNS void

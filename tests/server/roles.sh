@@ -163,6 +163,10 @@ ok "bundles only for pg_read_server_files, remote bundles for their owner too"
 as alice "GRANT SELECT, TRIGGER ON alice_docs TO bob" >/dev/null
 for i in 1 2 3 4; do as bob "SELECT rulake.register('bob$i', 'table:public.alice_docs(id, v)')" >/dev/null; done
 refused bob "SELECT rulake.register('bob5', 'table:public.alice_docs(id, v)')" "max_collections_per_role"
+# A row inserted by hand is held to the same quota.
+refused bob "INSERT INTO rulake.collections (name, source, kind, location, consistency, metric, seed,
+  rerank_factor, lists, probes, owner) VALUES ('bob6', 'x', 'table', 'x', 'fresh', 'l2', 0, 20, 0, 10,
+  'bob'::regrole)" "max_collections_per_role"
 refused alice "SELECT rulake.register('bob1', 'table:public.alice_docs(id, v)')" "already exists"
 "${PSQL[@]}" -c "SELECT rulake.register('su1', 'table:public.alice_docs(id, v)')" >/dev/null
 ok "rulake.max_collections_per_role stops one role, not the others"
