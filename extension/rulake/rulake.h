@@ -149,6 +149,10 @@ bool entry_present(const CacheKey& key, uint64* bytes);
 // Finds or creates the state of a collection of this database (lock held by the caller in
 // exclusive mode for create).
 CollectionState* find_collection(const char* name, bool create);
+// Frees the states of this database's collections that are not among `names` (the
+// registered ones): a state outlives a registration that was rolled back or a row deleted
+// by hand, and must not hold its slot until the server restarts.
+void reclaim_states(char* const* names, int n);
 void forget_collection(const char* name);
 void wake_worker();
 

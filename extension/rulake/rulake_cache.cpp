@@ -312,6 +312,19 @@ CollectionState* find_collection(const char* name, bool create) {
   return free_slot;
 }
 
+void reclaim_states(char* const* names, int n) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  for (int i = 0; i < s->capacity; i++) {
+    CollectionState* c = &s->collections[i];
+    if (!c->used || c->database != MyDatabaseId) continue;
+    bool registered = false;
+    for (int j = 0; j < n && !registered; j++) registered = strcmp(NameStr(c->name), names[j]) == 0;
+    if (!registered) memset(c, 0, sizeof(*c));
+  }
+  LWLockRelease(s->lock);
+}
+
 void forget_collection(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);

@@ -254,6 +254,24 @@ CatalogCounts count_registrations(const char* name) {
   return out;
 }
 
+void reclaim_unregistered_states() {
+  if (!attached()) return;
+  MemoryContext caller = CurrentMemoryContext;
+  SavedUser saved = switch_user(BOOTSTRAP_SUPERUSERID);
+  SPI_connect();
+  if (SPI_execute("SELECT name FROM rulake.collections", true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "rulake: reading rulake.collections failed");
+  int n = static_cast<int>(SPI_processed);
+  auto** names = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (n + 1)));
+  for (int i = 0; i < n; i++) {
+    names[i] =
+        MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+  }
+  SPI_finish();
+  restore_user(saved);
+  reclaim_states(names, n);
+}
+
 char* witness_hex(const uint8* witness) {
   char* out = static_cast<char*>(palloc(kWitnessBytes * 2 + 1));
   for (int i = 0; i < kWitnessBytes; i++) snprintf(out + 2 * i, 3, "%02x", witness[i]);

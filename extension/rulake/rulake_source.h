@@ -47,6 +47,8 @@ struct CatalogCounts {
   Oid name_owner;
 };
 CatalogCounts count_registrations(const char* name);
+// reclaim_states() over this database's registered collections, read as they are now.
+void reclaim_unregistered_states();
 
 // The state of the source now.
 struct SourceKey {

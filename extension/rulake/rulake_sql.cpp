@@ -389,6 +389,9 @@ RUVECTOR_FUNCTION(rulake_readable) {
 // table cannot stop the others (superusers are exempt from the quota).
 RUVECTOR_FUNCTION(rulake_admit) {
   char* name = text_arg(fcinfo, 0);
+  // Registrations rolled back, or rows deleted by hand, leave states behind: free them
+  // before this one may need a slot.
+  rl::reclaim_unregistered_states();
   rl::CatalogCounts counts = rl::count_registrations(name);
   if (counts.name_taken) {
     ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT),

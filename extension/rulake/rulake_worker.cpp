@@ -240,6 +240,7 @@ void remove_mirrors_step(void* registered) {
 
 void run_cycle(MemoryContext cycle) {
   Registered r = registered_collections();
+  if (r.installed) reclaim_states(r.names, r.n);
   for (int i = 0; i < r.n; i++) {
     if (backing_off(r.names[i])) continue;
     char* error = in_transaction(cycle, refill_step, r.names[i]);

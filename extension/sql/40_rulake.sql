@@ -97,6 +97,19 @@ CREATE FUNCTION rulake._check_url(text) RETURNS text
 CREATE FUNCTION rulake._forget(text) RETURNS void
 	AS 'MODULE_PATHNAME', 'rulake_forget' LANGUAGE C STRICT;
 
+-- A row deleted by unregister, by hand or by DROP OWNED frees the collection's shared
+-- state at once, so that deleting cannot leave slots of rulake.max_collections taken.
+CREATE FUNCTION rulake.forget_deleted() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM rulake._forget(OLD.name);
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER forget_deleted AFTER DELETE ON rulake.collections
+	FOR EACH ROW EXECUTE FUNCTION rulake.forget_deleted();
+
 CREATE FUNCTION rulake.register(name text, source text, consistency text DEFAULT 'fresh',
 		options jsonb DEFAULT '{}') RETURNS void
 	LANGUAGE plpgsql
@@ -241,7 +254,6 @@ BEGIN
 				AND pg_has_role(current_user, relowner, 'MEMBER')) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', c.relid::regclass);
 	END IF;
-	PERFORM rulake._forget(name);
 END
 $$;
 COMMENT ON FUNCTION rulake.unregister(text) IS 'drop a collection registration and its cache entry';

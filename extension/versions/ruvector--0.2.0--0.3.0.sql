@@ -177,6 +177,19 @@ BEGIN
 END
 $$;
 
+-- A row deleted by unregister, by hand or by DROP OWNED frees the collection's shared
+-- state at once, so that deleting cannot leave slots of rulake.max_collections taken.
+CREATE FUNCTION rulake.forget_deleted() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM rulake._forget(OLD.name);
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER forget_deleted AFTER DELETE ON rulake.collections
+	FOR EACH ROW EXECUTE FUNCTION rulake.forget_deleted();
+
 CREATE OR REPLACE FUNCTION rulake.unregister(name text) RETURNS void
 	LANGUAGE plpgsql
 AS $$
@@ -198,7 +211,6 @@ BEGIN
 				AND pg_has_role(current_user, relowner, 'MEMBER')) THEN
 		EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', c.relid::regclass);
 	END IF;
-	PERFORM rulake._forget(name);
 END
 $$;
 
