@@ -12,6 +12,7 @@ extern bool require_signed;
 extern int max_depth;
 extern int max_in_flight;
 extern int max_in_flight_per_role;
+extern int max_tasks_per_minute_per_role;
 extern int max_tasks_per_minute;
 extern int task_timeout_s;
 extern int max_retries;

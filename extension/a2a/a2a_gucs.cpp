@@ -15,6 +15,7 @@ int max_depth = 8;
 int max_in_flight = 100;
 int max_in_flight_per_role = 25;
 int max_tasks_per_minute = 600;
+int max_tasks_per_minute_per_role = 120;
 int task_timeout_s = 300;
 int max_retries = 3;
 int retry_backoff_ms = 1000;
@@ -51,6 +52,11 @@ void init_gucs() {
                           "a2a.send fails a task beyond it, with the reason.",
                           &max_tasks_per_minute, 600, 1, 10000000, PGC_SUSET, 0, nullptr, nullptr,
                           nullptr);
+  DefineCustomIntVariable("a2a.max_tasks_per_minute_per_role", "Tasks sent per minute, per role.",
+                          "a2a.send fails a role's task beyond it, with the reason, so that one "
+                          "role cannot take all of a2a.max_tasks_per_minute.",
+                          &max_tasks_per_minute_per_role, 120, 1, 10000000, PGC_SUSET, 0, nullptr,
+                          nullptr, nullptr);
   DefineCustomIntVariable("a2a.task_timeout", "Default time limit of a task.",
                           "A task still running after it is canceled at the peer and failed.",
                           &task_timeout_s, 300, 1, 86400 * 7, PGC_SUSET, GUC_UNIT_S, nullptr,

@@ -72,6 +72,8 @@ CREATE TABLE a2a.tasks (
 CREATE INDEX tasks_open ON a2a.tasks (next_attempt)
 	WHERE state NOT IN ('completed', 'canceled', 'failed', 'rejected');
 CREATE INDEX tasks_agent_created ON a2a.tasks (agent, created);
+-- The per-role budgets of a2a.send count a role's recent and open tasks.
+CREATE INDEX tasks_owner_created ON a2a.tasks (owner, created);
 COMMENT ON TABLE a2a.tasks IS 'one row per task sent with a2a.send; its state follows the peer';
 
 CREATE TABLE a2a.task_events (
@@ -372,6 +374,12 @@ BEGIN
 		AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
 	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_in_flight_per_role')::integer THEN
 		v_reason := format('budget exceeded: role %s already has %s tasks in flight (a2a.max_in_flight_per_role)', v_owner, v_n);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.owner = v_owner
+		AND t.created > now() - interval '1 minute'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_tasks_per_minute_per_role')::integer THEN
+		v_reason := format('budget exceeded: role %s was sent %s tasks in the last minute (a2a.max_tasks_per_minute_per_role)', v_owner, v_n);
 	END IF;
 	SELECT count(*) INTO v_n FROM a2a.tasks t
 		WHERE t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');

@@ -15,6 +15,7 @@ ALTER TABLE a2a.agents ALTER COLUMN owner TYPE regrole;
 ALTER TABLE a2a.agent_credentials ALTER COLUMN owner TYPE regrole;
 ALTER TABLE a2a.tasks ALTER COLUMN owner TYPE regrole;
 ALTER TABLE a2a.tasks ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
+CREATE INDEX tasks_owner_created ON a2a.tasks (owner, created);
 
 -- ruLake: who sees, registers and reads what.
 GRANT SELECT ON rulake.table_writes TO PUBLIC;
@@ -483,6 +484,12 @@ BEGIN
 		AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
 	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_in_flight_per_role')::integer THEN
 		v_reason := format('budget exceeded: role %s already has %s tasks in flight (a2a.max_in_flight_per_role)', v_owner, v_n);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.owner = v_owner
+		AND t.created > now() - interval '1 minute'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_tasks_per_minute_per_role')::integer THEN
+		v_reason := format('budget exceeded: role %s was sent %s tasks in the last minute (a2a.max_tasks_per_minute_per_role)', v_owner, v_n);
 	END IF;
 	SELECT count(*) INTO v_n FROM a2a.tasks t
 		WHERE t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');

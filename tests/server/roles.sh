@@ -54,6 +54,7 @@ cluster_as_owner mkdir -p "$BUNDLES"
 ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
 ALTER SYSTEM SET rulake.max_collections_per_role = 4;
 ALTER SYSTEM SET a2a.max_in_flight_per_role = 2;
+ALTER SYSTEM SET a2a.max_tasks_per_minute_per_role = 4;
 ALTER SYSTEM SET a2a.task_timeout = '10min';
 SELECT pg_reload_conf();
 CREATE EXTENSION ruvector;
@@ -201,7 +202,14 @@ as alice "SELECT a2a.grant_agent('shared', 'public')" >/dev/null
 t=$(as dave "SELECT a2a.send('shared', 'from dave')")
 [[ "$(as dave "SELECT a2a.wait('$t', '20 s')->>'state'")" == completed ]] ||
   fail "dave's send while bob is at his quota"
-ok "timeouts capped at a2a.task_timeout; a2a.max_in_flight_per_role"
+for i in 2 3 4; do
+  t=$(as dave "SELECT a2a.send('shared', 'dave $i')")
+  [[ "$(as dave "SELECT a2a.wait('$t', '20 s')->>'state'")" == completed ]] || fail "dave's send $i"
+done
+t=$(as dave "SET client_min_messages = error; SELECT a2a.send('shared', 'dave 5')")
+[[ "$(as dave "SELECT reason FROM a2a.tasks WHERE id = '$t'")" == *"a2a.max_tasks_per_minute_per_role"* ]] ||
+  fail "dave's fifth task in a minute: $(as dave "SELECT state, reason FROM a2a.tasks WHERE id = '$t'")"
+ok "timeouts capped at a2a.task_timeout; a2a.max_in_flight_per_role; a2a.max_tasks_per_minute_per_role"
 
 # --- 13. DROP ROLE refused while a role owns rows; REASSIGN and DROP OWNED handle them --
 refused postgres "DROP ROLE alice" "cannot be dropped because some objects depend on it"
