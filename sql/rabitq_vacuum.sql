@@ -33,8 +33,22 @@ BEGIN
   INTO top USING q, k;
   RETURN top;
 END $$;
+-- Raises unless a nearest-rows query on `tbl` is planned as a scan of its index `tbl`_v
+-- (under the caller's settings): a check whose side under test is not the index compares
+-- the index with itself and cannot fail.
+CREATE FUNCTION churn_planned(tbl text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE line text; plan text := '';
+BEGIN
+  FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT id FROM %I
+      ORDER BY v <-> (SELECT q FROM churn_queries LIMIT 1) LIMIT 10', tbl) LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  IF position(format('Index Scan using %s_v ', tbl) IN plan) = 0 THEN
+    RAISE EXCEPTION 'not a scan of %_v: %', tbl, plan;
+  END IF;
+END $$;
 -- Queries whose nearest rows by the index, probing every list, differ from a sequential
--- scan's
+-- scan's (taken first, with index scans off)
 CREATE FUNCTION churn_mismatches(tables text[], queries text) RETURNS TABLE (tbl text, mismatches bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -45,6 +59,7 @@ BEGIN
   PERFORM set_config('enable_seqscan', 'off', true);
   PERFORM set_config('rabitq.probes', '1000', true);
   PERFORM set_config('rabitq.epsilon', '4', true);
+  PERFORM churn_planned(t) FROM unnest(tables) t;
   RETURN QUERY SELECT t, count(*) FILTER (WHERE churn_top(t, q) <> top) FROM churn_exact
     GROUP BY t ORDER BY t;
 END $$;
@@ -156,6 +171,7 @@ BEGIN
   PERFORM set_config('rabitq.iterative_scan', 'relaxed_order', true);
   PERFORM set_config('rabitq.max_scan_tuples', '100000000', true);
   FOREACH tbl IN ARRAY tables LOOP
+    PERFORM churn_planned(tbl);
     EXECUTE format('SELECT count(*) = (SELECT count(*) FROM %I) AND count(DISTINCT id) = count(*)
       FROM (SELECT id FROM %I ORDER BY v <-> (SELECT q FROM churn_queries LIMIT 1)
             LIMIT 100000000) s', tbl, tbl) INTO ok;
@@ -241,4 +257,4 @@ DROP TABLE churn_rows, churn_queries, churn_plain, churn_bits, churn_heap, churn
   churn_gone, churn_gone2, wide_rows, wide_queries, wider_rows, wider_queries, wide_plain,
   wide_bits, wider_plain;
 DROP FUNCTION churn_top(text, ruvector, int), churn_mismatches(text[], text), churn_once(text[]),
-  churn_pages(text);
+  churn_pages(text), churn_planned(text);

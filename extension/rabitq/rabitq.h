@@ -221,6 +221,10 @@ extern int probes;
 extern double epsilon;
 extern int iterative_scan;
 extern int max_scan_tuples;
+// rabitq.debug_fault, a developer switch left out of the docs: the scan loses its first row
+// or returns its first two swapped, so that the tests can show each exactness check fails.
+enum DebugFault { kFaultOff = 0, kFaultDropOne = 1, kFaultSwapTwo = 2 };
+extern int debug_fault;
 
 void init_gucs();
 void init_reloptions();

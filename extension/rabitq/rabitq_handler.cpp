@@ -23,6 +23,7 @@ int probes = 10;
 double epsilon = 1.9;
 int iterative_scan = kIterativeRelaxed;
 int max_scan_tuples = 20000;
+int debug_fault = kFaultOff;
 
 namespace {
 
@@ -32,6 +33,13 @@ const struct config_enum_entry kIterativeScanOptions[] = {
     {"off", kIterativeOff, false},
     {"relaxed_order", kIterativeRelaxed, false},
     {"strict_order", kIterativeStrict, false},
+    {nullptr, 0, false},
+};
+
+const struct config_enum_entry kDebugFaultOptions[] = {
+    {"off", kFaultOff, false},
+    {"drop_one", kFaultDropOne, false},
+    {"swap_two", kFaultSwapTwo, false},
     {nullptr, 0, false},
 };
 
@@ -73,6 +81,11 @@ void init_gucs() {
   DefineCustomIntVariable(
       "rabitq.max_scan_tuples", "Rows an iterative scan may visit beyond the first probes.",
       nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  // Hidden from SHOW ALL, pg_settings and the sample file, and not in docs/: it only exists
+  // so that tests/server/rabitq_fault.sh can prove the exactness checks can fail.
+  DefineCustomEnumVariable("rabitq.debug_fault", "Breaks rabitq scans on purpose (tests only).",
+                           nullptr, &debug_fault, kFaultOff, kDebugFaultOptions, PGC_SUSET,
+                           GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("rabitq");
 }
 

@@ -154,6 +154,12 @@ struct ScanState {
   // sees them. Opened on the first rerank; closed before the scan context is reset.
   IndexFetchTableData* heap_fetch;
   TupleTableSlot* heap_slot;
+
+  // rabitq.debug_fault: whether this scan's first row was tampered with, and the row that
+  // swap_two returns second.
+  bool faulted;
+  bool holding;
+  Result held;
 };
 
 // The candidate array of the backend's last scan, kept in TopMemoryContext for the next
@@ -657,20 +663,11 @@ void rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
   s->context = context;
 }
 
-bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
-  auto* s = static_cast<ScanState*>(scan->opaque);
-  Relation index = scan->indexRelation;
-  if (dir != ForwardScanDirection) {
-    ereport(ERROR,
-            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rabitq index scans go forward only")));
-  }
-  MemoryContext old = MemoryContextSwitchTo(s->context);
-  if (!s->started) {
-    start(scan, s);
-    while (s->next < s->probes) probe_next_list(index, s);
-  }
+namespace {
 
-  bool found = false;
+// The next row in distance order, taken off the results.
+bool next_result(IndexScanDesc scan, ScanState* s, Result* out) {
+  Relation index = scan->indexRelation;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     const float kInf = std::numeric_limits<float>::infinity();
@@ -681,25 +678,64 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     if (s->mode == kIterativeStrict && can_probe_more(s, false)) unprobed = s->suffix_min[s->next];
 
     if (s->nresults > 0 && (s->unordered || (best <= lower && best <= unprobed))) {
-      found = true;
+      break;
     } else if (s->nheap > 0 && lower <= unprobed) {
       rerank_one(scan, s);
-      continue;
     } else if (can_probe_more(s, false)) {
       probe_next_list(index, s);
-      continue;
     } else if (s->nheap > 0) {
       rerank_one(scan, s);
-      continue;
+    } else if (s->nresults > 0) {
+      break;
     } else {
-      found = s->nresults > 0;
+      return false;
     }
-    break;
+  }
+  *out = s->results[0];
+  std::pop_heap(s->results, s->results + s->nresults, ResultLater());
+  s->nresults--;
+  return true;
+}
+
+// rabitq.debug_fault on the scan's first row `r`: drop_one returns the second row instead;
+// swap_two returns the second row now and keeps the first for the next call.
+bool inject_fault(IndexScanDesc scan, ScanState* s, Result* r) {
+  s->faulted = true;
+  Result first = *r;
+  if (next_result(scan, s, r)) {
+    s->held = first;
+    s->holding = debug_fault == kFaultSwapTwo;
+    return true;
+  }
+  *r = first;
+  return debug_fault == kFaultSwapTwo;
+}
+
+}  // namespace
+
+bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
+  auto* s = static_cast<ScanState*>(scan->opaque);
+  if (dir != ForwardScanDirection) {
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rabitq index scans go forward only")));
+  }
+  MemoryContext old = MemoryContextSwitchTo(s->context);
+  if (!s->started) {
+    start(scan, s);
+    while (s->next < s->probes) probe_next_list(scan->indexRelation, s);
+  }
+
+  Result r;
+  bool found;
+  if (s->holding) {
+    r = s->held;
+    s->holding = false;
+    found = true;
+  } else {
+    found = next_result(scan, s, &r);
+    if (found && debug_fault != kFaultOff && !s->faulted) found = inject_fault(scan, s, &r);
   }
   if (found) {
-    Result r = s->results[0];
-    std::pop_heap(s->results, s->results + s->nresults, ResultLater());
-    s->nresults--;
     scan->xs_heaptid = r.tid;
     scan->xs_recheck = false;
     scan->xs_recheckorderby = false;

@@ -19,14 +19,21 @@ crash() {
 }
 
 # Index results must equal the sequential scan's for 20 queries when every list is probed,
-# and the index must return every row of the table once. Distances are compared, not ids:
+# and the index must return every row of the table once (with PGOPTIONS=-crabitq.debug_fault=
+# drop_one both fail, with swap_two the first). Distances are compared, not ids:
 # rows at equal distance may come in either order. The RaBitQ bound holds with a
 # probability set by rabitq.epsilon: at the default 1.9 about one row in twenty may be
 # estimated past its bound, which puts a wrong row into some top 10 (seen in CI). At 4.0 a
 # miss is some thousand times rarer, so a difference means a broken index, not an unlucky
 # estimate.
 verify() {
-  local what=$1 bad total indexed
+  local what=$1 bad total indexed plan
+  # Both index-side queries must be planned as the index scan: otherwise they compare the
+  # table with itself and cannot fail. (The exact side's fence keeps it off the index.)
+  plan=$("${PSQL[@]}" -c "SET enable_seqscan = off" \
+    -c "EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 10")
+  grep -q "Index Scan using items_v on items" <<<"$plan" ||
+    fail "$what: not planned as a scan of items_v: $plan"
   bad=$("${PSQL[@]}" <<'SQL'
 SET rabitq.probes = 1000;
 SET rabitq.epsilon = 4.0;
