@@ -14,10 +14,7 @@ trap cluster_stop EXIT
 
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
 TEST=rabitq_corrupt
-fail() {
-  echo "$TEST: $*" >&2
-  exit 1
-}
+source tests/server/lib/rabitq_items.sh  # fail
 
 "${PSQL[@]}" <<'SQL'
 CREATE EXTENSION ruvector;
