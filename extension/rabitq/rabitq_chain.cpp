@@ -131,9 +131,7 @@ ItemPointerData store_vector(Relation index, const ChainRef& chain, const float*
 void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {
   BlockNumber block = meta.directory_start;
   for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+    Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_SHARE, nullptr);
     uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
     memcpy(out + first, directory_entries(BufferGetPage(buffer)), n * sizeof(RabitqListEntry));
     UnlockReleaseBuffer(buffer);
@@ -142,9 +140,7 @@ void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* 
 
 RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list) {
   BlockNumber block = directory_block(meta, list);
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_SHARE, nullptr);
   RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
   UnlockReleaseBuffer(buffer);
   return entry;

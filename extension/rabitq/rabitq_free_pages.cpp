@@ -26,9 +26,7 @@ namespace ruvector::pg::rabitq {
 namespace {
 
 Buffer lock_meta(Relation index) {
-  Buffer buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(buffer), kMetaBlock, kPageMeta, index);
+  Buffer buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_EXCLUSIVE, nullptr);
   return buffer;
 }
 

@@ -88,7 +88,7 @@ void report_bad_item(Relation index, BlockNumber block, OffsetNumber offset) {
 
 Buffer read_page(Relation index, BlockNumber block, PageType type, int mode, BlockNumber* nblocks,
                  BufferAccessStrategy strategy) {
-  if (unlikely(block >= *nblocks)) {
+  if (nblocks != nullptr && unlikely(block >= *nblocks)) {
     *nblocks = RelationGetNumberOfBlocks(index);
     if (block >= *nblocks) report_bad_link(index, block, *nblocks);
   }

@@ -43,8 +43,10 @@ inline ExItem* ex_item_at(Relation index, Page page, BlockNumber block, OffsetNu
 }
 
 // Reads `block`, locks it in `mode` (BUFFER_LOCK_SHARE or BUFFER_LOCK_EXCLUSIVE) and checks
-// that it is an index page of `type`. *nblocks caches the index's size (0: not read yet);
-// a block at or past it is looked up again before it is reported, since the file grows.
+// that it is an index page of `type`. A block that a link on a page names is checked against
+// *nblocks, a cache of the index's size (0: not read yet), which is looked up again before
+// the block is reported, since the file grows; nblocks is null for a block that the checked
+// metapage places (it, the centroids and the directory), which costs no size lookup.
 Buffer read_page(Relation index, BlockNumber block, PageType type, int mode, BlockNumber* nblocks,
                  BufferAccessStrategy strategy = nullptr);
 

@@ -1,6 +1,7 @@
 // Page-level helpers of the rabitq index shared by build, insert, scan and vacuum: page
 // initialisation and checks, the metapage, the metric of an index, and the rotation.
 #include "extension/rabitq/rabitq.h"
+#include "extension/rabitq/rabitq_items.h"
 
 #include <algorithm>
 
@@ -49,12 +50,9 @@ void report_bad_page(Page, BlockNumber block, PageType, Relation index) {
 }
 
 RabitqMeta read_meta(Relation index) {
-  Buffer buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  Page page = BufferGetPage(buffer);
-  check_page(page, kMetaBlock, kPageMeta, index);
+  Buffer buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_SHARE, nullptr);
   RabitqMeta meta;
-  memcpy(&meta, PageGetContents(page), sizeof(meta));
+  memcpy(&meta, PageGetContents(BufferGetPage(buffer)), sizeof(meta));
   UnlockReleaseBuffer(buffer);
   if (meta.magic != kMagic || meta.version != kFormatVersion) {
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),

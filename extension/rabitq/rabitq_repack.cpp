@@ -224,11 +224,8 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
 
   // The swap: the directory takes the new chains, the metapage names the old ones.
   BlockNumber dir_block = directory_block(meta, list);
-  Buffer dir = ReadBuffer(index, dir_block);
-  LockBuffer(dir, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(dir), dir_block, kPageDirectory, index);
-  Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+  Buffer dir = read_page(index, dir_block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
+  Buffer meta_buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_EXCLUSIVE, nullptr);
   GenericXLogState* state = GenericXLogStart(index);
   Page dir_page = GenericXLogRegisterBuffer(state, dir, 0);
   RabitqMeta* m = meta_image(GenericXLogRegisterBuffer(state, meta_buffer, 0));

@@ -62,9 +62,7 @@ uint32 vacuum_list(Relation index, const RabitqListEntry& entry, Size tuple_size
 
 void record_removed(Relation index, const RabitqMeta& meta, uint32 list, uint32 removed) {
   BlockNumber block = directory_block(meta, list);
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
   GenericXLogState* state = GenericXLogStart(index);
   Page page = GenericXLogRegisterBuffer(state, buffer, 0);
   RabitqListEntry* entry = &directory_entries(page)[directory_slot(list)];
