@@ -156,6 +156,8 @@ struct VectorChunk {
   float x[FLEXIBLE_ARRAY_MEMBER];
 };
 
+// Where the special space of every page of ours starts: item data lies before it.
+constexpr Size kSpecialOffset = BLCKSZ - MAXALIGN(sizeof(RabitqPageOpaque));
 // Bytes of a page usable by items after the header, one line pointer and the special space.
 constexpr Size kPagePayload =
     BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(RabitqPageOpaque));
@@ -178,6 +180,9 @@ inline Size ex_item_size(uint32 padded_dim, int bits) {
 // The ExRef of a tuple with bits > 1.
 inline ExRef* code_ex_ref(CodeTuple* tuple, uint32 padded_dim) {
   return reinterpret_cast<ExRef*>(tuple->code + padded_dim / 64);
+}
+inline const ExRef* code_ex_ref(const CodeTuple* tuple, uint32 padded_dim) {
+  return reinterpret_cast<const ExRef*>(tuple->code + padded_dim / 64);
 }
 
 // Encodes a residual (padded_dim floats, rotated) into a zeroed tuple's factors and 1-bit
@@ -240,10 +245,12 @@ Buffer new_page(Relation index, bool lock_extension);
 void init_page(Page page, PageType type);
 RabitqMeta read_meta(Relation index);
 [[noreturn]] void report_bad_page(Page page, BlockNumber block, PageType expected, Relation index);
-// Raises an index-corrupted error unless `page` is one of ours of the expected type.
+// Raises an index-corrupted error unless `page` is one of ours of the expected type. The
+// special space is where ours is before it is read; Postgres has checked on reading the
+// page that pd_lower <= pd_upper <= pd_special, so its line pointers lie inside it.
 inline void check_page(Page page, BlockNumber block, PageType expected, Relation index) {
-  if (unlikely(PageIsNew(page) || page_opaque(page)->page_id != kPageId ||
-               page_opaque(page)->type != expected)) {
+  if (unlikely(PageIsNew(page) || ((PageHeader)page)->pd_special != kSpecialOffset ||
+               page_opaque(page)->page_id != kPageId || page_opaque(page)->type != expected)) {
     report_bad_page(page, block, expected, index);
   }
 }
@@ -280,9 +287,6 @@ uint32 padded_dimensions(int dim);
 
 // Rotates n rows of dim floats into n rows of padded_dim floats with the rotation of `seed`.
 void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out);
-
-// Reads the raw vector at (block, offset) into `out` (dim floats).
-void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim);
 
 // Callbacks
 IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info);

@@ -70,19 +70,14 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
   Page page = nullptr;
   // The tail recorded in the directory is authoritative, but follow next links anyway:
   // it costs nothing and keeps appends correct if an entry was ever left behind.
-  for (BlockNumber block = chain.tail(); BlockNumberIsValid(block);) {
-    buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+  ChainWalk walk = chain_walk(chain.tail(), chain.type());
+  while (BufferIsValid(buffer = walk_chain(index, &walk, BUFFER_LOCK_EXCLUSIVE))) {
     page = BufferGetPage(buffer);
-    check_page(page, block, chain.type(), index);
-    BlockNumber next = page_opaque(page)->next;
-    if (!BlockNumberIsValid(next)) {
-      chain.tail() = block;
+    if (!BlockNumberIsValid(walk.next)) {
+      chain.tail() = BufferGetBlockNumber(buffer);
       break;
     }
     UnlockReleaseBuffer(buffer);
-    buffer = InvalidBuffer;
-    block = next;
   }
 
   // A page off the free list brings the metapage into the record: four pages at most.
@@ -113,29 +108,19 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
   return place(chain.tail(), offset);
 }
 
-int vector_chunk_floats() {
-  return static_cast<int>((kMaxItemSize - offsetof(VectorChunk, x)) / sizeof(float));
-}
-
 ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
                              bool logged, DirectorySlot directory) {
-  // A vector that fits on one page is one chunk; a longer one is split into chunks that
-  // each fill a page, written last to first so that each chunk can point at its successor.
-  const int per_chunk = vector_chunk_floats();
-  int chunks = (dim + per_chunk - 1) / per_chunk;
-  auto* chunk = static_cast<VectorChunk*>(
-      palloc(offsetof(VectorChunk, x) + sizeof(float) * std::min(dim, per_chunk)));
+  // Written last to first, so that each chunk can point at its successor.
+  const VectorLayout layout = vector_layout(dim);
+  auto* chunk = static_cast<VectorChunk*>(palloc(layout.max_chunk_size()));
   ItemPointerData next;
   ItemPointerSetInvalid(&next);
-  for (int c = chunks - 1; c >= 0; c--) {
-    int start = c * per_chunk;
-    int count = std::min(per_chunk, dim - start);
+  for (int c = layout.chunks - 1; c >= 0; c--) {
     bool has_next = ItemPointerIsValid(&next);
     chunk->next_block = has_next ? ItemPointerGetBlockNumber(&next) : InvalidBlockNumber;
     chunk->next_offset = has_next ? ItemPointerGetOffsetNumber(&next) : InvalidOffsetNumber;
-    chunk->count = static_cast<uint16>(count);
-    memcpy(chunk->x, x + start, sizeof(float) * count);
-    Size size = offsetof(VectorChunk, x) + sizeof(float) * count;
+    fill_chunk(layout, x, c, chunk);
+    Size size = layout.chunk_size(c);
     next = logged ? chain_append_logged(index, chain, chunk, size, directory)
                   : chain_append_build(index, chain, chunk, size);
   }
@@ -146,9 +131,7 @@ ItemPointerData store_vector(Relation index, const ChainRef& chain, const float*
 void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {
   BlockNumber block = meta.directory_start;
   for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+    Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_SHARE, nullptr);
     uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
     memcpy(out + first, directory_entries(BufferGetPage(buffer)), n * sizeof(RabitqListEntry));
     UnlockReleaseBuffer(buffer);
@@ -157,9 +140,7 @@ void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* 
 
 RabitqListEntry read_list_entry(Relation index, const RabitqMeta& meta, uint32 list) {
   BlockNumber block = directory_block(meta, list);
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_SHARE, nullptr);
   RabitqListEntry entry = directory_entries(BufferGetPage(buffer))[directory_slot(list)];
   UnlockReleaseBuffer(buffer);
   return entry;

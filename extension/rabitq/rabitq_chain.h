@@ -1,7 +1,7 @@
 // Appending to a list's chain of code or vector pages (see rabitq_chain.cpp).
 #pragma once
 
-#include "extension/rabitq/rabitq.h"
+#include "extension/rabitq/rabitq_items.h"
 
 namespace ruvector::pg::rabitq {
 
@@ -32,10 +32,7 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
 ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
                                     Size size, DirectorySlot directory);
 
-// Floats in each chunk of a stored vector but the last (a chunk that fills a page).
-int vector_chunk_floats();
-
-// Stores a raw vector as one or more chunks; returns the place of the first chunk.
+// Stores a raw vector as one or more chunks (vector_layout); returns the place of the first.
 // `directory` is used only when `logged`.
 ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
                              bool logged, DirectorySlot directory);

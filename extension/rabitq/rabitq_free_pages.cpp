@@ -15,6 +15,8 @@
 // metapage, and free and orphaned pages are reachable from the metapage alone.
 #include "extension/rabitq/rabitq_free_pages.h"
 
+#include "extension/rabitq/rabitq_items.h"
+
 extern "C" {
 #include "utils/rel.h"
 }
@@ -24,9 +26,7 @@ namespace ruvector::pg::rabitq {
 namespace {
 
 Buffer lock_meta(Relation index) {
-  Buffer buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(buffer), kMetaBlock, kPageMeta, index);
+  Buffer buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_EXCLUSIVE, nullptr);
   return buffer;
 }
 
@@ -48,9 +48,8 @@ TakenPage take_page(Relation index, bool keep_meta) {
   TakenPage taken{InvalidBuffer, lock_meta(index)};
   BlockNumber head = meta_of(taken.meta)->free_head;
   if (head != kNoPage) {
-    taken.page = ReadBuffer(index, head);
-    LockBuffer(taken.page, BUFFER_LOCK_EXCLUSIVE);
-    check_page(BufferGetPage(taken.page), head, kPageFree, index);
+    BlockNumber nblocks = 0;
+    taken.page = read_page(index, head, kPageFree, BUFFER_LOCK_EXCLUSIVE, &nblocks);
     return taken;
   }
   if (!keep_meta) {
@@ -94,13 +93,17 @@ uint32 free_orphans(Relation index) {
     const PageType type = of_codes ? kPageCodes : kPageVectors;
     Buffer pages[kFreedPerRecord];
     int n = 0;
-    for (BlockNumber block = of_codes ? codes : vectors;
-         n < kFreedPerRecord && BlockNumberIsValid(block);) {
-      pages[n] = ReadBuffer(index, block);
-      LockBuffer(pages[n], BUFFER_LOCK_EXCLUSIVE);
-      Page page = BufferGetPage(pages[n]);  // a macro: no n++ in its argument
-      check_page(page, block, type, index);
-      block = page_opaque(page)->next;
+    // A cycle in a damaged chain must not lock a page twice: the record stops before a page
+    // it holds, frees what it has, and the next one finds that page free (of the wrong type).
+    ChainWalk walk = chain_walk(of_codes ? codes : vectors, type);
+    auto held = [&pages, &n](BlockNumber block) {
+      for (int i = 0; i < n; i++) {
+        if (BufferGetBlockNumber(pages[i]) == block) return true;
+      }
+      return false;
+    };
+    while (n < kFreedPerRecord && !held(walk.next) &&
+           BufferIsValid(pages[n] = walk_chain(index, &walk, BUFFER_LOCK_EXCLUSIVE))) {
       n++;
     }
     GenericXLogState* state = GenericXLogStart(index);

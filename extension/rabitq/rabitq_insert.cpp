@@ -59,9 +59,7 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   tuple->heap_tid = *heap_tid;
 
   BlockNumber block = directory_block(meta, list);
-  Buffer directory = ReadBuffer(index, block);
-  LockBuffer(directory, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(directory), block, kPageDirectory, index);
+  Buffer directory = read_page(index, block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
   DirectorySlot slot{directory, directory_slot(list)};
   RabitqListEntry entry = directory_entries(BufferGetPage(directory))[slot.slot];
 

@@ -1,7 +1,7 @@
 // Page-level helpers of the rabitq index shared by build, insert, scan and vacuum: page
-// initialisation and checks, the metapage, the metric of an index, raw vector chunks,
-// and the exact distances that must match the SQL operators.
+// initialisation and checks, the metapage, the metric of an index, and the rotation.
 #include "extension/rabitq/rabitq.h"
+#include "extension/rabitq/rabitq_items.h"
 
 #include <algorithm>
 
@@ -10,6 +10,7 @@
 #include "kernels/cpu/distance.h"
 #include "rabitq/rotator.h"
 #include "vector/vector_math.h"
+#include "vector/vector_text.h"
 
 extern "C" {
 #include "storage/lmgr.h"
@@ -49,12 +50,9 @@ void report_bad_page(Page, BlockNumber block, PageType, Relation index) {
 }
 
 RabitqMeta read_meta(Relation index) {
-  Buffer buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  Page page = BufferGetPage(buffer);
-  check_page(page, kMetaBlock, kPageMeta, index);
+  Buffer buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_SHARE, nullptr);
   RabitqMeta meta;
-  memcpy(&meta, PageGetContents(page), sizeof(meta));
+  memcpy(&meta, PageGetContents(BufferGetPage(buffer)), sizeof(meta));
   UnlockReleaseBuffer(buffer);
   if (meta.magic != kMagic || meta.version != kFormatVersion) {
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
@@ -67,6 +65,22 @@ RabitqMeta read_meta(Relation index) {
                     errmsg("rabitq index \"%s\" has codes of %u bits, this build reads 1 to %d",
                            RelationGetRelationName(index), meta.bits, kMaxBits),
                     errhint("REINDEX the index.")));
+  }
+  // The shape every item size and page count is computed from: a damaged one would make
+  // the checks of rabitq_items.h check the wrong thing.
+  BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+  if (meta.dim < 1 || meta.dim > static_cast<uint32>(::ruvector::vector::kMaxDim) ||
+      meta.padded_dim != padded_dimensions(meta.dim) || meta.lists < 1 || meta.lists > kMaxLists ||
+      meta.metric < static_cast<uint16>(Metric::kL2) ||
+      meta.metric > static_cast<uint16>(Metric::kCosine) ||
+      code_tuple_size(meta.padded_dim, meta.bits) > kMaxItemSize ||
+      (meta.bits > 1 && ex_item_size(meta.padded_dim, meta.bits) > kMaxItemSize) ||
+      meta.centroid_start <= kMetaBlock || meta.centroid_start >= nblocks ||
+      meta.directory_start <= kMetaBlock || meta.directory_start >= nblocks) {
+    ereport(ERROR,
+            (errcode(ERRCODE_INDEX_CORRUPTED),
+             errmsg("rabitq index \"%s\" has a corrupted metapage", RelationGetRelationName(index)),
+             errhint("REINDEX the index.")));
   }
   return meta;
 }
@@ -102,37 +116,6 @@ void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out) {
   uint32 padded = rotator.padded_dim();
   for (uint32 i = 0; i < n; i++) {
     rotator.rotate(in + static_cast<Size>(i) * dim, out + static_cast<Size>(i) * padded);
-  }
-}
-
-void read_vector(Relation index, BlockNumber block, OffsetNumber offset, float* out, int dim) {
-  int filled = 0;
-  while (BlockNumberIsValid(block)) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageVectors, index);
-    if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page)) {
-      ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                      errmsg("rabitq index \"%s\": vector item %u/%u is missing",
-                             RelationGetRelationName(index), block, offset)));
-    }
-    auto* chunk = reinterpret_cast<VectorChunk*>(PageGetItem(page, PageGetItemId(page, offset)));
-    if (filled + chunk->count > dim) {
-      ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                      errmsg("rabitq index \"%s\": vector at %u/%u is longer than %d dimensions",
-                             RelationGetRelationName(index), block, offset, dim)));
-    }
-    memcpy(out + filled, chunk->x, sizeof(float) * chunk->count);
-    filled += chunk->count;
-    block = chunk->next_block;
-    offset = chunk->next_offset;
-    UnlockReleaseBuffer(buffer);
-  }
-  if (filled != dim) {
-    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                    errmsg("rabitq index \"%s\": a stored vector has %d of %d dimensions",
-                           RelationGetRelationName(index), filled, dim)));
   }
 }
 

@@ -139,49 +139,27 @@ ItemPointerData add(Relation index, NewChain* chain, const void* item, Size size
 
 // Stores a raw vector as store_vector lays it out: one chunk, or chunks that each fill a
 // page and link to the next, which here are written first to last.
-ItemPointerData add_vector(Relation index, NewChain* chain, const float* x, int dim,
-                           VectorChunk* chunk) {
-  const int per_chunk = vector_chunk_floats();
-  const int chunks = (dim + per_chunk - 1) / per_chunk;
-  if (chunks > 1 && BufferIsValid(chain->buffer) && PageGetMaxOffsetNumber(chain->image.data) > 0) {
+ItemPointerData add_vector(Relation index, NewChain* chain, const float* x,
+                           const VectorLayout& layout, VectorChunk* chunk) {
+  if (layout.chunks > 1 && BufferIsValid(chain->buffer) &&
+      PageGetMaxOffsetNumber(chain->image.data) > 0) {
     advance(index, chain);  // a full chunk needs an empty page
   }
   ItemPointerData first;
   OffsetNumber previous = InvalidOffsetNumber;
-  for (int c = 0; c < chunks; c++) {
-    int count = std::min(per_chunk, dim - c * per_chunk);
+  for (int c = 0; c < layout.chunks; c++) {
     chunk->next_block = InvalidBlockNumber;
     chunk->next_offset = InvalidOffsetNumber;
-    chunk->count = static_cast<uint16>(count);
-    memcpy(chunk->x, x + static_cast<Size>(c) * per_chunk, sizeof(float) * count);
+    fill_chunk(layout, x, c, chunk);
     if (c > 0) {
       chain->link = previous;
       advance(index, chain);
     }
-    ItemPointerData where =
-        add(index, chain, chunk, offsetof(VectorChunk, x) + sizeof(float) * count);
+    ItemPointerData where = add(index, chain, chunk, layout.chunk_size(c));
     if (c == 0) first = where;
     previous = ItemPointerGetOffsetNumber(&where);
   }
   return first;
-}
-
-// Copies the ex item at `ref` into `out` (size bytes).
-void read_ex_item(Relation index, const ExRef& ref, void* out, Size size) {
-  Buffer buffer = ReadBuffer(index, ref.block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  Page page = BufferGetPage(buffer);
-  check_page(page, ref.block, kPageVectors, index);
-  ItemId id = ref.offset >= FirstOffsetNumber && ref.offset <= PageGetMaxOffsetNumber(page)
-                  ? PageGetItemId(page, ref.offset)
-                  : nullptr;
-  if (id == nullptr || !ItemIdIsNormal(id) || ItemIdGetLength(id) != size) {
-    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                    errmsg("rabitq index \"%s\": ex item %u/%u is missing",
-                           RelationGetRelationName(index), ref.block, ref.offset)));
-  }
-  memcpy(out, PageGetItem(page, id), size);
-  UnlockReleaseBuffer(buffer);
 }
 
 // Copies the live rows of `list` into new chains, swaps them into its directory entry and
@@ -197,8 +175,9 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
   NewChain* rows = start_chain(kPageVectors);
   auto* tuple = static_cast<CodeTuple*>(palloc(tuple_size));
   auto* x = static_cast<float*>(palloc(sizeof(float) * dim));
-  auto* chunk = static_cast<VectorChunk*>(
-      palloc(offsetof(VectorChunk, x) + sizeof(float) * std::min(dim, vector_chunk_floats())));
+  const VectorLayout layout = vector_layout(dim);
+  auto* chunk = static_cast<VectorChunk*>(palloc(layout.max_chunk_size()));
+  BlockNumber nblocks = 0;  // read_page's cache
   void* ex = ex_size > 0 ? palloc(ex_size) : nullptr;
 
   RabitqListEntry entry = old;
@@ -206,27 +185,26 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
   entry.dead = 0;
   entry.radius = 0;
   entry.reuse_from = kReuseFromHead;
-  for (BlockNumber block = old.code_head; BlockNumberIsValid(block);) {
+  ChainWalk walk = chain_walk(old.code_head, kPageCodes);
+  for (;;) {
     CHECK_FOR_INTERRUPTS();  // no cost-based sleep: others may be queued behind the lock
-    Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, info->strategy);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Buffer buffer = walk_chain(index, &walk, BUFFER_LOCK_SHARE, info->strategy);
+    if (!BufferIsValid(buffer)) break;
     Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageCodes, index);
+    const BlockNumber block = BufferGetBlockNumber(buffer);
     OffsetNumber max = PageGetMaxOffsetNumber(page);
     for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
-      ItemId id = PageGetItemId(page, off);
-      if (!ItemIdIsNormal(id) || ItemIdGetLength(id) != tuple_size) continue;
-      memcpy(tuple, PageGetItem(page, id), tuple_size);
+      memcpy(tuple, code_tuple_at(index, page, block, off, tuple_size), tuple_size);
       if (tuple->flags & kCodeDeleted) continue;
       if (vectors) {
-        read_vector(index, tuple->vector_block, tuple->vector_offset, x, dim);
-        ItemPointerData where = add_vector(index, rows, x, dim, chunk);
+        read_vector(index, tuple->vector_block, tuple->vector_offset, layout, x, &nblocks);
+        ItemPointerData where = add_vector(index, rows, x, layout, chunk);
         tuple->vector_block = ItemPointerGetBlockNumber(&where);
         tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
       }
       if (ex != nullptr) {
         ExRef* ref = code_ex_ref(tuple, meta.padded_dim);
-        read_ex_item(index, *ref, ex, ex_size);
+        copy_ex_item(index, *ref, ex_size, ex, &nblocks);
         ItemPointerData where = add(index, rows, ex, ex_size);
         ref->block = ItemPointerGetBlockNumber(&where);
         ref->offset = ItemPointerGetOffsetNumber(&where);
@@ -235,7 +213,6 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
       entry.live++;
       entry.radius = std::max(entry.radius, tuple->factors.residual_norm);
     }
-    block = page_opaque(page)->next;
     UnlockReleaseBuffer(buffer);
   }
   finish_chain(index, codes);
@@ -247,11 +224,8 @@ void repack_list(IndexVacuumInfo* info, const RabitqMeta& meta, uint32 list,
 
   // The swap: the directory takes the new chains, the metapage names the old ones.
   BlockNumber dir_block = directory_block(meta, list);
-  Buffer dir = ReadBuffer(index, dir_block);
-  LockBuffer(dir, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(dir), dir_block, kPageDirectory, index);
-  Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
-  LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+  Buffer dir = read_page(index, dir_block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
+  Buffer meta_buffer = read_page(index, kMetaBlock, kPageMeta, BUFFER_LOCK_EXCLUSIVE, nullptr);
   GenericXLogState* state = GenericXLogStart(index);
   Page dir_page = GenericXLogRegisterBuffer(state, dir, 0);
   RabitqMeta* m = meta_image(GenericXLogRegisterBuffer(state, meta_buffer, 0));

@@ -32,19 +32,11 @@ namespace {
 // directory and the code page. Wider vectors are appended anew (their old chunks are lost).
 constexpr int kMaxPagesInPlace = MAX_GENERIC_XLOG_PAGES - 2;
 
-struct ChunkPlace {
-  BlockNumber block;
-  OffsetNumber offset;
-  int count;
-};
-
-// The first tombstone of the right size on a code page, or InvalidOffsetNumber.
-OffsetNumber find_tombstone(Page page, Size tuple_size) {
+// The first tombstone on a code page, or InvalidOffsetNumber.
+OffsetNumber find_tombstone(Relation index, Page page, BlockNumber block, Size tuple_size) {
   OffsetNumber max = PageGetMaxOffsetNumber(page);
   for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
-    ItemId id = PageGetItemId(page, off);
-    if (!ItemIdIsNormal(id) || ItemIdGetLength(id) != tuple_size) continue;
-    if (reinterpret_cast<CodeTuple*>(PageGetItem(page, id))->flags & kCodeDeleted) return off;
+    if (code_tuple_at(index, page, block, off, tuple_size)->flags & kCodeDeleted) return off;
   }
   return InvalidOffsetNumber;
 }
@@ -55,18 +47,18 @@ OffsetNumber find_tombstone(Page page, Size tuple_size) {
 // locked exclusively and searched again.
 Buffer search_chain(Relation index, BlockNumber from, BlockNumber stop, Size tuple_size,
                     OffsetNumber* offset) {
-  for (BlockNumber block = from; BlockNumberIsValid(block) && block != stop;) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  ChainWalk walk = chain_walk(from, kPageCodes);
+  while (walk.next != stop) {
+    Buffer buffer = walk_chain(index, &walk, BUFFER_LOCK_SHARE);
+    if (!BufferIsValid(buffer)) break;
     Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageCodes, index);
-    if (find_tombstone(page, tuple_size) != InvalidOffsetNumber) {
+    const BlockNumber block = BufferGetBlockNumber(buffer);
+    if (find_tombstone(index, page, block, tuple_size) != InvalidOffsetNumber) {
       LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
       LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-      *offset = find_tombstone(page, tuple_size);
+      *offset = find_tombstone(index, page, block, tuple_size);
       if (*offset != InvalidOffsetNumber) return buffer;
     }
-    block = page_opaque(page)->next;
     UnlockReleaseBuffer(buffer);
   }
   return InvalidBuffer;
@@ -87,47 +79,6 @@ Buffer lock_tombstone(Relation index, const RabitqListEntry& entry, Size tuple_s
   return buffer;
 }
 
-// Whether (block, offset) is an item of exactly `size` bytes on a vector page; its first
-// `copy` bytes are copied to `out` (a chunk's header).
-bool vector_item(Relation index, BlockNumber block, OffsetNumber offset, Size size, void* out,
-                 Size copy) {
-  if (!BlockNumberIsValid(block)) return false;
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  Page page = BufferGetPage(buffer);
-  check_page(page, block, kPageVectors, index);
-  bool ok = offset >= FirstOffsetNumber && offset <= PageGetMaxOffsetNumber(page);
-  if (ok) {
-    ItemId id = PageGetItemId(page, offset);
-    ok = ItemIdIsNormal(id) && ItemIdGetLength(id) == size;
-    if (ok && copy > 0) memcpy(out, PageGetItem(page, id), copy);
-  }
-  UnlockReleaseBuffer(buffer);
-  return ok;
-}
-
-// The chunks of the old row's vector when they are laid out exactly as store_vector lays out
-// `dim` floats, on at most max_pages pages; else 0. They can then take the new vector.
-int old_vector_chunks(Relation index, BlockNumber block, OffsetNumber offset, int dim,
-                      int max_pages, ChunkPlace* places) {
-  const int per_chunk = vector_chunk_floats();
-  const int chunks = (dim + per_chunk - 1) / per_chunk;
-  if (chunks > max_pages) return 0;  // every chunk but the last fills a page
-  for (int c = 0; c < chunks; c++) {
-    int count = std::min(per_chunk, dim - c * per_chunk);
-    VectorChunk header;
-    if (!vector_item(index, block, offset, offsetof(VectorChunk, x) + sizeof(float) * count,
-                     &header, offsetof(VectorChunk, x)) ||
-        header.count != count) {
-      return 0;
-    }
-    places[c] = ChunkPlace{block, offset, count};
-    block = header.next_block;
-    offset = header.next_offset;
-  }
-  return BlockNumberIsValid(block) ? 0 : chunks;
-}
-
 // Adds `block` to the distinct blocks of the record unless it is there already.
 void add_block(BlockNumber* blocks, int* n, BlockNumber block) {
   if (std::find(blocks, blocks + *n, block) == blocks + *n) blocks[(*n)++] = block;
@@ -143,10 +94,12 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
   OffsetNumber code_offset;
   Buffer code = lock_tombstone(index, *entry, tuple_size, &code_offset);
   if (!BufferIsValid(code)) return false;  // dead counts more than there are: append
-  const auto* old = reinterpret_cast<const CodeTuple*>(
-      PageGetItem(BufferGetPage(code), PageGetItemId(BufferGetPage(code), code_offset)));
+  const CodeTuple* old = code_tuple_at(index, BufferGetPage(code), BufferGetBlockNumber(code),
+                                       code_offset, tuple_size);
   ExRef old_ex{InvalidBlockNumber, InvalidOffsetNumber, 0};
-  if (meta.bits > 1) old_ex = *code_ex_ref(const_cast<CodeTuple*>(old), meta.padded_dim);
+  if (meta.bits > 1) old_ex = *code_ex_ref(old, meta.padded_dim);
+  BlockNumber index_blocks = 0;  // read_page's cache
+  const VectorLayout layout = vector_layout(dim);
 
   // Pages of the record beside the directory and code page: the vector's first, since it
   // is the bigger item to lose; the ex item's if there is room left.
@@ -156,19 +109,18 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
   int nchunks = 0;
   const bool vectors = (meta.flags & kMetaHeapRerank) == 0;
   if (vectors) {
-    nchunks = old_vector_chunks(index, old->vector_block, old->vector_offset, dim, kMaxPagesInPlace,
-                                chunks);
+    nchunks = vector_chunk_places(index, old->vector_block, old->vector_offset, layout,
+                                  kMaxPagesInPlace, chunks, &index_blocks);
     for (int c = 0; c < nchunks; c++) add_block(blocks, &nblocks, chunks[c].block);
   }
   bool ex_in_place = false;
   if (meta.bits > 1) {
-    ex_in_place = vector_item(index, old_ex.block, old_ex.offset, ex_size, nullptr, 0);
-    if (ex_in_place) {
-      add_block(blocks, &nblocks, old_ex.block);
-      if (nblocks > kMaxPagesInPlace) {
-        nblocks--;
-        ex_in_place = false;
-      }
+    copy_ex_item(index, old_ex, ex_size, nullptr, &index_blocks);  // checks it
+    add_block(blocks, &nblocks, old_ex.block);
+    ex_in_place = true;
+    if (nblocks > kMaxPagesInPlace) {
+      nblocks--;
+      ex_in_place = false;
     }
   }
 
@@ -221,8 +173,7 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
     Page page = page_of(state, chunks[c].block);
     auto* chunk =
         reinterpret_cast<VectorChunk*>(PageGetItem(page, PageGetItemId(page, chunks[c].offset)));
-    memcpy(chunk->x, x + static_cast<Size>(c) * vector_chunk_floats(),
-           sizeof(float) * chunks[c].count);
+    memcpy(chunk->x, x + static_cast<Size>(c) * layout.per_chunk, sizeof(float) * chunks[c].count);
   }
   if (ex_in_place) {
     Page page = page_of(state, old_ex.block);

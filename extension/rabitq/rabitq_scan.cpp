@@ -23,6 +23,7 @@
 #include <limits>
 
 #include "extension/rabitq/rabitq_chain.h"
+#include "extension/rabitq/rabitq_items.h"
 #include "extension/vector/vector_type.h"
 #include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
@@ -112,6 +113,10 @@ struct ScanState {
   float* residual;   // padded_dim scratch
   uint64* planes;
   float* vector;  // dim scratch for reranks
+  VectorLayout vector_layout;
+  Size tuple_size;      // of a code tuple
+  Size ex_size;         // of an ex item (bits > 1)
+  BlockNumber nblocks;  // the index's size as last read, for read_page's link checks
 
   const IndexShape* shape;  // see scan_shape
   uint64 shape_stamp;
@@ -297,6 +302,9 @@ void start(IndexScanDesc scan, ScanState* s) {
   s->residual = static_cast<float*>(palloc(sizeof(float) * padded));
   s->planes = static_cast<uint64*>(palloc(sizeof(uint64) * core::query_code_words(padded)));
   s->vector = static_cast<float*>(palloc(sizeof(float) * dim));
+  s->vector_layout = vector_layout(dim);
+  s->tuple_size = code_tuple_size(padded, s->meta.bits);
+  s->ex_size = s->meta.bits > 1 ? ex_item_size(padded, s->meta.bits) : 0;
 
   ScanKey key = &scan->orderByData[0];
   s->unordered = (key->sk_flags & SK_ISNULL) != 0;
@@ -443,15 +451,16 @@ void probe_next_list(Relation index, ScanState* s) {
       s->refine ? keep_probed_list(s, list, s->residual, v_norm, centroid_dot) : kRefined;
 
   RabitqListEntry entry = read_list_entry(index, s->meta, list);
-  for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+  const Size tuple_size = s->tuple_size;
+  ChainWalk walk = chain_walk(entry.code_head, kPageCodes, s->nblocks);
+  Buffer buffer;
+  while (BufferIsValid(buffer = walk_chain(index, &walk, BUFFER_LOCK_SHARE))) {
     Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageCodes, index);
+    const BlockNumber block = BufferGetBlockNumber(buffer);
     OffsetNumber max = PageGetMaxOffsetNumber(page);
     prefetch_items(page);
     for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
-      auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, off)));
+      const CodeTuple* t = code_tuple_at(index, page, block, off, tuple_size);
       if (t->flags & kCodeDeleted) continue;
       s->scanned++;
       Candidate c;
@@ -474,9 +483,9 @@ void probe_next_list(Relation index, ScanState* s) {
       if (s->ncandidates == 0 || earlier(c, s->pool_min)) s->pool_min = c;
       push(&s->candidates, &s->ncandidates, &s->candidate_capacity, c);
     }
-    block = page_opaque(page)->next;
     UnlockReleaseBuffer(buffer);
   }
+  s->nblocks = walk.nblocks;
 }
 
 constexpr uint32 kRefill = 32;  // candidates moved from the pool to the heap at a time
@@ -592,11 +601,9 @@ void refine_top(Relation index, ScanState* s) {
   std::pop_heap(s->heap, s->heap + s->nheap, CandidateLater());
   const ProbedList& p = s->probed[c.probe];
   const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
-  Buffer buffer = ReadBuffer(index, c.ex_block);
-  LockBuffer(buffer, BUFFER_LOCK_SHARE);
-  Page page = BufferGetPage(buffer);
-  check_page(page, c.ex_block, kPageVectors, index);
-  auto* item = reinterpret_cast<ExItem*>(PageGetItem(page, PageGetItemId(page, c.ex_offset)));
+  Buffer buffer = read_page(index, c.ex_block, kPageVectors, BUFFER_LOCK_SHARE, &s->nblocks);
+  const ExItem* item =
+      ex_item_at(index, BufferGetPage(buffer), c.ex_block, c.ex_offset, s->ex_size);
   const uint32 padded = s->meta.padded_dim;
   float est = core::estimate_ip_ex(v, p.v_sum, padded, s->meta.bits, item->planes,
                                    item->planes + padded / 64, item->ex);
@@ -627,8 +634,8 @@ void rerank_one(IndexScanDesc scan, ScanState* s) {
     if (!BlockNumberIsValid(c.vector_block)) {
       if (!heap_distance(scan, s, c.tid, &r.distance)) return;
     } else {
-      read_vector(scan->indexRelation, c.vector_block, c.vector_offset, s->vector,
-                  static_cast<int>(s->meta.dim));
+      read_vector(scan->indexRelation, c.vector_block, c.vector_offset, s->vector_layout, s->vector,
+                  &s->nblocks);
       r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
     }
   }

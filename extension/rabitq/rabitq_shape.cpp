@@ -4,6 +4,7 @@
 // metapage (and its shape: lists, dimensions, seed, bits, flags), so a rebuilt index (even
 // one that kept its file) is never served stale data.
 #include "extension/rabitq/rabitq.h"
+#include "extension/rabitq/rabitq_items.h"
 
 #include <algorithm>
 
@@ -59,11 +60,10 @@ void load_centroids(Relation index, const RabitqMeta& meta, float* out) {
   Size total = static_cast<Size>(meta.lists) * meta.padded_dim * sizeof(float);
   char* dest = reinterpret_cast<char*>(out);
   BlockNumber block = meta.centroid_start;
+  BlockNumber nblocks = 0;
   for (Size done = 0; done < total; block++) {
-    Buffer buffer = ReadBuffer(index, block);
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Buffer buffer = read_page(index, block, kPageCentroids, BUFFER_LOCK_SHARE, &nblocks);
     Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageCentroids, index);
     Size n = std::min(total - done, kPagePayload);
     memcpy(dest + done, PageGetContents(page), n);
     done += n;

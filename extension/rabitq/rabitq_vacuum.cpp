@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "extension/rabitq/rabitq_chain.h"
+#include "extension/rabitq/rabitq_items.h"
 #include "extension/rabitq/rabitq_repack.h"
 
 extern "C" {
@@ -20,20 +21,22 @@ namespace ruvector::pg::rabitq {
 namespace {
 
 // Marks the dead rows of one list; returns how many it marked and counts live ones.
-uint32 vacuum_list(Relation index, const RabitqListEntry& entry, IndexBulkDeleteCallback callback,
-                   void* callback_state, BufferAccessStrategy strategy, double* live) {
+uint32 vacuum_list(Relation index, const RabitqListEntry& entry, Size tuple_size,
+                   IndexBulkDeleteCallback callback, void* callback_state,
+                   BufferAccessStrategy strategy, double* live) {
   uint32 removed = 0;
   OffsetNumber* dead = static_cast<OffsetNumber*>(palloc(sizeof(OffsetNumber) * MaxOffsetNumber));
-  for (BlockNumber block = entry.code_head; BlockNumberIsValid(block);) {
+  ChainWalk walk = chain_walk(entry.code_head, kPageCodes);
+  for (;;) {
     vacuum_delay_point();
-    Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
-    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    Buffer buffer = walk_chain(index, &walk, BUFFER_LOCK_EXCLUSIVE, strategy);
+    if (!BufferIsValid(buffer)) break;
     Page page = BufferGetPage(buffer);
-    check_page(page, block, kPageCodes, index);
+    const BlockNumber block = BufferGetBlockNumber(buffer);
     int ndead = 0;
     OffsetNumber max = PageGetMaxOffsetNumber(page);
     for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
-      auto* t = reinterpret_cast<CodeTuple*>(PageGetItem(page, PageGetItemId(page, off)));
+      CodeTuple* t = code_tuple_at(index, page, block, off, tuple_size);
       if (t->flags & kCodeDeleted) continue;
       if (callback(&t->heap_tid, callback_state)) {
         dead[ndead++] = off;
@@ -51,7 +54,6 @@ uint32 vacuum_list(Relation index, const RabitqListEntry& entry, IndexBulkDelete
       GenericXLogFinish(state);
       removed += ndead;
     }
-    block = page_opaque(page)->next;
     UnlockReleaseBuffer(buffer);
   }
   pfree(dead);
@@ -60,9 +62,7 @@ uint32 vacuum_list(Relation index, const RabitqListEntry& entry, IndexBulkDelete
 
 void record_removed(Relation index, const RabitqMeta& meta, uint32 list, uint32 removed) {
   BlockNumber block = directory_block(meta, list);
-  Buffer buffer = ReadBuffer(index, block);
-  LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-  check_page(BufferGetPage(buffer), block, kPageDirectory, index);
+  Buffer buffer = read_page(index, block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
   GenericXLogState* state = GenericXLogStart(index);
   Page page = GenericXLogRegisterBuffer(state, buffer, 0);
   RabitqListEntry* entry = &directory_entries(page)[directory_slot(list)];
@@ -88,7 +88,8 @@ IndexBulkDeleteResult* bulk_delete(IndexVacuumInfo* info, IndexBulkDeleteResult*
     // Rows appended (or stored in reused slots) after this point were inserted by live
     // transactions: not our business. Tombstones are marked before they are counted, so
     // that an insert that finds the count above zero always finds a tombstone.
-    uint32 removed = vacuum_list(index, entry, callback, callback_state, info->strategy, &live);
+    uint32 removed = vacuum_list(index, entry, code_tuple_size(meta.padded_dim, meta.bits),
+                                 callback, callback_state, info->strategy, &live);
     if (removed > 0) record_removed(index, meta, list, removed);
     stats->tuples_removed += removed;
   }

@@ -19,6 +19,7 @@
 #include "rabitq/code.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
+#include "util/error.h"
 
 namespace ruvector::rulake {
 
@@ -86,29 +87,29 @@ bool is_metric(std::uint32_t m) {
 Header read_header(const void* image, std::size_t size) {
   Header h;
   if (image == nullptr || size < sizeof(Header))
-    throw std::runtime_error("rulake index image is truncated");
+    fail(ErrorKind::kIntegrity, "rulake index image is truncated");
   std::memcpy(&h, image, sizeof(Header));
   if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0)
-    throw std::runtime_error("not a rulake index image");
+    fail(ErrorKind::kIntegrity, "not a rulake index image");
   if (h.version != kVersion)
-    throw std::runtime_error("rulake index image version " + std::to_string(h.version) +
-                             " is not supported");
+    fail(ErrorKind::kIntegrity,
+         "rulake index image version " + std::to_string(h.version) + " is not supported");
   Header expect = h;
   if (h.dim == 0 || h.dim > kMaxDim || h.padded_dim != rabitq::padded_dimensions(h.dim) ||
       !is_metric(h.metric) || h.lists > h.rows || (h.rows > 0 && h.lists == 0) ||
       !layout(&expect) || expect.centroids != h.centroids || expect.list_start != h.list_start ||
       expect.codes != h.codes || expect.factors != h.factors || expect.ids != h.ids ||
       expect.vectors != h.vectors || expect.total != h.total) {
-    throw std::runtime_error("rulake index image header is corrupt");
+    fail(ErrorKind::kIntegrity, "rulake index image header is corrupt");
   }
-  if (h.total > size) throw std::runtime_error("rulake index image is truncated");
+  if (h.total > size) fail(ErrorKind::kIntegrity, "rulake index image is truncated");
   const auto* starts =
       reinterpret_cast<const std::uint64_t*>(static_cast<const char*>(image) + h.list_start);
   if (h.lists > 0 && (starts[0] != 0 || starts[h.lists] != h.rows))
-    throw std::runtime_error("rulake index image list table is corrupt");
+    fail(ErrorKind::kIntegrity, "rulake index image list table is corrupt");
   for (std::uint32_t i = 0; i < h.lists; i++) {
     if (starts[i] > starts[i + 1])
-      throw std::runtime_error("rulake index image list table is corrupt");
+      fail(ErrorKind::kIntegrity, "rulake index image list table is corrupt");
   }
   return h;
 }

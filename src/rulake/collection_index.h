@@ -124,8 +124,8 @@ struct ImageInfo {
   std::size_t bytes;
 };
 
-// Checks the header and that every section lies inside `size` bytes; throws
-// std::runtime_error for an image that is truncated or not an image.
+// Checks the header and that every section lies inside `size` bytes; throws a ruvector::Error
+// of kind kIntegrity (XX001 at the SQL boundary) for an image that is truncated or corrupt.
 ImageInfo image_info(const void* image, std::size_t size);
 
 // The sections of a checked image, for the search (search.cpp).

@@ -12,6 +12,7 @@
 
 #include "rabitq/metric.h"
 #include "rulake/collection_index.h"
+#include "util/error.h"
 
 namespace rl = ruvector::rulake;
 using ruvector::rabitq::Metric;
@@ -150,6 +151,36 @@ TEST(RulakeIndex, RejectsCorruptImagesAndBadQueries) {
   std::vector<float> nan_row(16, std::nanf(""));
   std::int64_t id = 1;
   EXPECT_THROW(rl::build_index(p, &id, nan_row.data(), 1), std::invalid_argument);
+}
+
+// A damaged image is stored data failing verification: kIntegrity (XX001), not a bare
+// std::runtime_error that the boundary would report as an internal error (XX000).
+TEST(RulakeIndex, CorruptImagesAreIntegrityErrors) {
+  Data d = clustered(300, 16, 5);
+  auto image = build(d, Metric::kL2, 8);
+  auto kind_of = [](const std::vector<unsigned char>& bytes, std::size_t size) {
+    std::vector<float> q(16, 1.0f);
+    std::vector<rl::Hit> hits;
+    for (int call = 0; call < 2; call++) {
+      try {
+        if (call == 0) {
+          rl::image_info(bytes.data(), size);
+        } else {
+          rl::search_index(bytes.data(), size, q.data(), {}, &hits);
+        }
+        ADD_FAILURE() << "no error for a corrupt image (call " << call << ")";
+      } catch (const ruvector::Error& e) {
+        EXPECT_EQ(e.kind(), ruvector::ErrorKind::kIntegrity) << e.what();
+      }
+    }
+  };
+  kind_of(image, image.size() - 1);                 // truncated
+  kind_of(image, 10);                               // shorter than the header
+  for (std::size_t at : {0u, 8u, 12u, 16u, 20u}) {  // magic, version, dim and beyond
+    auto bad = image;
+    bad[at] ^= 0x40;
+    kind_of(bad, bad.size());
+  }
 }
 
 TEST(RulakeIndex, EdgeCases) {
