@@ -5,35 +5,19 @@
 # owners and tables, and searches and sends work there, for the owner and the grantee.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
+source tests/server/lib/rulake.sh
 source tests/server/lib/hostile_peer.sh
 WORK=$(mktemp -d /tmp/ruvector-dump.XXXXXX)
 chmod 755 "$WORK"
-PEER_PID=
-cleanup() {
-  [[ -n "$PEER_PID" ]] && kill "$PEER_PID" 2>/dev/null || true
-  cluster_stop
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 start_hostile_peer "$WORK"
-
-cluster_start "a2a.allowed_hosts = '127.0.0.1'" "a2a.poll_interval = 100" \
-  "a2a.database = 'dst'" "rulake.database = 'dst'"
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-fail() {
-  echo "dump_restore_owners: $*" >&2
-  tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
+SERVER_PIDS+=("$PEER_PID")
+rulake_cluster_start dump_restore_owners "a2a.allowed_hosts = '127.0.0.1'" \
+  "a2a.poll_interval = 100" "a2a.database = 'dst'" "rulake.database = 'dst'"
+trap 'stop_all; rm -rf "$WORK"' EXIT
 as() { "${PSQL[@]}" -U "$1" -d "$2" -c "$3"; }
 
-BUNDLES="$PGDATA/bundles"
-cluster_as_owner mkdir -p "$BUNDLES"
+with_bundle_root
 "${PSQL[@]}" >/dev/null <<SQL
-ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
-SELECT pg_reload_conf();
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 CREATE DATABASE src OWNER alice;

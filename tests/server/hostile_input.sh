@@ -8,28 +8,16 @@
 # of crashing it forever.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
+source tests/server/lib/rulake.sh
 source tests/server/lib/hostile_peer.sh
 WORK=$(mktemp -d /tmp/ruvector-hostile.XXXXXX)
 chmod 755 "$WORK"
-PEER_PID=
-cleanup() {
-  [[ -n "$PEER_PID" ]] && kill "$PEER_PID" 2>/dev/null || true
-  cluster_stop
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 start_hostile_peer "$WORK"
-
-cluster_start "a2a.allowed_hosts = '127.0.0.1'" "a2a.poll_interval = 100" "a2a.retry_backoff = 100"
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
+SERVER_PIDS+=("$PEER_PID")
+rulake_cluster_start hostile_input "a2a.allowed_hosts = '127.0.0.1'" "a2a.poll_interval = 100" \
+  "a2a.retry_backoff = 100"
+trap 'stop_all; rm -rf "$WORK"' EXIT
 q() { "${PSQL[@]}" -c "$1"; }
-fail() {
-  echo "hostile_input: $*" >&2
-  tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
 ok() { echo "hostile_input: $1: ok"; }
 # clean_error WHAT SQL PATTERN: the statement fails with an error matching PATTERN and the
 # server is still up.
@@ -44,12 +32,8 @@ crashed() { grep -E "terminated by signal (1[01]|6|7|4|8)" "$CLUSTER_DIR/server.
 DEEP=300000
 deep() { python3 -c "import sys; n=int(sys.argv[1]); print('[' * n + ']' * n, end='')" "$1"; }
 
-BUNDLES="$PGDATA/bundles"
-cluster_as_owner mkdir -p "$BUNDLES"
+with_bundle_root
 "${PSQL[@]}" >/dev/null <<SQL
-ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
-SELECT pg_reload_conf();
-CREATE EXTENSION ruvector;
 CREATE TABLE items (id bigint PRIMARY KEY, v ruvector(4));
 INSERT INTO items SELECT g, array[g, g % 7, sin(g), 1]::ruvector FROM generate_series(1, 200) g;
 SELECT rulake.register('items', 'table:public.items(id, v)');

@@ -6,30 +6,14 @@
 # use is refused with the expected error; every right one works.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
+source tests/server/lib/rulake.sh
 source tests/server/lib/hostile_peer.sh
 WORK=$(mktemp -d /tmp/ruvector-roles.XXXXXX)
-PEER_PID=
-HTTP_PID=
-cleanup() {
-  [[ -n "$PEER_PID" ]] && kill "$PEER_PID" 2>/dev/null || true
-  [[ -n "$HTTP_PID" ]] && kill "$HTTP_PID" 2>/dev/null || true
-  cluster_stop
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 start_hostile_peer "$WORK"
-
-cluster_start "rulake.refresh_interval = 1" "a2a.allowed_hosts = '127.0.0.1'" \
-  "rulake.allowed_hosts = '127.0.0.1'" \
-  "a2a.poll_interval = 100"
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-fail() {
-  echo "roles: $*" >&2
-  tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
+SERVER_PIDS+=("$PEER_PID")
+rulake_cluster_start roles "rulake.refresh_interval = 1" "a2a.allowed_hosts = '127.0.0.1'" \
+  "rulake.allowed_hosts = '127.0.0.1'" "a2a.poll_interval = 100"
+trap 'stop_all; rm -rf "$WORK"' EXIT
 ok() { echo "roles: $1: ok"; }
 as() {  # as ROLE SQL: the query's output as that role
   "${PSQL[@]}" -U "$1" -c "$2"
@@ -40,7 +24,7 @@ refused() {
   if out=$("${PSQL[@]}" -U "$1" -c "$2" 2>&1); then fail "$1 was allowed: $2 ($out)"; fi
   [[ "$out" == *$3* ]] || fail "$1: $2: expected '$3', got: $out"
 }
-wait_for() {  # wait_for ROLE SQL: polls up to 20 s until the query returns t
+wait_for_as() {  # wait_for_as ROLE SQL: polls up to 20 s until the query returns t
   for _ in $(seq 1 200); do
     [[ "$(as "$1" "$2")" == t ]] && return 0
     sleep 0.1
@@ -48,16 +32,13 @@ wait_for() {  # wait_for ROLE SQL: polls up to 20 s until the query returns t
   return 1
 }
 
-BUNDLES="$PGDATA/bundles"
-cluster_as_owner mkdir -p "$BUNDLES"
+with_bundle_root
 "${PSQL[@]}" >/dev/null <<SQL
-ALTER SYSTEM SET rulake.bundle_root = '$BUNDLES';
 ALTER SYSTEM SET rulake.max_collections_per_role = 4;
 ALTER SYSTEM SET a2a.max_in_flight_per_role = 2;
 ALTER SYSTEM SET a2a.max_tasks_per_minute_per_role = 4;
 ALTER SYSTEM SET a2a.task_timeout = '10min';
 SELECT pg_reload_conf();
-CREATE EXTENSION ruvector;
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 CREATE ROLE carol LOGIN IN ROLE pg_read_server_files;
@@ -83,7 +64,7 @@ GRANT SELECT (id, note) ON cols TO bob;" >/dev/null
 for mode in fresh eventual frozen; do
   as alice "SELECT rulake.register('alice_$mode', 'table:public.alice_docs(id, v)', '$mode', '{\"lists\": 4}')" >/dev/null
 done
-wait_for alice "SELECT bool_and(state = 'ready') FROM rulake.stats() WHERE collection LIKE 'alice_%'" ||
+wait_for_as alice "SELECT bool_and(state = 'ready') FROM rulake.stats() WHERE collection LIKE 'alice_%'" ||
   fail "the worker did not prime alice's collections: $(as alice "SELECT * FROM rulake.stats()")"
 for mode in fresh eventual frozen; do
   n=$(as alice "SELECT count(*) FROM rulake.search('alice_$mode', (SELECT v FROM alice_docs WHERE id = 1), 5)")
@@ -149,7 +130,7 @@ refused alice "SELECT * FROM rulake.search('carol_b', '[1,2,3,4,5,6,7,8]', 3)" "
 refused bob "SELECT * FROM rulake.search('su_b', '[1,2,3,4,5,6,7,8]', 3)" "does not exist"
 # A remote bundle: its owner and pg_read_server_files read it, nobody else sees it.
 python3 tests/server/lib/bundle_server.py 0 "$BUNDLES/pub" >"$WORK/http.log" 2>&1 &
-HTTP_PID=$!
+SERVER_PIDS+=($!)
 for _ in $(seq 50); do [[ -s "$WORK/http.log" ]] && break; sleep 0.1; done
 as bob "SELECT rulake.register('bob_remote', 'http://127.0.0.1:$(awk '/^PORT/ {print $2}' "$WORK/http.log")/good/', 'eventual')" >/dev/null
 [[ "$(as bob "SELECT count(*) FROM rulake.search('bob_remote', '[1,2,3,4,5,6,7,8]', 3)")" == 3 ]] ||

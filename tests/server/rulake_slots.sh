@@ -5,15 +5,8 @@
 # database. After each attempt another role can still register and search.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source tools/cluster.sh
-cluster_start "rulake.max_collections = 4" "rulake.max_collections_per_role = 2"
-trap cluster_stop EXIT
-PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-fail() {
-  echo "rulake_slots: $*" >&2
-  tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
+source tests/server/lib/rulake.sh
+rulake_cluster_start rulake_slots "rulake.max_collections = 4" "rulake.max_collections_per_role = 2"
 as() { "${PSQL[@]}" -U "$1" -d "$2" -c "$3"; }
 
 "${PSQL[@]}" >/dev/null <<'SQL'
