@@ -2,6 +2,7 @@
 #include "extension/boundary.h"
 
 #include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <new>
 
@@ -80,8 +81,17 @@ void raise_captured(const CapturedError* error) {
 void pg_call_impl(void (*fn)(void*), void* arg) {
   MemoryContext caller_context = CurrentMemoryContext;
   ErrorData* edata = nullptr;
+  // A C++ exception must not leave the PG_TRY body: it would skip PG_END_TRY and leave
+  // PG_exception_stack pointing at this dead frame. It is caught here and rethrown after.
+  std::exception_ptr cxx_error;
   PG_TRY();
-  { fn(arg); }
+  {
+    try {
+      fn(arg);
+    } catch (...) {
+      cxx_error = std::current_exception();
+    }
+  }
   PG_CATCH();
   {
     MemoryContextSwitchTo(caller_context);
@@ -89,6 +99,7 @@ void pg_call_impl(void (*fn)(void*), void* arg) {
     FlushErrorState();
   }
   PG_END_TRY();
+  if (cxx_error) std::rethrow_exception(cxx_error);
   if (edata != nullptr) throw PgError(edata);
 }
 

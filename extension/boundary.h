@@ -41,6 +41,9 @@ struct CapturedError {
   char detail[1024];
 };
 
+// raise_captured() longjmps over the frame that holds it.
+static_assert(std::is_trivially_destructible_v<CapturedError>);
+
 // Classifies the exception being handled into `out`. Call only inside a catch block.
 void capture_current_exception(CapturedError* out) noexcept;
 

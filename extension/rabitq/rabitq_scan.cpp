@@ -35,6 +35,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 }
 
 namespace ruvector::pg::rabitq {
@@ -725,6 +726,13 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   if (dir != ForwardScanDirection) {
     ereport(ERROR,
             (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("rabitq index scans go forward only")));
+  }
+  // Slots freed by VACUUM are reused in place (rabitq_reuse.cpp): only an MVCC snapshot
+  // guarantees that a row found there is the one the scan's snapshot sees.
+  if (!s->started && !IsMVCCSnapshot(scan->xs_snapshot)) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("rabitq index \"%s\" cannot be scanned with a non-MVCC snapshot",
+                           RelationGetRelationName(scan->indexRelation))));
   }
   MemoryContext old = MemoryContextSwitchTo(s->context);
   if (!s->started) {

@@ -2,6 +2,8 @@
 // entry or prime it, and search the image (rulake_serve.cpp).
 #pragma once
 
+#include <type_traits>
+
 #include "extension/rulake/rulake_source.h"
 
 namespace ruvector::pg::rulake {
@@ -14,6 +16,8 @@ struct Served {
   uint32 rerank_factor;  // the source's default
   uint64 image_key;      // names a cached image's content for GPU kernels; 0 when private
 };
+// It lives in frames that an ereport may longjmp over.
+static_assert(std::is_trivially_destructible_v<Served>);
 
 // Counts a hit or a miss in the collection's statistics.
 Served serve(const Collection& c);

@@ -4,6 +4,8 @@
 
 #include "extension/rulake/rulake.h"
 
+#include <type_traits>
+
 namespace ruvector::pg::rulake {
 
 // A row of rulake.collections, palloc'd: trivially destructible, so it may cross longjmps.
@@ -103,6 +105,12 @@ struct BundleRows {
   float* vectors;
 };
 void read_rows(const Collection& c, BundleRows* out);
+
+// All of these live in frames that an ereport may longjmp over.
+static_assert(std::is_trivially_destructible_v<Collection> &&
+              std::is_trivially_destructible_v<SourceKey> &&
+              std::is_trivially_destructible_v<Primed> &&
+              std::is_trivially_destructible_v<BundleRows>);
 
 // Where the refill worker mirrors a remote bundle: $PGDATA/pg_rulake/remote/<hash of URL>.
 char* remote_mirror_dir(const char* url);
