@@ -8,7 +8,7 @@
 #include <string>
 #include <tuple>
 
-#include "kernels/cpu/distance.h"
+#include "rabitq/list_query.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "rulake/cpu_scan_kernel.h"
@@ -27,20 +27,17 @@ struct QueryPlan {
   std::uint64_t estimates;
 };
 
-// The lists a query probes, nearest centroid first (ties by list number), as jobs.
+// The lists a query probes, nearest centroid first (ties by list number), as jobs. The
+// query side of each list is the index scan's (rabitq/list_query.h).
 void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
                 std::vector<std::pair<float, std::uint32_t>>* order, std::vector<float>* residual,
                 std::vector<RvScanJob>* jobs, std::vector<std::uint64_t>* planes,
                 std::uint64_t* estimates) {
-  const auto& k = kernels::distance_kernels();
   const std::uint32_t padded = v.info.padded_dim;
-  const bool ip = v.info.metric == Metric::kInnerProduct;
   order->resize(v.info.lists);
   for (std::uint32_t c = 0; c < v.info.lists; c++) {
     const float* centroid = v.centroids + std::size_t{c} * padded;
-    float key =
-        ip ? -k.inner_product(rotated, centroid, padded) : k.l2_squared(rotated, centroid, padded);
-    (*order)[c] = {key, c};
+    (*order)[c] = {rabitq::centroid_key(v.info.metric, rotated, centroid, padded), c};
   }
   std::partial_sort(order->begin(), order->begin() + probes, order->end());
   const std::size_t plane_words = rabitq::query_code_words(padded);
@@ -48,16 +45,13 @@ void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
     std::uint32_t list = (*order)[p].second;
     const float* c = v.centroids + std::size_t{list} * padded;
     RvScanJob job{};
-    if (ip) {
-      std::copy(rotated, rotated + padded, residual->begin());
-      job.centroid_dot = k.inner_product(rotated, c, padded);
-    } else {
-      for (std::uint32_t j = 0; j < padded; j++) (*residual)[j] = rotated[j] - c[j];
-    }
     job.planes = planes->size();
     planes->resize(planes->size() + plane_words);
-    rabitq::QueryCode qc;
-    rabitq::quantize_query(residual->data(), padded, &qc, planes->data() + job.planes);
+    rabitq::ListQuery lq;
+    rabitq::prepare_list_query(v.info.metric, rotated, c, padded, residual->data(),
+                               planes->data() + job.planes, &lq);
+    const rabitq::QueryCode& qc = lq.code;
+    job.centroid_dot = lq.centroid_dot;
     job.first = v.list_start[list];
     job.end = v.list_start[list + 1];
     job.out = *estimates;
