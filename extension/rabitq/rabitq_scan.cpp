@@ -425,6 +425,9 @@ void probe_next_list(Relation index, ScanState* s) {
       s->candidates.add(c);
     }
     UnlockReleaseBuffer(buffer);
+    // A list may span thousands of pages. Between pages no buffer is held (interrupts are
+    // held off while one is locked anyway) and every local here is trivially destructible.
+    CHECK_FOR_INTERRUPTS();
   }
   s->nblocks = walk.nblocks;
 }
@@ -608,7 +611,10 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   MemoryContext old = MemoryContextSwitchTo(s->context);
   if (!s->started) {
     start(scan, s);
-    while (s->next < s->probes) probe_next_list(scan->indexRelation, s);
+    while (s->next < s->probes) {
+      probe_next_list(scan->indexRelation, s);
+      CHECK_FOR_INTERRUPTS();  // rabitq.probes may be every list of a large index
+    }
   }
 
   Result r;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "rabitq/candidate_pool.h"
@@ -379,4 +380,19 @@ TEST(ListQuery, BatchSearchMatchesTheIndexScansListSetup) {
           << "planes of probe " << p;
     }
   }
+}
+
+TEST(BatchSearch, InterruptCheckCancels) {
+  const Image image = make_image(Metric::kL2, 64, 500, 4, 50, 3);
+  static int calls;
+  calls = 0;
+  ruvector::InterruptCheck cancel_at_third = [] {
+    if (++calls == 3) throw std::runtime_error("canceled");
+  };
+  std::vector<std::vector<rl::Hit>> hits;
+  EXPECT_THROW(
+      rl::search_batch(image.bytes.data(), image.bytes.size(), image.queries.data(), 50,
+                       rl::SearchParams{}, rl::cpu_scan_kernel(), 0, &hits, cancel_at_third),
+      std::runtime_error);
+  EXPECT_EQ(calls, 3);
 }
