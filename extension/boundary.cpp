@@ -78,6 +78,11 @@ void raise_captured(const CapturedError* error) {
   pg_unreachable();
 }
 
+void check_for_interrupts() {
+  // Cheap when nothing is pending: PG_TRY only when there is something to process.
+  if (INTERRUPTS_PENDING_CONDITION()) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+}
+
 void pg_call_impl(void (*fn)(void*), void* arg) {
   MemoryContext caller_context = CurrentMemoryContext;
   ErrorData* edata = nullptr;

@@ -64,6 +64,11 @@ auto guard(Fn&& fn) -> decltype(fn()) {
 
 void pg_call_impl(void (*fn)(void*), void* arg);
 
+// The InterruptCheck (util/interrupt.h) that core loops get from the extension:
+// CHECK_FOR_INTERRUPTS under pg_call, so a cancel unwinds the core's frames as a PgError
+// and guard() re-raises it as it was (57014 for statement_timeout).
+void check_for_interrupts();
+
 template <typename Fn>
 auto pg_call(Fn&& fn) -> decltype(fn()) {
   using Result = decltype(fn());

@@ -1,10 +1,12 @@
 // Ordered scans of a rabitq index (ORDER BY v <-> q LIMIT k). The scan probes the lists
 // nearest the query, estimates every row's distance from its RaBitQ code with an error
-// bound, and keeps candidates by lower bound (an unordered pool and a small heap of the
-// earliest) and reranked rows by exact distance. A row is returned once its exact distance
-// is no larger than every remaining lower bound, so rows come out in exact-distance order
-// among the probed lists (as far as the bound holds: it is probabilistic, set by
-// rabitq.epsilon) and the scan needs no k: it stops when the executor stops asking.
+// bound, and keeps candidates by lower bound and reranked rows by exact distance. A row is
+// returned once its exact distance is no larger than every remaining lower bound, so rows
+// come out in exact-distance order among the probed lists (as far as the bound holds: it
+// is probabilistic, set by rabitq.epsilon) and the scan needs no k: it stops when the
+// executor stops asking. The queues, the bounds and the per-list query setup are the
+// core's (rabitq/candidate_pool.h, rabitq/list_query.h); this file owns the buffers,
+// locks, snapshots and memory.
 //
 // With ex codes (bits > 1) a candidate enters the heap with its 1-bit lower bound and the
 // place of its ex item; when it reaches the top it is first refined (its ex planes read from
@@ -21,12 +23,16 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
+#include "extension/boundary.h"
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/rabitq/rabitq_items.h"
 #include "extension/vector/vector_type.h"
 #include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
+#include "rabitq/candidate_pool.h"
+#include "rabitq/list_query.h"
 #include "rabitq/query.h"
 
 extern "C" {
@@ -44,17 +50,9 @@ namespace {
 
 namespace core = ::ruvector::rabitq;
 
-constexpr uint32 kRefined = 0xFFFFFFFF;  // Candidate::probe once refined (or bits = 1)
-
-struct Candidate {
-  float lower;
-  ItemPointerData tid;
-  BlockNumber vector_block;
-  OffsetNumber vector_offset;
-  OffsetNumber ex_offset;  // bits > 1: where its ex item is, for the refinement
-  BlockNumber ex_block;
-  uint32 probe;  // index of its list in ScanState::probed, or kRefined
-};
+using core::Candidate;
+using core::kRefined;
+using core::Result;
 
 // The query side of a probed list, kept for refining its candidates later (bits > 1). The
 // vector itself (q - c, or q for inner product) is rebuilt from the rotated query and the
@@ -66,36 +64,21 @@ struct ProbedList {
   float centroid_dot;
 };
 
-struct Result {
-  double distance;
-  ItemPointerData tid;
-};
-
 // A list and its centroid's distance to the query in index space: the probe order.
 using ListOrder = ::ruvector::ivf::ListKey;
 
-int tid_cmp(const ItemPointerData& a, const ItemPointerData& b) {
-  return ItemPointerCompare(const_cast<ItemPointer>(&a), const_cast<ItemPointer>(&b));
-}
+static_assert(sizeof(core::HeapTid) == sizeof(ItemPointerData));
 
-// std heaps are max-heaps: "less" means "comes out later".
-struct CandidateLater {
-  bool operator()(const Candidate& a, const Candidate& b) const {
-    if (a.lower != b.lower) return a.lower > b.lower;
-    return tid_cmp(a.tid, b.tid) > 0;
-  }
-};
-// Whether a comes out before b.
-bool earlier(const Candidate& a, const Candidate& b) { return CandidateLater()(b, a); }
-struct CandidateEarlier {
-  bool operator()(const Candidate& a, const Candidate& b) const { return earlier(a, b); }
-};
-struct ResultLater {
-  bool operator()(const Result& a, const Result& b) const {
-    if (a.distance != b.distance) return a.distance > b.distance;
-    return tid_cmp(a.tid, b.tid) > 0;
-  }
-};
+core::HeapTid to_core(const ItemPointerData& t) {
+  return core::HeapTid{t.ip_blkid.bi_hi, t.ip_blkid.bi_lo, t.ip_posid};
+}
+ItemPointerData to_pg(core::HeapTid t) {
+  ItemPointerData out;
+  out.ip_blkid.bi_hi = t.block_hi;
+  out.ip_blkid.bi_lo = t.block_lo;
+  out.ip_posid = t.offset;
+  return out;
+}
 
 struct ScanState {
   MemoryContext context;
@@ -106,7 +89,7 @@ struct ScanState {
   int mode;       // IterativeScan
   uint32 probes;  // lists probed before any iterative probing
   uint64 max_tuples;
-  double epsilon;
+  float epsilon;  // rabitq.epsilon, as the bounds take it
 
   float* query;      // dim, as given: exact distances use it
   float* rotated;    // padded_dim, the prepared query rotated
@@ -131,19 +114,10 @@ struct ScanState {
   float* list_bound;  // strict_order: per list, a lower bound of any row's distance
   float* suffix_min;  // strict_order: min of list_bound over order[i..]
 
-  // Candidates wait in an unordered pool; the earliest few at a time move to a small heap
-  // that the rerank pops. Most rows of a probed list are never reranked, so sorting them
-  // all (one heap over every estimate) cost 8% of a query.
-  Candidate* candidates;  // the pool
-  uint32 ncandidates;
-  uint32 candidate_capacity;
-  Candidate pool_min;  // the pool's earliest, when it is not empty
-  Candidate* heap;     // earliest on top
-  uint32 nheap;
-  uint32 heap_capacity;
-  Result* results;
-  uint32 nresults;
-  uint32 result_capacity;
+  // Arrays in the scan's context, but for the pool, which may be the backend's cached
+  // array (take_candidates).
+  core::CandidateQueue candidates;
+  core::ResultQueue results;
   uint64 scanned;
   uint64 refined;
   uint64 reranked;
@@ -168,6 +142,9 @@ struct ScanState {
   Result held;
 };
 
+// An error longjmps over a scan's state; its arrays live in the scan's memory context.
+static_assert(std::is_trivially_destructible_v<ScanState>);
+
 // The candidate array of the backend's last scan, kept in TopMemoryContext for the next
 // one. Freeing it after every query let glibc give the top of its heap back to the kernel
 // and take it again on the next query: brk calls with a TLB shootdown, about 13% of a
@@ -186,24 +163,32 @@ constexpr uint32 kKeptCandidates = 1u << 16;  // a larger array is freed, not ke
 
 void return_candidates(void* arg) {
   auto* s = static_cast<ScanState*>(arg);
-  if (s->candidate_capacity > kKeptCandidates) {
-    pfree(s->candidates);
+  if (s->candidates.pool_capacity() > kKeptCandidates) {
+    pfree(s->candidates.pool_array());
     backend_candidates.array = nullptr;
     backend_candidates.capacity = 0;
   } else {
-    backend_candidates.array = s->candidates;
-    backend_candidates.capacity = s->candidate_capacity;
+    backend_candidates.array = s->candidates.pool_array();
+    backend_candidates.capacity = s->candidates.pool_capacity();
   }
   backend_candidates.held = false;
-  s->candidates = nullptr;
 }
 
-// Points s->candidates at the backend's cached array when no other scan holds it, else at
-// a fresh one in the scan's context.
-void take_candidates(ScanState* s) {
+// The scan's arrays grow in place (repalloc keeps the cached pool in TopMemoryContext).
+// Under pg_call: an out-of-memory error unwinds the core's frames as an exception.
+void* grow_array(void*, void* array, size_t bytes) {
+  return pg_call([&] { return repalloc_huge(array, bytes); });
+}
+constexpr core::Growth kScanGrowth{grow_array, nullptr};
+
+// Starts the scan's candidates in the backend's cached array when no other scan holds it,
+// else in a fresh one in the scan's context.
+void take_candidates(ScanState* s, core::CandidateQueue::Order order) {
+  constexpr uint32 kFirstHeap = 64;
+  auto* heap = static_cast<Candidate*>(palloc(sizeof(Candidate) * kFirstHeap));
   if (backend_candidates.held) {
-    s->candidate_capacity = kFirstCandidates;
-    s->candidates = static_cast<Candidate*>(palloc(sizeof(Candidate) * s->candidate_capacity));
+    auto* pool = static_cast<Candidate*>(palloc(sizeof(Candidate) * kFirstCandidates));
+    s->candidates.init(pool, kFirstCandidates, heap, kFirstHeap, order, kScanGrowth);
     return;
   }
   if (backend_candidates.array == nullptr) {
@@ -212,11 +197,11 @@ void take_candidates(ScanState* s) {
     backend_candidates.capacity = kFirstCandidates;
   }
   auto* callback = static_cast<MemoryContextCallback*>(palloc(sizeof(MemoryContextCallback)));
+  s->candidates.init(backend_candidates.array, backend_candidates.capacity, heap, kFirstHeap, order,
+                     kScanGrowth);
   callback->func = return_candidates;
   callback->arg = s;
   MemoryContextRegisterResetCallback(s->context, callback);
-  s->candidates = backend_candidates.array;
-  s->candidate_capacity = backend_candidates.capacity;
   backend_candidates.held = true;
 }
 
@@ -231,28 +216,7 @@ void push(T** array, uint32* n, uint32* capacity, const T& item) {
 
 // Distance of a centroid to the query in index space, for the probe order.
 float centroid_key(const ScanState* s, const float* centroid) {
-  const auto& k = kernels::distance_kernels();
-  if (s->metric == Metric::kInnerProduct) {
-    return -k.inner_product(s->rotated, centroid, s->meta.padded_dim);
-  }
-  return k.l2_squared(s->rotated, centroid, s->meta.padded_dim);
-}
-
-// A lower bound, in operator units, of the distance of any row in a list with this
-// centroid key and radius (triangle inequality; Cauchy-Schwarz for inner product).
-float list_lower_bound(const ScanState* s, const ListOrder& l, float centroid_norm, float radius) {
-  switch (s->metric) {
-    case Metric::kL2:
-      return std::max(0.0f, std::sqrt(std::max(0.0f, l.key)) - radius);
-    case Metric::kCosine: {
-      float d = std::max(0.0f, std::sqrt(std::max(0.0f, l.key)) - radius);
-      return d * d / 2;
-    }
-    case Metric::kInnerProduct:
-      (void)centroid_norm;
-      return l.key - radius * s->query_norm;
-  }
-  return 0;
+  return core::centroid_key(s->metric, s->rotated, centroid, s->meta.padded_dim);
 }
 
 // The index's shape, as cached when the scan started, or loaded again if a nested scan
@@ -349,7 +313,7 @@ void start(IndexScanDesc scan, ScanState* s) {
   }
   s->max_tuples =
       s->unordered ? std::numeric_limits<uint64>::max() : static_cast<uint64>(max_scan_tuples);
-  s->epsilon = epsilon;
+  s->epsilon = static_cast<float>(epsilon);
   if (s->mode == kIterativeStrict) {
     // Strict order needs every list's bound, and the probe order over all lists.
     sort_lists_from(index, s, lists);
@@ -359,7 +323,7 @@ void start(IndexScanDesc scan, ScanState* s) {
     s->suffix_min[lists] = std::numeric_limits<float>::infinity();
     for (int64 i = static_cast<int64>(lists) - 1; i >= 0; i--) {
       const ListOrder& l = s->order[i];
-      float bound = list_lower_bound(s, l, shape->centroid_norms[l.list], entries[l.list].radius);
+      float bound = core::list_lower_bound(s->metric, l.key, entries[l.list].radius, s->query_norm);
       s->suffix_min[i] = std::min(bound, s->suffix_min[i + 1]);
     }
     pfree(entries);
@@ -367,11 +331,11 @@ void start(IndexScanDesc scan, ScanState* s) {
     sort_lists_from(index, s, s->probes);
   }
 
-  take_candidates(s);
-  s->heap_capacity = 64;
-  s->heap = static_cast<Candidate*>(palloc(sizeof(Candidate) * s->heap_capacity));
-  s->result_capacity = 64;
-  s->results = static_cast<Result*>(palloc(sizeof(Result) * s->result_capacity));
+  take_candidates(s, s->unordered ? core::CandidateQueue::Order::kUnordered
+                                  : core::CandidateQueue::Order::kByBound);
+  constexpr uint32 kFirstResults = 64;
+  s->results.init(static_cast<Result*>(palloc(sizeof(Result) * kFirstResults)), kFirstResults,
+                  kScanGrowth);
   if (s->meta.bits > 1 && !s->unordered) {
     s->probed_capacity = 16;
     s->probed = static_cast<ProbedList*>(palloc(sizeof(ProbedList) * s->probed_capacity));
@@ -382,25 +346,10 @@ void start(IndexScanDesc scan, ScanState* s) {
   s->started = true;
 }
 
-// The lower bound, in operator units, of a row from its estimate of <r/|r|, v> and the
-// bound's half-width per unit of ||v||.
-float lower_bound(const ScanState* s, float est, float r, float error_unit, float v_norm,
-                  float centroid_dot) {
-  const float eps = static_cast<float>(s->epsilon);
-  if (s->metric == Metric::kInnerProduct) {
-    return -(centroid_dot + r * est + eps * r * v_norm * error_unit);
-  }
-  float sq = r * r + v_norm * v_norm - 2 * r * est - eps * 2 * r * v_norm * error_unit;
-  sq = std::max(0.0f, sq);
-  return s->metric == Metric::kL2 ? std::sqrt(sq) : sq / 2;
-}
-
 // Records the query side of the list being probed (v: its query vector); returns its index.
 uint32 keep_probed_list(ScanState* s, uint32 list, const float* v, float v_norm,
                         float centroid_dot) {
-  float sum = 0;
-  for (uint32 j = 0; j < s->meta.padded_dim; j++) sum += v[j];
-  ProbedList p{list, sum, v_norm, centroid_dot};
+  ProbedList p{list, core::vector_sum(v, s->meta.padded_dim), v_norm, centroid_dot};
   push(&s->probed, &s->nprobed, &s->probed_capacity, p);
   return s->nprobed - 1;
 }
@@ -409,12 +358,8 @@ uint32 keep_probed_list(ScanState* s, uint32 list, const float* v, float v_norm,
 const float* probed_vector(Relation index, ScanState* s, uint32 list) {
   if (s->refine_list == list) return s->refine_v;
   uint32 padded = s->meta.padded_dim;
-  if (s->metric == Metric::kInnerProduct) {
-    memcpy(s->refine_v, s->rotated, sizeof(float) * padded);
-  } else {
-    const float* centroid = scan_shape(index, s)->centroids + static_cast<Size>(list) * padded;
-    for (uint32 j = 0; j < padded; j++) s->refine_v[j] = s->rotated[j] - centroid[j];
-  }
+  const float* centroid = scan_shape(index, s)->centroids + static_cast<Size>(list) * padded;
+  core::list_query_vector(s->metric, s->rotated, centroid, padded, s->refine_v);
   s->refine_list = list;
   return s->refine_v;
 }
@@ -438,16 +383,11 @@ void probe_next_list(Relation index, ScanState* s) {
   // The query side of the estimate: q - c for L2 and cosine, q for inner product.
   const IndexShape* shape = scan_shape(index, s);
   const float* centroid = shape->centroids + static_cast<Size>(list) * padded;
-  float centroid_dot = 0;
-  if (s->metric == Metric::kInnerProduct) {
-    memcpy(s->residual, s->rotated, sizeof(float) * padded);
-    centroid_dot = kernels::distance_kernels().inner_product(s->rotated, centroid, padded);
-  } else {
-    for (uint32 j = 0; j < padded; j++) s->residual[j] = s->rotated[j] - centroid[j];
-  }
-  core::QueryCode qc;
-  core::quantize_query(s->residual, padded, &qc, s->planes);
+  core::ListQuery lq;
+  core::prepare_list_query(s->metric, s->rotated, centroid, padded, s->residual, s->planes, &lq);
+  const core::QueryCode& qc = lq.code;
   const float v_norm = qc.norm;
+  const float centroid_dot = lq.centroid_dot;
   const uint32 probe =
       s->refine ? keep_probed_list(s, list, s->residual, v_norm, centroid_dot) : kRefined;
 
@@ -465,7 +405,7 @@ void probe_next_list(Relation index, ScanState* s) {
       if (t->flags & kCodeDeleted) continue;
       s->scanned++;
       Candidate c;
-      c.tid = t->heap_tid;
+      c.tid = to_core(t->heap_tid);
       c.vector_block = t->vector_block;
       c.vector_offset = t->vector_offset;
       c.probe = probe;
@@ -479,77 +419,17 @@ void probe_next_list(Relation index, ScanState* s) {
       } else {
         const core::CodeFactors& f = t->factors;
         float est = core::estimate_ip(qc, s->planes, t->code, f);  // <r/|r|, v>
-        c.lower = lower_bound(s, est, f.residual_norm, f.error_unit, v_norm, centroid_dot);
+        c.lower = core::lower_bound(s->metric, s->epsilon, est, f.residual_norm, f.error_unit,
+                                    v_norm, centroid_dot);
       }
-      if (s->ncandidates == 0 || earlier(c, s->pool_min)) s->pool_min = c;
-      push(&s->candidates, &s->ncandidates, &s->candidate_capacity, c);
+      s->candidates.add(c);
     }
     UnlockReleaseBuffer(buffer);
+    // A list may span thousands of pages. Between pages no buffer is held (interrupts are
+    // held off while one is locked anyway) and every local here is trivially destructible.
+    CHECK_FOR_INTERRUPTS();
   }
   s->nblocks = walk.nblocks;
-}
-
-constexpr uint32 kRefill = 32;  // candidates moved from the pool to the heap at a time
-
-void move_to_heap(ScanState* s, const Candidate* from, uint32 n) {
-  for (uint32 j = 0; j < n; j++) {
-    push(&s->heap, &s->nheap, &s->heap_capacity, from[j]);
-    std::push_heap(s->heap, s->heap + s->nheap, CandidateLater());
-  }
-}
-
-// Moves the kRefill earliest candidates of a pool of up to 64 × kRefill to the heap in one
-// pass: a bounded heap of the best so far, which most candidates leave after one
-// comparison with its latest. The rest stay in the pool, compacted in place, and give the
-// pool its new earliest.
-void refill_few(ScanState* s) {
-  Candidate chosen[kRefill];
-  uint32 nchosen = 0, kept = 0;
-  auto keep = [s, &kept](const Candidate& c) {
-    if (kept == 0 || earlier(c, s->pool_min)) s->pool_min = c;
-    s->candidates[kept++] = c;  // kept <= the index being read: nothing unread is lost
-  };
-  for (uint32 i = 0; i < s->ncandidates; i++) {
-    const Candidate c = s->candidates[i];
-    if (nchosen < kRefill) {
-      chosen[nchosen++] = c;
-      std::push_heap(chosen, chosen + nchosen, CandidateEarlier());
-    } else if (earlier(c, chosen[0])) {
-      const Candidate out = chosen[0];
-      std::pop_heap(chosen, chosen + kRefill, CandidateEarlier());
-      chosen[kRefill - 1] = c;
-      std::push_heap(chosen, chosen + kRefill, CandidateEarlier());
-      keep(out);
-    } else {
-      keep(c);
-    }
-  }
-  s->ncandidates = kept;
-  move_to_heap(s, chosen, nchosen);
-}
-
-// Refills the heap from the pool. A large pool (a long iterative scan) gives up a 64th of
-// itself at a time, selected in linear time, so draining it costs O(64 n) rather than
-// O(n² / kRefill); an unordered scan (every bound 0) moves it all at once.
-void refill_heap(ScanState* s) {
-  const uint32 n = s->ncandidates;
-  if (!s->unordered && n <= 64 * kRefill) {
-    refill_few(s);
-    return;
-  }
-  const uint32 m = s->unordered ? n : n / 64;
-  if (m < n) {
-    std::nth_element(s->candidates, s->candidates + m, s->candidates + n, CandidateEarlier());
-    s->pool_min = s->candidates[m];  // the earliest of what stays
-  }
-  move_to_heap(s, s->candidates, m);
-  memmove(s->candidates, s->candidates + m, sizeof(Candidate) * (n - m));
-  s->ncandidates = n - m;
-}
-
-// Makes the heap's top the earliest candidate of all, or leaves both empty.
-void settle_top(ScanState* s) {
-  if (s->ncandidates > 0 && (s->nheap == 0 || earlier(s->pool_min, s->heap[0]))) refill_heap(s);
 }
 
 bool can_probe_more(const ScanState* s, bool first_batch) {
@@ -598,8 +478,7 @@ void close_heap_fetch(ScanState* s) {
 
 // Replaces the top candidate's 1-bit lower bound with its B-bit one and restores the heap.
 void refine_top(Relation index, ScanState* s) {
-  Candidate c = s->heap[0];
-  std::pop_heap(s->heap, s->heap + s->nheap, CandidateLater());
+  const Candidate c = s->candidates.top();
   const ProbedList& p = s->probed[c.probe];
   const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
   Buffer buffer = read_page(index, c.ex_block, kPageVectors, BUFFER_LOCK_SHARE, &s->nblocks);
@@ -608,24 +487,21 @@ void refine_top(Relation index, ScanState* s) {
   const uint32 padded = s->meta.padded_dim;
   float est = core::estimate_ip_ex(v, p.v_sum, padded, s->meta.bits, item->planes,
                                    item->planes + padded / 64, item->ex);
-  c.lower = lower_bound(s, est, item->residual_norm, item->ex.error_unit, p.v_norm, p.centroid_dot);
+  const float lower = core::lower_bound(s->metric, s->epsilon, est, item->residual_norm,
+                                        item->ex.error_unit, p.v_norm, p.centroid_dot);
   UnlockReleaseBuffer(buffer);
-  c.probe = kRefined;
-  s->heap[s->nheap - 1] = c;
-  std::push_heap(s->heap, s->heap + s->nheap, CandidateLater());
+  s->candidates.requeue_top(lower);
   s->refined++;
 }
 
 // Works on the top candidate: refines it if it still has only its 1-bit bound, else
 // computes its exact distance and moves it to the results.
 void rerank_one(IndexScanDesc scan, ScanState* s) {
-  if (s->heap[0].probe != kRefined) {
+  if (s->candidates.top().probe != kRefined) {
     refine_top(scan->indexRelation, s);
     return;
   }
-  Candidate c = s->heap[0];
-  std::pop_heap(s->heap, s->heap + s->nheap, CandidateLater());
-  s->nheap--;
+  const Candidate c = s->candidates.pop();
   Result r;
   r.tid = c.tid;
   s->reranked++;
@@ -633,15 +509,14 @@ void rerank_one(IndexScanDesc scan, ScanState* s) {
     r.distance = std::numeric_limits<double>::quiet_NaN();
   } else {
     if (!BlockNumberIsValid(c.vector_block)) {
-      if (!heap_distance(scan, s, c.tid, &r.distance)) return;
+      if (!heap_distance(scan, s, to_pg(c.tid), &r.distance)) return;
     } else {
       read_vector(scan->indexRelation, c.vector_block, c.vector_offset, s->vector_layout, s->vector,
                   &s->nblocks);
       r.distance = exact_distance(s->metric, s->vector, s->query, static_cast<int>(s->meta.dim));
     }
   }
-  push(&s->results, &s->nresults, &s->result_capacity, r);
-  std::push_heap(s->results, s->results + s->nresults, ResultLater());
+  s->results.push(r);
 }
 
 }  // namespace
@@ -679,29 +554,28 @@ bool next_result(IndexScanDesc scan, ScanState* s, Result* out) {
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     const float kInf = std::numeric_limits<float>::infinity();
-    double best = s->nresults > 0 ? s->results[0].distance : kInf;
-    settle_top(s);
-    float lower = s->nheap > 0 ? s->heap[0].lower : kInf;
+    const bool have_result = !s->results.empty();
+    double best = have_result ? s->results.top().distance : kInf;
+    const bool have_candidate = s->candidates.settle();
+    float lower = have_candidate ? s->candidates.top().lower : kInf;
     float unprobed = kInf;
     if (s->mode == kIterativeStrict && can_probe_more(s, false)) unprobed = s->suffix_min[s->next];
 
-    if (s->nresults > 0 && (s->unordered || (best <= lower && best <= unprobed))) {
+    if (have_result && (s->unordered || (best <= lower && best <= unprobed))) {
       break;
-    } else if (s->nheap > 0 && lower <= unprobed) {
+    } else if (have_candidate && lower <= unprobed) {
       rerank_one(scan, s);
     } else if (can_probe_more(s, false)) {
       probe_next_list(index, s);
-    } else if (s->nheap > 0) {
+    } else if (have_candidate) {
       rerank_one(scan, s);
-    } else if (s->nresults > 0) {
+    } else if (have_result) {
       break;
     } else {
       return false;
     }
   }
-  *out = s->results[0];
-  std::pop_heap(s->results, s->results + s->nresults, ResultLater());
-  s->nresults--;
+  *out = s->results.pop();
   return true;
 }
 
@@ -737,7 +611,10 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   MemoryContext old = MemoryContextSwitchTo(s->context);
   if (!s->started) {
     start(scan, s);
-    while (s->next < s->probes) probe_next_list(scan->indexRelation, s);
+    while (s->next < s->probes) {
+      probe_next_list(scan->indexRelation, s);
+      CHECK_FOR_INTERRUPTS();  // rabitq.probes may be every list of a large index
+    }
   }
 
   Result r;
@@ -751,7 +628,7 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     if (found && debug_fault != kFaultOff && !s->faulted) found = inject_fault(scan, s, &r);
   }
   if (found) {
-    scan->xs_heaptid = r.tid;
+    scan->xs_heaptid = to_pg(r.tid);
     scan->xs_recheck = false;
     scan->xs_recheckorderby = false;
     scan->xs_orderbyvals[0] = Float8GetDatum(r.distance);

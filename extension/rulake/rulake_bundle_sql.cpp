@@ -82,12 +82,17 @@ RUVECTOR_FUNCTION(rulake_publish_bundle) {
     meta.rerank_factor = rows.rerank_factor;
     meta.generation = static_cast<std::uint64_t>(rows.generation);
     meta.lineage_id = name;
-    bundle::PublishResult r =
-        bundle::publish_bundle(dir, meta, rows.dim, rows.count, [&](bundle::VectorsWriter& writer) {
+    bundle::PublishOptions options;
+    options.interrupt = ruvector::pg::check_for_interrupts;
+    bundle::PublishResult r = bundle::publish_bundle(
+        dir, meta, rows.dim, rows.count,
+        [&](bundle::VectorsWriter& writer) {
           for (uint64 i = 0; i < rows.count; i++) {
+            if (i % 4096 == 0) ruvector::pg::check_for_interrupts();
             writer.add(rows.ids[i], rows.vectors + i * rows.dim);
           }
-        });
+        },
+        options);
     std::string text = bundle::sidecar_to_json(r.sidecar);
     if (!r.cleanup_warning.empty()) {
       ruvector::pg::pg_call([&] {

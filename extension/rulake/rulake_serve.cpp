@@ -247,14 +247,14 @@ void search_served_batch(const Collection& c, const Served& served, const float*
       const RvScanKernel& cpu = core::cpu_scan_kernel();
       try {
         core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, *use,
-                           served.image_key, &hits);
+                           served.image_key, &hits, check_for_interrupts);
       } catch (const Error& e) {
         const bool kernel_fault =
             e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kProgramLimit;
         if (use == &cpu || !may_fall_back || !kernel_fault) throw;
         strlcpy(gpu_failure, e.what(), sizeof(gpu_failure));
         core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, cpu,
-                           served.image_key, &hits);
+                           served.image_key, &hits, check_for_interrupts);
       }
     }
     for (int q = 0; q < nqueries; q++) {

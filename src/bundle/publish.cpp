@@ -70,6 +70,8 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
                              const PublishOptions& options) {
   auto step = [&](PublishStep s) {
     if (options.fault_hook != nullptr) options.fault_hook(s);
+    // Past the commit point a cancel would report a failure for a published bundle.
+    if (s < PublishStep::kSidecarRenamed) check_interrupt(options.interrupt);
   };
   Sidecar s;
   s.format_version = kFormatVersion;
@@ -96,7 +98,7 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
   step(PublishStep::kVectorsWritten);
   // Reading the file back both digests it in file order (the writer fills the ids and rows
   // regions out of order) and proves it parses as the reader will parse it.
-  VectorsScan scan = scan_vectors_file(vectors_fd.get(), vectors_label, nullptr);
+  VectorsScan scan = scan_vectors_file(vectors_fd.get(), vectors_label, nullptr, options.interrupt);
   if (scan.first_non_finite_row)
     fail(ErrorKind::kInternal, "vectors file read back with a non-finite value");
   fsync_or_throw(vectors_fd.get(), vectors_label);

@@ -13,6 +13,7 @@
 
 #include "bundle/sidecar.h"
 #include "bundle/vectors_file.h"
+#include "util/interrupt.h"
 
 namespace ruvector::bundle {
 
@@ -53,6 +54,9 @@ using RowProducer = std::function<void(VectorsWriter& writer)>;
 
 struct PublishOptions {
   FaultHook fault_hook = nullptr;
+  // Called between steps and chunks of the read-back (the producer checks on its own, with
+  // the same check) and may throw to cancel: the old bundle stays, the temp file goes.
+  InterruptCheck interrupt = nullptr;
 };
 
 struct PublishResult {

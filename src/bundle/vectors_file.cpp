@@ -174,7 +174,8 @@ void VectorsDataSink::rows(const float* rows, std::size_t count) {
   data_->rows.insert(data_->rows.end(), rows, rows + count * data_->dim);
 }
 
-VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink) {
+VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink,
+                              InterruptCheck interrupt) {
   const std::uint64_t size = file_size(fd, label);
   std::uint8_t head[kVectorsHeaderSize] = {};
   if (size >= kVectorsHeaderSize) pread_exact(fd, head, sizeof(head), 0, label);
@@ -190,6 +191,7 @@ VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sin
   std::vector<std::int64_t> ids;
   std::uint64_t offset = kVectorsHeaderSize;
   for (std::uint64_t i = 0; i < count;) {
+    check_interrupt(interrupt);
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kIdsPerChunk, count - i));
     buffer.resize(8 * n);
     pread_exact(fd, buffer.data(), buffer.size(), offset, label);
@@ -207,6 +209,7 @@ VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sin
   const std::size_t row_bytes = 4 * static_cast<std::size_t>(dim);
   std::vector<float> rows;
   for (std::uint64_t i = 0; i < count;) {
+    check_interrupt(interrupt);
     std::size_t n =
         static_cast<std::size_t>(std::min<std::uint64_t>(rows_per_chunk(dim), count - i));
     buffer.resize(n * row_bytes);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bundle/sidecar.h"
+#include "util/interrupt.h"
 
 namespace ruvector::bundle {
 
@@ -110,8 +111,10 @@ class VectorsDataSink : public VectorsSink {
 
 // One pass over the file: decode_vectors_header, then ids and rows read in chunks, digested
 // and, when `sink` is not null, handed to it. Throws FormatError for a bad header or size,
-// IoError for read failures and for a file that changes size while being read.
-VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink);
+// IoError for read failures and for a file that changes size while being read. `interrupt`
+// is called between chunks and may throw to cancel.
+VectorsScan scan_vectors_file(int fd, const std::string& label, VectorsSink* sink,
+                              InterruptCheck interrupt = nullptr);
 
 // Opens, scans and decodes `path`; a non-finite value is a FormatError here.
 VectorsData read_vectors_file(const std::string& path);

@@ -8,7 +8,7 @@
 #include <string>
 #include <tuple>
 
-#include "kernels/cpu/distance.h"
+#include "rabitq/list_query.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "rulake/cpu_scan_kernel.h"
@@ -19,6 +19,9 @@ namespace ruvector::rulake {
 namespace {
 
 constexpr std::size_t kChunkEstimates = std::size_t{8} << 20;
+// The CPU kernel gains nothing from long calls, and a call is as long as the search goes
+// without checking for a cancel: about 20 ms per million estimates on one core.
+constexpr std::size_t kCpuChunkEstimates = std::size_t{1} << 20;
 
 // One query's share of a chunk: its jobs and where its estimates start.
 struct QueryPlan {
@@ -27,20 +30,17 @@ struct QueryPlan {
   std::uint64_t estimates;
 };
 
-// The lists a query probes, nearest centroid first (ties by list number), as jobs.
+// The lists a query probes, nearest centroid first (ties by list number), as jobs. The
+// query side of each list is the index scan's (rabitq/list_query.h).
 void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
                 std::vector<std::pair<float, std::uint32_t>>* order, std::vector<float>* residual,
                 std::vector<RvScanJob>* jobs, std::vector<std::uint64_t>* planes,
                 std::uint64_t* estimates) {
-  const auto& k = kernels::distance_kernels();
   const std::uint32_t padded = v.info.padded_dim;
-  const bool ip = v.info.metric == Metric::kInnerProduct;
   order->resize(v.info.lists);
   for (std::uint32_t c = 0; c < v.info.lists; c++) {
     const float* centroid = v.centroids + std::size_t{c} * padded;
-    float key =
-        ip ? -k.inner_product(rotated, centroid, padded) : k.l2_squared(rotated, centroid, padded);
-    (*order)[c] = {key, c};
+    (*order)[c] = {rabitq::centroid_key(v.info.metric, rotated, centroid, padded), c};
   }
   std::partial_sort(order->begin(), order->begin() + probes, order->end());
   const std::size_t plane_words = rabitq::query_code_words(padded);
@@ -48,16 +48,13 @@ void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
     std::uint32_t list = (*order)[p].second;
     const float* c = v.centroids + std::size_t{list} * padded;
     RvScanJob job{};
-    if (ip) {
-      std::copy(rotated, rotated + padded, residual->begin());
-      job.centroid_dot = k.inner_product(rotated, c, padded);
-    } else {
-      for (std::uint32_t j = 0; j < padded; j++) (*residual)[j] = rotated[j] - c[j];
-    }
     job.planes = planes->size();
     planes->resize(planes->size() + plane_words);
-    rabitq::QueryCode qc;
-    rabitq::quantize_query(residual->data(), padded, &qc, planes->data() + job.planes);
+    rabitq::ListQuery lq;
+    rabitq::prepare_list_query(v.info.metric, rotated, c, padded, residual->data(),
+                               planes->data() + job.planes, &lq);
+    const rabitq::QueryCode& qc = lq.code;
+    job.centroid_dot = lq.centroid_dot;
     job.first = v.list_start[list];
     job.end = v.list_start[list + 1];
     job.out = *estimates;
@@ -106,7 +103,7 @@ void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err
 
 void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
-                  std::vector<std::vector<Hit>>* out) {
+                  std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
   const ImageView v = image_view(image, size);
   const std::uint32_t dim = v.info.dim;
   const std::uint32_t padded = v.info.padded_dim;
@@ -129,6 +126,8 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
   const std::size_t keep = std::min<std::uint64_t>(
       static_cast<std::uint64_t>(params.k) * std::max(1u, params.rerank_factor), v.info.rows);
   const rabitq::Rotator rotator(dim, v.info.seed);
+  // A kernel that wants batches (a GPU) gets large chunks; the CPU one short calls.
+  const std::size_t chunk_estimates = kernel.min_batch > 1 ? kChunkEstimates : kCpuChunkEstimates;
 
   std::vector<float> rotated(padded), residual(padded);
   std::vector<std::pair<float, std::uint32_t>> order;
@@ -150,7 +149,8 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
     plans.clear();
     std::uint64_t total = 0;
     std::size_t end = begin;
-    while (end < nqueries && (end == begin || total < kChunkEstimates)) {
+    while (end < nqueries && (end == begin || total < chunk_estimates)) {
+      check_interrupt(interrupt);
       rabitq::prepare_vector(v.info.metric, queries + end * dim, static_cast<int>(dim),
                              prepared.data());
       rotator.rotate(prepared.data(), rotated.data());
@@ -170,6 +170,7 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
     rerank_jobs.clear();
     std::vector<std::size_t> first_candidate;
     for (std::size_t q = begin; q < end; q++) {
+      check_interrupt(interrupt);
       const QueryPlan& plan = plans[q - begin];
       candidates.clear();
       for (std::size_t j = plan.first_job; j < plan.first_job + plan.jobs; j++) {
@@ -192,6 +193,7 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
       kernel_failed(kernel, "rerank", err);
 
     for (std::size_t q = begin; q < end; q++) {
+      check_interrupt(interrupt);
       std::size_t from = first_candidate[q - begin], to = first_candidate[q - begin + 1];
       std::vector<std::pair<float, std::int64_t>> ranked;
       ranked.reserve(to - from);

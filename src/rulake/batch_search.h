@@ -11,6 +11,7 @@
 
 #include "kernels/scan/scan_kernel.h"
 #include "rulake/collection_index.h"
+#include "util/interrupt.h"
 
 namespace ruvector::rulake {
 
@@ -19,9 +20,10 @@ namespace ruvector::rulake {
 // nqueries × image_info().dim floats. `image_key` names the image's content for kernels
 // that keep device copies (0: none). Throws std::invalid_argument for a non-finite value
 // or a zero query under cosine (naming the query); ruvector::Error kIo when the kernel
-// fails, kProgramLimit when the image is wider than the kernel's max_dim.
+// fails, kProgramLimit when the image is wider than the kernel's max_dim. `interrupt` is
+// called between queries (a kernel call itself runs to its end) and may throw to cancel.
 void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
-                  std::vector<std::vector<Hit>>* out);
+                  std::vector<std::vector<Hit>>* out, InterruptCheck interrupt = nullptr);
 
 }  // namespace ruvector::rulake

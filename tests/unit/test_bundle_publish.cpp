@@ -105,6 +105,39 @@ TEST(BundlePublish, FailureAtEachStepLeavesAVerifiableBundleAndNoTempFiles) {
   }
 }
 
+// A cancel (the interrupt check throwing) at its n-th call, whichever step or chunk of the
+// read-back that is, leaves the old bundle and no temp file; the check is never called at
+// or after the commit point, so a cancel never reports a failure for a published bundle.
+TEST(BundlePublish, InterruptCheckCancelsBeforeTheCommitOnly) {
+  static int calls, cancel_at;
+  rb::PublishOptions options;
+  options.interrupt = [] {
+    if (++calls == cancel_at) throw std::runtime_error("canceled");
+  };
+  std::vector<std::int64_t> ids(20000);
+  for (std::size_t i = 0; i < ids.size(); i++) ids[i] = static_cast<std::int64_t>(i);
+  const std::vector<float> rows = bundle_test::pseudo_rows(ids.size(), 64, 2);
+  TempDir tmp;
+  const std::string dir = tmp.sub("b");
+  publish_generation(dir, 1);
+  calls = 0;
+  cancel_at = 0;  // counts the calls of an uncancelled publish
+  rb::BundleMeta meta = bundle_test::worked_meta();
+  meta.generation = std::uint64_t{2};
+  rb::publish_bundle_from_rows(dir, meta, 64, ids, rows, options);
+  const int total = calls;
+  EXPECT_GT(total, 8);  // every step before the commit, and the read-back's chunks
+  for (cancel_at = 1; cancel_at <= total; cancel_at++) {
+    SCOPED_TRACE(cancel_at);
+    publish_generation(dir, 1);
+    calls = 0;
+    EXPECT_THROW(rb::publish_bundle_from_rows(dir, meta, 64, ids, rows, options),
+                 std::runtime_error);
+    EXPECT_EQ(verified_generation(dir), 1u);
+    expect_only_bundle_files(dir, false);
+  }
+}
+
 TEST(BundlePublish, RepublishingRemovesTheStaleDataFile) {
   TempDir tmp;
   const std::string dir = tmp.sub("b");
