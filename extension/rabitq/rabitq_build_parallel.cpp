@@ -65,6 +65,10 @@ struct SharedBuild {
   uint32 lists;
   int bits;
   uint32 batch_limit;  // pass 2: rows a worker encodes and sends at a time
+  // Set by a worker whose table scan left a HOT chain out (a HOT-updated row that old
+  // snapshots may still see): the leader must then mark the index unusable by them
+  // (pg_index.indcheckxmin), as nbtree's workers tell theirs through BTShared.
+  pg_atomic_uint32 broken_hot_chain;
 };
 
 // The head of every message. Pass 1 records (SampleRecord) or pass 2 arrays follow.
@@ -256,6 +260,8 @@ void ruvector_rabitq_build_worker(dsm_segment* seg, shm_toc* toc) {
     else
       send_batch(w, true, rows);
   }
+  // Read by the leader once every worker has finished, in either pass.
+  if (w->st.info->ii_BrokenHotChain) pg_atomic_write_u32(&shared->broken_hot_chain, 1);
   index_close(index, AccessExclusiveLock);
   table_close(heap, ShareLock);
 }
@@ -458,6 +464,7 @@ bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_ro
   shared->chunk_blocks = chunk_blocks;
   shared->chunks = chunks;
   pg_atomic_init_u32(&shared->next_chunk, 0);
+  pg_atomic_init_u32(&shared->broken_hot_chain, 0);
   shared->options = st->options;
   shared->metric = static_cast<uint16>(st->metric);
   shared->dim = st->dim;
@@ -501,6 +508,8 @@ bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_ro
   st->threads = threads;
   const int launched = pcxt->nworkers_launched;
   WaitForParallelWorkersToFinish(pcxt);
+  // index_build sets indcheckxmin from the leader's IndexInfo alone.
+  if (pg_atomic_read_u32(&shared->broken_hot_chain) != 0) st->info->ii_BrokenHotChain = true;
   DestroyParallelContext(pcxt);
   ExitParallelMode();
   elog(DEBUG1,
