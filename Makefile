@@ -67,18 +67,14 @@ all:
 endif
 
 # ISA flags: kernel files named *_avx512.cpp / *_avx2.cpp are built for that ISA only and
-# picked at run time (keep in sync with cmake/isa_flags.cmake).
-AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfma -mbmi2 -mpopcnt
-AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
+# picked at run time; some files are built without FMA contraction. The flags and the list
+# are in kernels/cpu/isa_flags.mk, which CMake reads too.
+include kernels/cpu/isa_flags.mk
 $(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(AVX512_FLAGS)
 $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
+$(patsubst %.cpp,%.o,$(wildcard $(NO_FMA_SOURCES))): override CXXFLAGS += -ffp-contract=off
 
-# Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
-# bit-identical to the GPU kernel (built with --fmad=false); keep in sync with
-# cmake/isa_flags.cmake.
-src/rabitq/query.o src/rulake/cpu_scan_kernel.o $(patsubst %.cpp,%.o,$(wildcard kernels/cpu/query_planes_*.cpp)): override CXXFLAGS += -ffp-contract=off
-
-$(OBJS): $(DEP_HEADERS) $(WERROR_STAMP)
+$(OBJS): $(DEP_HEADERS) $(WERROR_STAMP) kernels/cpu/isa_flags.mk
 
 extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
