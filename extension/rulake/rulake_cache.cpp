@@ -19,9 +19,7 @@ namespace {
 RulakeShared* state = nullptr;
 dsa_area* dsa = nullptr;  // this backend's attachment, in TopMemoryContext
 shmem_startup_hook_type prev_startup_hook = nullptr;
-#if PG_VERSION_NUM >= 150000
 shmem_request_hook_type prev_request_hook = nullptr;
-#endif
 
 Size dsa_size() { return static_cast<Size>(cache_size_mb) * 1024 * 1024; }
 
@@ -33,9 +31,7 @@ Size shared_size() {
 }
 
 void request_shmem() {
-#if PG_VERSION_NUM >= 150000
   if (prev_request_hook) prev_request_hook();
-#endif
   RequestAddinShmemSpace(shared_size());
   RequestNamedLWLockTranche("rulake", 1);
 }
@@ -111,12 +107,8 @@ int find_entry(const CacheKey& key) {
 }  // namespace
 
 void init_shmem_hooks() {
-#if PG_VERSION_NUM >= 150000
   prev_request_hook = shmem_request_hook;
   shmem_request_hook = request_shmem;
-#else
-  request_shmem();
-#endif
   prev_startup_hook = shmem_startup_hook;
   shmem_startup_hook = startup_shmem;
 }
