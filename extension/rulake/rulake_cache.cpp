@@ -280,7 +280,7 @@ bool entry_present(const CacheKey& key, uint64* bytes) {
   return i >= 0;
 }
 
-CollectionState* find_collection(const char* name, bool create) {
+CollectionState* find_collection(const char* name, IfAbsent if_absent) {
   RulakeShared* s = shared();
   CollectionState* free_slot = nullptr;
   for (int i = 0; i < s->capacity; i++) {
@@ -291,7 +291,7 @@ CollectionState* find_collection(const char* name, bool create) {
     }
     if (c->database == MyDatabaseId && strcmp(NameStr(c->name), name) == 0) return c;
   }
-  if (!create) return nullptr;
+  if (if_absent == IfAbsent::kNull) return nullptr;
   if (free_slot == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
                     errmsg("ruLake tracks at most %d collections", s->capacity),
@@ -320,7 +320,7 @@ void reclaim_states(char* const* names, int n) {
 void forget_collection(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, false);
+  CollectionState* c = find_collection(name, IfAbsent::kNull);
   if (c != nullptr) memset(c, 0, sizeof(*c));
   LWLockRelease(s->lock);
 }
