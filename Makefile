@@ -43,13 +43,14 @@ ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 NVCC_WERROR = -Werror all-warnings
 endif
-# Objects built with the other setting are rebuilt: they depend on a file that changes
-# whenever WERROR does (so `make test` cannot pass over a warning in a stale object).
-WERROR_STAMP = .werror
-ifneq ($(shell cat $(WERROR_STAMP) 2>/dev/null),$(WERROR))
-$(shell echo '$(WERROR)' > $(WERROR_STAMP))
+# A file built without -Werror leaves a FILE.no-werror mark beside it; a WERROR=1 build
+# makes it again (so that `make test` cannot pass over a warning in an object a plain `make`
+# left), and keeps what was built with -Werror either way.
+ifeq ($(WERROR),1)
+NO_WERROR_MARK = rm -f $@.no-werror
+else
+NO_WERROR_MARK = touch $@.no-werror
 endif
-EXTRA_CLEAN = $(WERROR_STAMP)
 SHLIB_LINK = -lstdc++ -lcrypto -lcurl -ldl
 
 PG_CONFIG ?= pg_config
@@ -74,7 +75,12 @@ $(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(
 $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
 $(patsubst %.cpp,%.o,$(wildcard $(NO_FMA_SOURCES))): override CXXFLAGS += -ffp-contract=off
 
-$(OBJS): $(DEP_HEADERS) $(WERROR_STAMP) kernels/cpu/isa_flags.mk
+$(OBJS): $(DEP_HEADERS) kernels/cpu/isa_flags.mk
+
+# Make's own rule for C++ objects (PGXS uses it too), plus the mark.
+%.o: %.cpp
+	$(COMPILE.cc) $(OUTPUT_OPTION) $<
+	@$(NO_WERROR_MARK)
 
 extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
@@ -106,8 +112,17 @@ NVCC_FLAGS = -std=c++17 -O3 --fmad=false -Xcompiler -fPIC,-Wall $(NVCC_WERROR) \
 	-I$(CURDIR) -shared
 CUDA_LIB = kernels/cuda/ruvector_cuda.so
 
-$(CUDA_LIB): $(wildcard kernels/cuda/*.cu) $(wildcard kernels/scan/*.h) $(WERROR_STAMP)
+$(CUDA_LIB): $(wildcard kernels/cuda/*.cu) $(wildcard kernels/scan/*.h)
 	$(NVCC) $(NVCC_FLAGS) $(CUDA_ARCH_FLAGS) -o $@ $(filter %.cu,$^)
+	@$(NO_WERROR_MARK)
+
+# What a plain build left without -Werror is made again under WERROR=1 (see NO_WERROR_MARK).
+.PHONY: werror-force
+werror-force: ;
+ifeq ($(WERROR),1)
+$(patsubst %.no-werror,%,$(wildcard $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB)))): werror-force
+endif
+EXTRA_CLEAN = $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB))
 
 kernels: $(CUDA_LIB)
 
