@@ -51,6 +51,8 @@ NO_WERROR_MARK = rm -f $@.no-werror
 else
 NO_WERROR_MARK = touch $@.no-werror
 endif
+# Defined before PGXS is included, whose clean rule tests it then.
+EXTRA_CLEAN = $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB))
 SHLIB_LINK = -lstdc++ -lcrypto -lcurl -ldl
 
 PG_CONFIG ?= pg_config
@@ -122,7 +124,6 @@ werror-force: ;
 ifeq ($(WERROR),1)
 $(patsubst %.no-werror,%,$(wildcard $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB)))): werror-force
 endif
-EXTRA_CLEAN = $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB))
 
 kernels: $(CUDA_LIB)
 
