@@ -29,8 +29,30 @@ REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=ruvector
 
 PG_CPPFLAGS = -I$(CURDIR) -I$(CURDIR)/src
-PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register -Werror \
+PG_CXXFLAGS = -std=c++17 -O2 -Wno-missing-field-initializers -Wno-register \
               -fconstexpr-ops-limit=2000000000
+# Warnings are errors in the project's own builds (`make test` and CI set WERROR=1; so can
+# a developer), not in an end user's `make install`, where a newer compiler or the
+# distribution's flags may bring warnings the code did not have when it shipped.
+WERROR ?= 0
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+WERROR = 1
+endif
+export WERROR  # the sub-makes of `make test`, run_tests.sh's `make kernels` among them
+ifeq ($(WERROR),1)
+PG_CXXFLAGS += -Werror
+NVCC_WERROR = -Werror all-warnings
+endif
+# A file built without -Werror leaves a FILE.no-werror mark beside it; a WERROR=1 build
+# makes it again (so that `make test` cannot pass over a warning in an object a plain `make`
+# left), and keeps what was built with -Werror either way.
+ifeq ($(WERROR),1)
+NO_WERROR_MARK = rm -f $@.no-werror
+else
+NO_WERROR_MARK = touch $@.no-werror
+endif
+# Defined before PGXS is included, whose clean rule tests it then.
+EXTRA_CLEAN = $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB))
 SHLIB_LINK = -lstdc++ -lcrypto -lcurl -ldl
 
 PG_CONFIG ?= pg_config
@@ -48,18 +70,19 @@ all:
 endif
 
 # ISA flags: kernel files named *_avx512.cpp / *_avx2.cpp are built for that ISA only and
-# picked at run time (keep in sync with cmake/isa_flags.cmake).
-AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfma -mbmi2 -mpopcnt
-AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
+# picked at run time; some files are built without FMA contraction. The flags and the list
+# are in kernels/cpu/isa_flags.mk, which CMake reads too.
+include kernels/cpu/isa_flags.mk
 $(patsubst %.cpp,%.o,$(filter %_avx512.cpp,$(SOURCES))): override CXXFLAGS += $(AVX512_FLAGS)
 $(patsubst %.cpp,%.o,$(filter %_avx2.cpp,$(SOURCES))): override CXXFLAGS += $(AVX2_FLAGS)
+$(patsubst %.cpp,%.o,$(wildcard $(NO_FMA_SOURCES))): override CXXFLAGS += -ffp-contract=off
 
-# Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
-# bit-identical to the GPU kernel (built with --fmad=false); keep in sync with
-# cmake/isa_flags.cmake.
-src/rabitq/query.o src/rulake/cpu_scan_kernel.o $(patsubst %.cpp,%.o,$(wildcard kernels/cpu/query_planes_*.cpp)): override CXXFLAGS += -ffp-contract=off
+$(OBJS): $(DEP_HEADERS) kernels/cpu/isa_flags.mk
 
-$(OBJS): $(DEP_HEADERS)
+# Make's own rule for C++ objects (PGXS uses it too), plus the mark.
+%.o: %.cpp
+	$(COMPILE.cc) $(OUTPUT_OPTION) $<
+	@$(NO_WERROR_MARK)
 
 extension/ruvector--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
@@ -87,12 +110,20 @@ NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
 CUDA_ARCH_FLAGS ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
 	-gencode arch=compute_90,code=compute_90
 # --fmad=false: the scan's estimates must round exactly as the CPU kernel's do.
-NVCC_FLAGS = -std=c++17 -O3 --fmad=false -Xcompiler -fPIC,-Wall -Werror all-warnings \
+NVCC_FLAGS = -std=c++17 -O3 --fmad=false -Xcompiler -fPIC,-Wall $(NVCC_WERROR) \
 	-I$(CURDIR) -shared
 CUDA_LIB = kernels/cuda/ruvector_cuda.so
 
 $(CUDA_LIB): $(wildcard kernels/cuda/*.cu) $(wildcard kernels/scan/*.h)
 	$(NVCC) $(NVCC_FLAGS) $(CUDA_ARCH_FLAGS) -o $@ $(filter %.cu,$^)
+	@$(NO_WERROR_MARK)
+
+# What a plain build left without -Werror is made again under WERROR=1 (see NO_WERROR_MARK).
+.PHONY: werror-force
+werror-force: ;
+ifeq ($(WERROR),1)
+$(patsubst %.no-werror,%,$(wildcard $(addsuffix .no-werror,$(OBJS) $(CUDA_LIB)))): werror-force
+endif
 
 kernels: $(CUDA_LIB)
 

@@ -1,16 +1,27 @@
-# Kernel files named *_avx512.cpp and *_avx2.cpp are compiled for that ISA only; the
-# dispatcher picks among them at run time. Keep in sync with the Makefile's ISA flags.
-set(RUVECTOR_AVX512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfma -mbmi2 -mpopcnt)
-set(RUVECTOR_AVX2_FLAGS -mavx2 -mfma -mbmi2 -mpopcnt)
+# The per-ISA and no-FMA compile options, from kernels/cpu/isa_flags.mk (the list the
+# Makefile includes too): each NAME = words line there becomes RUVECTOR_<NAME>.
+set(_isa_flags_file ${CMAKE_SOURCE_DIR}/kernels/cpu/isa_flags.mk)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_isa_flags_file})
+file(STRINGS ${_isa_flags_file} _isa_lines REGEX "^[A-Z0-9_]+ *=")
+foreach(_line IN LISTS _isa_lines)
+  string(REGEX MATCH "^([A-Z0-9_]+) *= *(.*)$" _ ${_line})
+  separate_arguments(_words UNIX_COMMAND "${CMAKE_MATCH_2}")
+  set(RUVECTOR_${CMAKE_MATCH_1} ${_words})
+endforeach()
+foreach(_name AVX512_FLAGS AVX2_FLAGS NO_FMA_SOURCES)
+  if(NOT RUVECTOR_${_name})
+    message(FATAL_ERROR "${_isa_flags_file} has no ${_name} line")
+  endif()
+endforeach()
+
 file(GLOB_RECURSE _avx512_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/*_avx512.cpp ${CMAKE_SOURCE_DIR}/src/*_avx512.cpp)
 file(GLOB_RECURSE _avx2_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/*_avx2.cpp ${CMAKE_SOURCE_DIR}/src/*_avx2.cpp)
 set_source_files_properties(${_avx512_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX512_FLAGS}")
 set_source_files_properties(${_avx2_sources} PROPERTIES COMPILE_OPTIONS "${RUVECTOR_AVX2_FLAGS}")
 
-# Files that compute RaBitQ estimates: no fused multiply-add, so that the CPU scan is
-# bit-identical to the GPU kernel (built with --fmad=false). Keep in sync with the Makefile.
-set(RUVECTOR_ESTIMATE_SOURCES ${CMAKE_SOURCE_DIR}/src/rabitq/query.cpp
-    ${CMAKE_SOURCE_DIR}/src/rulake/cpu_scan_kernel.cpp)
-file(GLOB _query_plane_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cpu/query_planes_*.cpp)
-list(APPEND RUVECTOR_ESTIMATE_SOURCES ${_query_plane_sources})
-set_property(SOURCE ${RUVECTOR_ESTIMATE_SOURCES} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
+set(_no_fma_patterns)
+foreach(_pattern IN LISTS RUVECTOR_NO_FMA_SOURCES)
+  list(APPEND _no_fma_patterns ${CMAKE_SOURCE_DIR}/${_pattern})
+endforeach()
+file(GLOB _no_fma_sources CONFIGURE_DEPENDS ${_no_fma_patterns})
+set_property(SOURCE ${_no_fma_sources} APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)

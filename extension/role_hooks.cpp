@@ -44,8 +44,10 @@ ArrayType* role_array(List* roles) {
 
 // Runs `sql` with $1 = the roles and $2 = another role, over every row: as the bootstrap
 // superuser, since row security would show the caller only some of them. Returns the
-// first row's first column as int64 when `counting`.
-int64 run_for_roles(const char* sql, ArrayType* roles, Oid other, bool counting) {
+// first row's first column as int64 for kCount (run read-only); kModify changes rows.
+enum class RolesQuery { kCount, kModify };
+int64 run_for_roles(const char* sql, ArrayType* roles, Oid other, RolesQuery kind) {
+  const bool counting = kind == RolesQuery::kCount;
   SavedUser saved = switch_user(BOOTSTRAP_SUPERUSERID);
   Oid types[2] = {OIDARRAYOID, OIDOID};
   Datum values[2] = {PointerGetDatum(roles), ObjectIdGetDatum(other)};
@@ -73,14 +75,15 @@ void check_drop_role(DropRoleStmt* stmt) {
     if (!OidIsValid(role)) continue;
     ArrayType* roles = construct_array(reinterpret_cast<Datum*>(&role), 1, OIDOID, sizeof(Oid),
                                        true, TYPALIGN_INT);
-    int64 collections = run_for_roles(
-        "SELECT count(*) FROM rulake.collections WHERE owner = ANY($1)", roles, role, true);
-    int64 agents =
-        run_for_roles("SELECT count(*) FROM a2a.agents WHERE owner = ANY($1)", roles, role, true);
-    int64 tasks =
-        run_for_roles("SELECT count(*) FROM a2a.tasks WHERE owner = ANY($1)", roles, role, true);
+    int64 collections =
+        run_for_roles("SELECT count(*) FROM rulake.collections WHERE owner = ANY($1)", roles, role,
+                      RolesQuery::kCount);
+    int64 agents = run_for_roles("SELECT count(*) FROM a2a.agents WHERE owner = ANY($1)", roles,
+                                 role, RolesQuery::kCount);
+    int64 tasks = run_for_roles("SELECT count(*) FROM a2a.tasks WHERE owner = ANY($1)", roles, role,
+                                RolesQuery::kCount);
     int64 grants = run_for_roles("SELECT count(*) FROM a2a.agent_grants WHERE grantee = ANY($1)",
-                                 roles, role, true);
+                                 roles, role, RolesQuery::kCount);
     if (collections + agents + tasks + grants == 0) continue;
     ereport(ERROR,
             (errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
@@ -103,10 +106,13 @@ void drop_owned(DropOwnedStmt* stmt) {
   ArrayType* roles = role_array(stmt->roles);
   if (roles == nullptr) return;
   run_for_roles("SELECT rulake.unregister(name) FROM rulake.collections WHERE owner = ANY($1)",
-                roles, InvalidOid, false);
-  run_for_roles("DELETE FROM a2a.agents WHERE owner = ANY($1)", roles, InvalidOid, false);
-  run_for_roles("DELETE FROM a2a.tasks WHERE owner = ANY($1)", roles, InvalidOid, false);
-  run_for_roles("DELETE FROM a2a.agent_grants WHERE grantee = ANY($1)", roles, InvalidOid, false);
+                roles, InvalidOid, RolesQuery::kModify);
+  run_for_roles("DELETE FROM a2a.agents WHERE owner = ANY($1)", roles, InvalidOid,
+                RolesQuery::kModify);
+  run_for_roles("DELETE FROM a2a.tasks WHERE owner = ANY($1)", roles, InvalidOid,
+                RolesQuery::kModify);
+  run_for_roles("DELETE FROM a2a.agent_grants WHERE grantee = ANY($1)", roles, InvalidOid,
+                RolesQuery::kModify);
 }
 
 // REASSIGN OWNED: the new role owns the rows (grants stay, as privileges do in Postgres).
@@ -118,7 +124,7 @@ void reassign_owned(ReassignOwnedStmt* stmt) {
                           "UPDATE a2a.agents SET owner = $2 WHERE owner = ANY($1)",
                           "UPDATE a2a.agent_credentials SET owner = $2 WHERE owner = ANY($1)",
                           "UPDATE a2a.tasks SET owner = $2 WHERE owner = ANY($1)"}) {
-    run_for_roles(sql, roles, to, false);
+    run_for_roles(sql, roles, to, RolesQuery::kModify);
   }
 }
 

@@ -78,6 +78,27 @@ CREATE INDEX CONCURRENTLY par_concurrent ON par USING rabitq (v) WITH (lists = 2
 SELECT count(*) FROM (SELECT id FROM par ORDER BY v <-> (SELECT v FROM par WHERE id = 42) LIMIT 5) s;
 DROP INDEX par_concurrent;
 DROP TABLE par;
+
+-- HOT-updated rows deleted by this transaction break their HOT chains: the build leaves
+-- them out, so snapshots older than the index must not use it (indcheckxmin). Every page
+-- has such rows, so the workers find them, and the parallel build must say so as the
+-- serial one does. Half-empty pages keep the updates HOT.
+CREATE TABLE hot (id int, v ruvector(16)) WITH (fillfactor = 50);
+INSERT INTO hot SELECT i, array(SELECT sin(i * 0.31 + d) FROM generate_series(1, 16) d)::ruvector
+FROM generate_series(1, 3000) i;
+ALTER TABLE hot SET (parallel_workers = 2);
+BEGIN;
+UPDATE hot SET id = -id WHERE id % 4 = 0;
+SELECT pg_stat_get_xact_tuples_hot_updated('hot'::regclass) AS hot_updates;
+SET LOCAL max_parallel_maintenance_workers = 0;
+CREATE INDEX hot_serial ON hot USING rabitq (v) WITH (lists = 10);
+SET LOCAL max_parallel_maintenance_workers = 2;
+CREATE INDEX hot_parallel ON hot USING rabitq (v) WITH (lists = 10);
+SELECT indexrelid::regclass, indcheckxmin FROM pg_index WHERE indrelid = 'hot'::regclass
+  ORDER BY indexrelid::regclass::text;
+SELECT index_pages('hot_serial') = index_pages('hot_parallel') AS same_pages;
+COMMIT;
+DROP TABLE hot;
 DROP FUNCTION index_pages(regclass);
 RESET max_parallel_maintenance_workers;
 RESET maintenance_work_mem;

@@ -64,9 +64,12 @@ char* value(HeapTuple tuple, TupleDesc desc, int col) {
   return v == nullptr ? nullptr : MemoryContextStrdup(TopMemoryContext, v);
 }
 
+// Whether a query's rows start with a "what" column before the columns of _claim.
+enum class WhatColumn { kAbsent, kFirst };
+
 // Runs `sql` in its own transaction and returns its rows, with the columns of _claim,
-// optionally preceded by a "what" column. Postgres code only.
-Rows fetch_rows(const char* sql, bool with_what) {
+// after a "what" column where it has one. Postgres code only.
+Rows fetch_rows(const char* sql, WhatColumn what) {
   Rows r{nullptr, 0};
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
@@ -75,12 +78,12 @@ Rows fetch_rows(const char* sql, bool with_what) {
   SPI_execute(sql, false, 0);
   r.n = static_cast<int>(SPI_processed);
   r.rows = static_cast<Row*>(MemoryContextAllocZero(TopMemoryContext, sizeof(Row) * (r.n + 1)));
-  int off = with_what ? 1 : 0;
+  int off = what == WhatColumn::kFirst ? 1 : 0;
   for (int i = 0; i < r.n; i++) {
     HeapTuple t = SPI_tuptable->vals[i];
     TupleDesc d = SPI_tuptable->tupdesc;
     Row& row = r.rows[i];
-    row.what = with_what ? value(t, d, 1) : nullptr;
+    row.what = what == WhatColumn::kFirst ? value(t, d, 1) : nullptr;
     row.id = value(t, d, off + 1);
     if (d->natts > off + 1) {
       row.rpc_url = value(t, d, off + 2);
@@ -289,12 +292,14 @@ void run() {
     // Start what is due: after a restart the tasks peers already have, then new ones.
     Rows rows{nullptr, 0};
     if (!resumed) {
-      resumed = in_transaction("resuming tasks",
-                               [&] { rows = fetch_rows("SELECT * FROM a2a._resume()", false); });
+      resumed = in_transaction("resuming tasks", [&] {
+        rows = fetch_rows("SELECT * FROM a2a._resume()", WhatColumn::kAbsent);
+      });
     }
     Rows claimed{nullptr, 0};
-    bool ok = in_transaction("claiming tasks",
-                             [&] { claimed = fetch_rows("SELECT * FROM a2a._claim(32)", false); });
+    bool ok = in_transaction("claiming tasks", [&] {
+      claimed = fetch_rows("SELECT * FROM a2a._claim(32)", WhatColumn::kAbsent);
+    });
     if (!ok) present = false;  // dropped extension, perhaps: look again
     for (Rows* r : {&rows, &claimed}) {
       for (int i = 0; i < r->n; i++) start_or_fail(*dispatcher, r->rows[i]);
@@ -304,7 +309,7 @@ void run() {
     // Cancels and deadlines.
     Rows due{nullptr, 0};
     in_transaction("checking cancels and deadlines",
-                   [&] { due = fetch_rows("SELECT * FROM a2a._due()", true); });
+                   [&] { due = fetch_rows("SELECT * FROM a2a._due()", WhatColumn::kFirst); });
     for (int i = 0; i < due.n; i++) {
       std::string id = str(due.rows[i].id);
       if (!dispatcher->active(id) && str(due.rows[i].what) == "cancel") {

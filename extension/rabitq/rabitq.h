@@ -257,9 +257,8 @@ inline void check_page(Page page, BlockNumber block, PageType expected, Relation
 
 // The metric of an index from its opclass's distance support function.
 Metric index_metric(Relation index);
-const char* metric_name(Metric metric);
 
-// The index's rows per list and centroids, cached per backend (rabitq_centroids.cpp).
+// The index's rows per list and centroids, cached per backend (rabitq_shape.cpp).
 struct IndexShape {
   RabitqMeta meta;
   const float* centroids;       // lists × padded_dim, rotated

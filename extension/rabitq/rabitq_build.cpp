@@ -492,7 +492,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->sample_priority =
       static_cast<uint64*>(palloc_extended(sizeof(uint64) * st->sample_capacity, MCXT_ALLOC_HUGE));
   double heap_rows = 0;
-  if (workers == 0 || !run_parallel_pass(st, true, workers, &heap_rows)) {
+  if (workers == 0 || !run_parallel_pass(st, BuildPass::kSample, workers, &heap_rows)) {
     table_index_build_scan(heap, index, info, false, false, sample_callback, st, nullptr);
   }
   const uint64 rows = st->rows_seen;
@@ -542,7 +542,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseAssigning);
   allocate_batch(st);
-  if (workers == 0 || !run_parallel_pass(st, false, workers, &heap_rows)) {
+  if (workers == 0 || !run_parallel_pass(st, BuildPass::kAssign, workers, &heap_rows)) {
     heap_rows =
         table_index_build_scan(heap, index, info, false, true, assign_callback, st, nullptr);
     flush_batch(st);

@@ -90,9 +90,11 @@ void flush_batch(BuildState* st);
 // The raw vector of a row, checked against the index's dimensions.
 const float* row_values(BuildState* st, Datum value);
 
-// Runs pass 1 (sample = true) or pass 2 with `workers` parallel workers; the leader writes
-// every page. Returns false, having read nothing, when no worker could be set up; then the
-// caller reads the table itself. *heap_rows: the rows the table scan saw.
-bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_rows);
+// The build's two passes over the table: 1 draws the sample, 2 assigns and encodes rows.
+enum class BuildPass { kSample, kAssign };
+// Runs a pass with `workers` parallel workers; the leader writes every page. Returns false,
+// having read nothing, when no worker could be set up; then the caller reads the table
+// itself. *heap_rows: the rows the table scan saw.
+bool run_parallel_pass(BuildState* st, BuildPass pass, int workers, double* heap_rows);
 
 }  // namespace ruvector::pg::rabitq

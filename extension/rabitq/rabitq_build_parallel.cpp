@@ -65,6 +65,10 @@ struct SharedBuild {
   uint32 lists;
   int bits;
   uint32 batch_limit;  // pass 2: rows a worker encodes and sends at a time
+  // Set by a worker whose table scan left a HOT chain out (a HOT-updated row that old
+  // snapshots may still see): the leader must then mark the index unusable by them
+  // (pg_index.indcheckxmin), as nbtree's workers tell theirs through BTShared.
+  pg_atomic_uint32 broken_hot_chain;
 };
 
 // The head of every message. Pass 1 records (SampleRecord) or pass 2 arrays follow.
@@ -124,19 +128,24 @@ void send(WorkerState* w, shm_mq_iovec* parts, int nparts) {
   }
 }
 
-void send_records(WorkerState* w, bool last, double heap_rows) {
-  ChunkMessage head = {w->chunk, w->nrecords, last ? 1u : 0u, w->counted, heap_rows};
+// Whether a message ends its chunk (then it carries the chunk's counts).
+enum class ChunkEnd { kMoreFollows, kLast };
+
+void send_records(WorkerState* w, ChunkEnd end, double heap_rows) {
+  const uint32 last = end == ChunkEnd::kLast ? 1 : 0;
+  ChunkMessage head = {w->chunk, w->nrecords, last, w->counted, heap_rows};
   shm_mq_iovec parts[2] = {{reinterpret_cast<const char*>(&head), sizeof(head)},
                            {w->records, w->nrecords * sample_record_size(w->st.dim)}};
   send(w, parts, 2);
   w->nrecords = 0;
 }
 
-void send_batch(WorkerState* w, bool last, double heap_rows) {
+void send_batch(WorkerState* w, ChunkEnd end, double heap_rows) {
   BuildState* st = &w->st;
   guard([st] { compute_batch(st); });
   const uint32 n = st->batch_rows;
-  ChunkMessage head = {w->chunk, n, last ? 1u : 0u, 0, heap_rows};
+  const uint32 last = end == ChunkEnd::kLast ? 1 : 0;
+  ChunkMessage head = {w->chunk, n, last, 0, heap_rows};
   shm_mq_iovec parts[6] = {
       {reinterpret_cast<const char*>(&head), sizeof(head)},
       {st->batch_codes, n * st->tuple_size},
@@ -176,7 +185,7 @@ void worker_sample_callback(Relation, ItemPointer tid, Datum* values, bool* isnu
     record->priority = priority;
     record->ordinal = ordinal;
     record->unused = 0;
-    if (++w->nrecords == w->record_capacity) send_records(w, false, 0);
+    if (++w->nrecords == w->record_capacity) send_records(w, ChunkEnd::kMoreFollows, 0);
   });
 }
 
@@ -185,7 +194,8 @@ void worker_assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnu
                             void* arg) {
   guard([&] {
     auto* w = static_cast<WorkerState*>(arg);
-    if (!isnull[0] && add_batch_row(&w->st, *tid, values[0])) send_batch(w, false, 0);
+    if (!isnull[0] && add_batch_row(&w->st, *tid, values[0]))
+      send_batch(w, ChunkEnd::kMoreFollows, 0);
   });
 }
 
@@ -252,10 +262,12 @@ void ruvector_rabitq_build_worker(dsm_segment* seg, shm_toc* toc) {
         chunk_length(shared, chunk),
         shared->sample ? worker_sample_callback : worker_assign_callback, w, nullptr);
     if (shared->sample)
-      send_records(w, true, rows);
+      send_records(w, ChunkEnd::kLast, rows);
     else
-      send_batch(w, true, rows);
+      send_batch(w, ChunkEnd::kLast, rows);
   }
+  // Read by the leader once every worker has finished, in either pass.
+  if (w->st.info->ii_BrokenHotChain) pg_atomic_write_u32(&shared->broken_hot_chain, 1);
   index_close(index, AccessExclusiveLock);
   table_close(heap, ShareLock);
 }
@@ -416,7 +428,8 @@ uint32 take_chunks(BuildState* st, ParallelContext* pcxt, SharedBuild* shared,
 
 }  // namespace
 
-bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_rows) {
+bool run_parallel_pass(BuildState* st, BuildPass pass, int workers, double* heap_rows) {
+  const bool sample = pass == BuildPass::kSample;
   const BlockNumber nblocks = RelationGetNumberOfBlocks(st->heap);
   const BlockNumber chunk_blocks = std::clamp<BlockNumber>(
       nblocks / ((workers + 1) * kChunksPerParticipant), kMinChunkBlocks, kMaxChunkBlocks);
@@ -458,6 +471,7 @@ bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_ro
   shared->chunk_blocks = chunk_blocks;
   shared->chunks = chunks;
   pg_atomic_init_u32(&shared->next_chunk, 0);
+  pg_atomic_init_u32(&shared->broken_hot_chain, 0);
   shared->options = st->options;
   shared->metric = static_cast<uint16>(st->metric);
   shared->dim = st->dim;
@@ -501,6 +515,8 @@ bool run_parallel_pass(BuildState* st, bool sample, int workers, double* heap_ro
   st->threads = threads;
   const int launched = pcxt->nworkers_launched;
   WaitForParallelWorkersToFinish(pcxt);
+  // index_build sets indcheckxmin from the leader's IndexInfo alone.
+  if (pg_atomic_read_u32(&shared->broken_hot_chain) != 0) st->info->ii_BrokenHotChain = true;
   DestroyParallelContext(pcxt);
   ExitParallelMode();
   elog(DEBUG1,

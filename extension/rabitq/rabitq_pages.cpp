@@ -96,18 +96,6 @@ Metric index_metric(Relation index) {
   pg_unreachable();
 }
 
-const char* metric_name(Metric metric) {
-  switch (metric) {
-    case Metric::kL2:
-      return "l2";
-    case Metric::kInnerProduct:
-      return "inner product";
-    case Metric::kCosine:
-      return "cosine";
-  }
-  return "unknown";
-}
-
 uint32 padded_dimensions(int dim) { return (static_cast<uint32>(dim) + 63) / 64 * 64; }
 
 void rotate_rows(int dim, uint64 seed, uint32 n, const float* in, float* out) {

@@ -146,9 +146,11 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
 void drop_entry(const CacheKey& key);
 bool entry_present(const CacheKey& key, uint64* bytes);
 
-// Finds or creates the state of a collection of this database (lock held by the caller in
-// exclusive mode for create).
-CollectionState* find_collection(const char* name, bool create);
+// What find_collection does when the collection has no state yet.
+enum class IfAbsent { kNull, kCreate };
+// Finds the state of a collection of this database, or creates it (lock held by the caller
+// in exclusive mode for kCreate).
+CollectionState* find_collection(const char* name, IfAbsent if_absent);
 // Frees the states of this database's collections that are not among `names` (the
 // registered ones): a state outlives a registration that was rolled back or a row deleted
 // by hand, and must not hold its slot until the server restarts.

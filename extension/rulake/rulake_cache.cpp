@@ -19,9 +19,7 @@ namespace {
 RulakeShared* state = nullptr;
 dsa_area* dsa = nullptr;  // this backend's attachment, in TopMemoryContext
 shmem_startup_hook_type prev_startup_hook = nullptr;
-#if PG_VERSION_NUM >= 150000
 shmem_request_hook_type prev_request_hook = nullptr;
-#endif
 
 Size dsa_size() { return static_cast<Size>(cache_size_mb) * 1024 * 1024; }
 
@@ -33,9 +31,7 @@ Size shared_size() {
 }
 
 void request_shmem() {
-#if PG_VERSION_NUM >= 150000
   if (prev_request_hook) prev_request_hook();
-#endif
   RequestAddinShmemSpace(shared_size());
   RequestNamedLWLockTranche("rulake", 1);
 }
@@ -111,12 +107,8 @@ int find_entry(const CacheKey& key) {
 }  // namespace
 
 void init_shmem_hooks() {
-#if PG_VERSION_NUM >= 150000
   prev_request_hook = shmem_request_hook;
   shmem_request_hook = request_shmem;
-#else
-  request_shmem();
-#endif
   prev_startup_hook = shmem_startup_hook;
   shmem_startup_hook = startup_shmem;
 }
@@ -288,7 +280,7 @@ bool entry_present(const CacheKey& key, uint64* bytes) {
   return i >= 0;
 }
 
-CollectionState* find_collection(const char* name, bool create) {
+CollectionState* find_collection(const char* name, IfAbsent if_absent) {
   RulakeShared* s = shared();
   CollectionState* free_slot = nullptr;
   for (int i = 0; i < s->capacity; i++) {
@@ -299,7 +291,7 @@ CollectionState* find_collection(const char* name, bool create) {
     }
     if (c->database == MyDatabaseId && strcmp(NameStr(c->name), name) == 0) return c;
   }
-  if (!create) return nullptr;
+  if (if_absent == IfAbsent::kNull) return nullptr;
   if (free_slot == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
                     errmsg("ruLake tracks at most %d collections", s->capacity),
@@ -328,7 +320,7 @@ void reclaim_states(char* const* names, int n) {
 void forget_collection(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, false);
+  CollectionState* c = find_collection(name, IfAbsent::kNull);
   if (c != nullptr) memset(c, 0, sizeof(*c));
   LWLockRelease(s->lock);
 }

@@ -78,7 +78,7 @@ bool fetch_mirror(const char* url, bool* changed, char* error, Size error_size) 
 void record_fetch(const char* name, bool ok, bool changed, const char* error) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(name, false);
+  CollectionState* state = find_collection(name, IfAbsent::kNull);
   if (state != nullptr && ok) {
     if (state->fetch_failures > 0) state->last_error[0] = '\0';
     state->fetch_failures = 0;
@@ -126,7 +126,7 @@ void start_fetch(const Collection& c) {
   strlcpy(f->url, c.location, sizeof(f->url));
   f->pid = 0;
   f->claimed = GetCurrentTimestamp();
-  CollectionState* state = find_collection(c.name, true);
+  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
   state->refill_wanted = false;
   state->last_fetched = f->claimed;
   LWLockRelease(s->lock);

@@ -36,7 +36,7 @@ StateView view_state(const Collection& c) {
   memset(&v, 0, sizeof(v));
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(c.name, true);
+  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
   v.has_key = state->has_key && state->status == kReady;
   v.key = state->key;
   v.last_checked = state->last_checked;
@@ -49,7 +49,7 @@ StateView view_state(const Collection& c) {
 void count(const Collection& c, bool hit, const CacheKey* key) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(c.name, true);
+  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
   if (hit) {
     state->hits++;
   } else {
@@ -66,7 +66,7 @@ void count(const Collection& c, bool hit, const CacheKey* key) {
 void mark_checked(const Collection& c) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  find_collection(c.name, true)->last_checked = GetCurrentTimestamp();
+  find_collection(c.name, IfAbsent::kCreate)->last_checked = GetCurrentTimestamp();
   LWLockRelease(s->lock);
 }
 
@@ -75,7 +75,7 @@ void mark_checked(const Collection& c) {
 void wait_for_mirror(const Collection& c) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  find_collection(c.name, true)->refill_wanted = true;
+  find_collection(c.name, IfAbsent::kCreate)->refill_wanted = true;
   LWLockRelease(s->lock);
   wake_worker();
   TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), cold_wait_ms);

@@ -341,7 +341,7 @@ SourceKey current_key(const Collection& c) {
 void note_primed(const Collection& c, const Primed& p) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(c.name, true);
+  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
   // The entry this collection used before, when nothing else uses it, is stale for good:
   // free its memory now rather than when LRU gets to it.
   bool drop_old = false;
@@ -370,7 +370,7 @@ void note_primed(const Collection& c, const Primed& p) {
 void note_failure(const char* name, const char* message) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(name, false);
+  CollectionState* state = find_collection(name, IfAbsent::kNull);
   if (state != nullptr) strlcpy(state->last_error, message, sizeof(state->last_error));
   LWLockRelease(s->lock);
 }

@@ -228,7 +228,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
 static void invalidate_collection(const rl::Collection& c, int status) {
   rl::RulakeShared* s = rl::shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  rl::CollectionState* state = rl::find_collection(c.name, true);
+  rl::CollectionState* state = rl::find_collection(c.name, rl::IfAbsent::kCreate);
   bool had = state->has_key;
   rl::CacheKey key = state->key;
   state->has_key = false;
@@ -256,7 +256,7 @@ RUVECTOR_FUNCTION(rulake_refresh) {
     // Ask the worker for a fresh copy, now even if failed fetches back off; what it finds
     // shows in a later refresh.
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
-    rl::CollectionState* state = rl::find_collection(c->name, true);
+    rl::CollectionState* state = rl::find_collection(c->name, rl::IfAbsent::kCreate);
     state->refill_wanted = true;
     state->fetch_retry_at = 0;
     LWLockRelease(s->lock);
@@ -265,7 +265,7 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   rl::SourceKey now = rl::current_key(*c);
   if (!now.present) PG_RETURN_TEXT_P(cstring_to_text("bundle_missing"));
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  rl::CollectionState* state = rl::find_collection(c->name, true);
+  rl::CollectionState* state = rl::find_collection(c->name, rl::IfAbsent::kCreate);
   bool same = state->has_key && rl::keys_equal(state->key, now.key);
   state->last_checked = GetCurrentTimestamp();
   LWLockRelease(s->lock);
@@ -279,7 +279,7 @@ RUVECTOR_FUNCTION(rulake_witness) {
   rl::RulakeShared* s = rl::shared();
   rl::Collection* c = readable_collection(name);
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  rl::CollectionState* state = rl::find_collection(c->name, true);
+  rl::CollectionState* state = rl::find_collection(c->name, rl::IfAbsent::kCreate);
   bool has = state->has_key;
   rl::CacheKey key = state->key;
   LWLockRelease(s->lock);
@@ -314,7 +314,7 @@ RUVECTOR_FUNCTION(rulake_stats) {
 
   for (uint64 i = 0; i < n; i++) {
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
-    rl::CollectionState state = *rl::find_collection(names[i], true);
+    rl::CollectionState state = *rl::find_collection(names[i], rl::IfAbsent::kCreate);
     LWLockRelease(s->lock);
     uint64 bytes = 0;
     bool present = state.has_key && rl::entry_present(state.key, &bytes);

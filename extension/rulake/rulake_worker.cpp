@@ -57,7 +57,7 @@ Due read_due(const char* name) {
   Due d;
   memset(&d, 0, sizeof(d));
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, true);
+  CollectionState* c = find_collection(name, IfAbsent::kCreate);
   d.refill_wanted = c->refill_wanted;
   d.has_key = c->has_key;
   d.ready = c->has_key && c->status == kReady;
@@ -105,7 +105,7 @@ void refill_one(const char* name) {
     prime_now = now.present && !keys_equal(now.key, due.key);
     RulakeShared* s = shared();
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
-    find_collection(name, true)->last_checked = GetCurrentTimestamp();
+    find_collection(name, IfAbsent::kCreate)->last_checked = GetCurrentTimestamp();
     LWLockRelease(s->lock);
   }
   if (prime_now && current_key(c).present) {
@@ -134,7 +134,7 @@ void refill_one(const char* name) {
 void record_error(const char* name, const char* message) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, true);
+  CollectionState* c = find_collection(name, IfAbsent::kCreate);
   c->refill_wanted = false;
   back_off(c, &c->failures, &c->retry_at, message);
   LWLockRelease(s->lock);
@@ -145,7 +145,7 @@ void record_error(const char* name, const char* message) {
 bool backing_off(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, true);
+  CollectionState* c = find_collection(name, IfAbsent::kCreate);
   bool waiting = c->retry_at > GetCurrentTimestamp();
   LWLockRelease(s->lock);
   return waiting;
@@ -154,7 +154,7 @@ bool backing_off(const char* name) {
 void note_refilled(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* c = find_collection(name, true);
+  CollectionState* c = find_collection(name, IfAbsent::kCreate);
   c->failures = 0;
   c->retry_at = 0;
   LWLockRelease(s->lock);

@@ -1,6 +1,6 @@
 // The kernel of the extended RaBitQ estimate: a weighted sum of float query coordinates
 // selected by the bit planes of a multi-bit code. Kept apart from distance.h (its own
-// small table and dispatcher) so that the ex-code path can evolve on its own.
+// small table by ISA) so that the ex-code path can evolve on its own.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,7 @@ namespace ruvector::kernels {
 using BitplaneSumFn = float (*)(const std::uint64_t* planes, int nplanes, const float* v,
                                 std::uint32_t words);
 
-// The best kernel for this CPU, chosen once; it follows RUVECTOR_ISA as distance_kernels()
-// does, so a forced ISA applies to every kernel alike.
+// The kernel of the process's ISA (isa.h).
 BitplaneSumFn bitplane_sum();
 // The kernel of one ISA ("avx512", "avx2", "scalar"), or nullptr where this CPU lacks it.
 BitplaneSumFn bitplane_sum_for(const char* isa);

@@ -1,35 +1,26 @@
-// Chooses bitplane_sum's ISA by asking the distance dispatcher which ISAs this CPU has and
-// which one it picked (after RUVECTOR_ISA), so both tables always agree on the ISA.
-#include <cstring>
-
+// bitplane_sum's kernels by ISA; isa.h decides which one a process uses.
 #include "kernels/cpu/bitplane_sum.h"
-#include "kernels/cpu/distance.h"
+#include "kernels/cpu/isa.h"
 
 namespace ruvector::kernels {
 
 namespace {
 
-BitplaneSumFn choose() {
-  const DistanceKernels* chosen = &distance_kernels();
-  if (chosen == distance_kernels_for("avx512")) return detail::bitplane_sum_avx512;
-  if (chosen == distance_kernels_for("avx2")) return detail::bitplane_sum_avx2;
-  return detail::bitplane_sum_scalar;
-}
+constexpr BitplaneSumFn kByIsa[kIsaCount] = {detail::bitplane_sum_scalar, detail::bitplane_sum_avx2,
+                                             detail::bitplane_sum_avx512};
+
+BitplaneSumFn for_isa(Isa isa) { return kByIsa[static_cast<int>(isa)]; }
 
 }  // namespace
 
 BitplaneSumFn bitplane_sum() {
-  static const BitplaneSumFn kChosen = choose();
+  static const BitplaneSumFn kChosen = for_isa(isa());
   return kChosen;
 }
 
 BitplaneSumFn bitplane_sum_for(const char* isa) {
-  if (isa == nullptr) return nullptr;
-  if (std::strcmp(isa, "scalar") == 0) return detail::bitplane_sum_scalar;
-  if (distance_kernels_for(isa) == nullptr) return nullptr;
-  if (std::strcmp(isa, "avx512") == 0) return detail::bitplane_sum_avx512;
-  if (std::strcmp(isa, "avx2") == 0) return detail::bitplane_sum_avx2;
-  return nullptr;
+  const std::optional<Isa> usable = usable_isa(isa);
+  return usable ? for_isa(*usable) : nullptr;
 }
 
 }  // namespace ruvector::kernels

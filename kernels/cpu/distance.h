@@ -1,5 +1,5 @@
-// Distance kernels over float32 vectors, selected once per process for the best ISA the
-// CPU offers (AVX-512, AVX2+FMA, or portable scalar). Callers hold the returned table.
+// Distance kernels over float32 vectors, one table per ISA (AVX-512, AVX2+FMA, or portable
+// scalar); isa.h decides which one a process uses. Callers hold the returned table.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +40,7 @@ struct DistanceKernels {
   void (*hadamard)(float* x, std::uint32_t n);
 };
 
-// The table for the best ISA of this CPU; decided on first call and then fixed.
+// The table of the process's ISA (isa.h).
 const DistanceKernels& distance_kernels();
 
 // The table for a named ISA, or nullptr when this CPU (or this build) lacks it. For tests

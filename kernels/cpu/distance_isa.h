@@ -1,5 +1,5 @@
 // Per-ISA kernel tables, each defined in its own translation unit compiled for that ISA.
-// Only the dispatcher calls these, after checking that the CPU supports the ISA.
+// Only distance_dispatch.cpp calls these, for an ISA the CPU supports (isa.h).
 #pragma once
 
 #include "kernels/cpu/distance.h"

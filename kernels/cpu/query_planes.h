@@ -25,7 +25,7 @@ struct QueryPlaneKernels {
                             std::uint64_t* planes);
 };
 
-// The kernels for this CPU, following the distance dispatcher's ISA (and RUVECTOR_ISA).
+// The kernels of the process's ISA (isa.h).
 const QueryPlaneKernels& query_plane_kernels();
 // One ISA's ("avx512", "avx2", "scalar"), or nullptr where this CPU lacks it.
 const QueryPlaneKernels* query_plane_kernels_for(const char* isa);

@@ -1,35 +1,27 @@
-// Chooses the query-plane kernels' ISA by asking the distance dispatcher which ISAs this
-// CPU has and which one it picked (after RUVECTOR_ISA), so all tables agree on the ISA.
-#include <cstring>
-
-#include "kernels/cpu/distance.h"
+// The query-plane kernels by ISA; isa.h decides which one a process uses.
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/query_planes.h"
 
 namespace ruvector::kernels {
 
 namespace {
 
-const QueryPlaneKernels& choose() {
-  const DistanceKernels* chosen = &distance_kernels();
-  if (chosen == distance_kernels_for("avx512")) return detail::kQueryPlanesAvx512;
-  if (chosen == distance_kernels_for("avx2")) return detail::kQueryPlanesAvx2;
-  return detail::kQueryPlanesScalar;
+const QueryPlaneKernels& for_isa(Isa isa) {
+  static const QueryPlaneKernels* const kByIsa[kIsaCount] = {
+      &detail::kQueryPlanesScalar, &detail::kQueryPlanesAvx2, &detail::kQueryPlanesAvx512};
+  return *kByIsa[static_cast<int>(isa)];
 }
 
 }  // namespace
 
 const QueryPlaneKernels& query_plane_kernels() {
-  static const QueryPlaneKernels& kChosen = choose();
+  static const QueryPlaneKernels& kChosen = for_isa(isa());
   return kChosen;
 }
 
 const QueryPlaneKernels* query_plane_kernels_for(const char* isa) {
-  if (isa == nullptr) return nullptr;
-  if (std::strcmp(isa, "scalar") == 0) return &detail::kQueryPlanesScalar;
-  if (distance_kernels_for(isa) == nullptr) return nullptr;
-  if (std::strcmp(isa, "avx512") == 0) return &detail::kQueryPlanesAvx512;
-  if (std::strcmp(isa, "avx2") == 0) return &detail::kQueryPlanesAvx2;
-  return nullptr;
+  const std::optional<Isa> usable = usable_isa(isa);
+  return usable ? &for_isa(*usable) : nullptr;
 }
 
 }  // namespace ruvector::kernels

@@ -1,8 +1,8 @@
 // The batch scan kernel interface: the phase of a RaBitQ search that estimates the distance
 // of every code in the probed lists, for many (query, list) jobs at once, plus the exact
 // distances of the rerank candidates. The CPU implementation is always built
-// (scan_cpu.cpp); a GPU implementation lives in a separate shared library loaded at run
-// time (kernels/cuda), so this header is plain C: no C++ type, no exception crosses it.
+// (src/rulake/cpu_scan_kernel.cpp); a GPU implementation lives in a separate shared library loaded
+// at run time (kernels/cuda), so this header is plain C: no C++ type, no exception crosses it.
 //
 // Determinism contract: a kernel that reports deterministic = 1 writes estimates that are
 // bit-identical to the CPU kernel's for the same inputs (same formula, estimate.h, with no
@@ -20,7 +20,7 @@ extern "C" {
 
 #define RV_SCAN_ABI_VERSION 1u
 
-// Same layout as ruvector::rabitq::CodeFactors (static_assert in scan_cpu.cpp).
+// Same layout as ruvector::rabitq::CodeFactors (static_assert in src/rulake/cpu_scan_kernel.cpp).
 typedef struct RvCodeFactors {
   float residual_norm;
   float inv_x0;

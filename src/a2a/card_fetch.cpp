@@ -58,7 +58,7 @@ FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
   f.signed_by = v.verified ? v.kid : std::string();
   f.info = read_card(f.card);
   // The endpoint must be reachable under the same rules as the card.
-  http::UrlCheck rpc = http::check_url(f.info.rpc_url, allowed, true);
+  http::UrlCheck rpc = http::check_url(f.info.rpc_url, allowed, http::QueryPart::kAllowed);
   if (rpc.problem == http::UrlProblem::kHostNotAllowed)
     fail(ErrorKind::kInvalidParameter, "the AgentCard names endpoint host \"" + rpc.host +
                                            "\", which is not in a2a.allowed_hosts");
@@ -67,7 +67,7 @@ FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
 
 FetchedCard fetch_agent_card(const std::string& base_url, const std::vector<std::string>& allowed,
                              const http::Limits& limits, const KeySet& keys, bool require_signed) {
-  http::UrlCheck check = http::check_url(base_url, allowed, false);
+  http::UrlCheck check = http::check_url(base_url, allowed, http::QueryPart::kRefused);
   switch (check.problem) {
     case http::UrlProblem::kNone:
       break;

@@ -76,7 +76,8 @@ void Dispatcher::start(TaskSpec spec) {
   job->spec = std::move(spec);
   Job& j = *job;
   jobs_[id] = std::move(job);
-  http::UrlCheck check = http::check_url(j.spec.rpc_url, options_.allowed_hosts, true);
+  http::UrlCheck check =
+      http::check_url(j.spec.rpc_url, options_.allowed_hosts, http::QueryPart::kAllowed);
   if (check.problem != http::UrlProblem::kNone) {
     emit_failure(j, Event::Type::kFailed,
                  check.problem == http::UrlProblem::kHostNotAllowed

@@ -72,7 +72,7 @@ std::vector<std::string> parse_host_list(const std::string& list) {
 }
 
 std::string check_fetch_url(const std::string& url, const std::vector<std::string>& allowed) {
-  http::UrlCheck c = http::check_url(url, allowed, /*allow_query=*/false);
+  http::UrlCheck c = http::check_url(url, allowed, http::QueryPart::kRefused);
   switch (c.problem) {
     case http::UrlProblem::kNone:
       return url;

@@ -7,8 +7,10 @@
 namespace ruvector::bundle {
 namespace {
 
-void check_string(const std::string& value, const char* field, bool allow_empty) {
-  if (!allow_empty && value.empty())
+enum class Empty { kRefused, kAllowed };
+
+void check_string(const std::string& value, const char* field, Empty empty) {
+  if (empty == Empty::kRefused && value.empty())
     throw FormatError(std::string("bundle sidecar field \"") + field + "\" must not be empty",
                       field);
   if (value.size() > kMaxStringBytes)
@@ -80,7 +82,7 @@ void validate_fields(const Sidecar& s) {
         "bundle sidecar field \"data_ref\" must name a file inside the bundle directory "
         "(one path component, not \".\", \"..\" or the sidecar itself, at most 255 bytes)",
         "data_ref");
-  check_string(s.data_ref, "data_ref", false);
+  check_string(s.data_ref, "data_ref", Empty::kRefused);
   if (s.dim < 1 || s.dim > kMaxDim)
     throw FormatError(
         "bundle sidecar field \"dim\" must be between 1 and " + std::to_string(kMaxDim), "dim");
@@ -93,10 +95,10 @@ void validate_fields(const Sidecar& s) {
           "string",
           "generation");
   } else {
-    check_string(std::get<std::string>(s.generation), "generation", false);
+    check_string(std::get<std::string>(s.generation), "generation", Empty::kRefused);
   }
-  check_string(s.pii_policy, "pii_policy", true);
-  check_string(s.lineage_id, "lineage_id", true);
+  check_string(s.pii_policy, "pii_policy", Empty::kAllowed);
+  check_string(s.lineage_id, "lineage_id", Empty::kAllowed);
 }
 
 }  // namespace ruvector::bundle

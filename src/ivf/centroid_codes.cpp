@@ -18,7 +18,7 @@ namespace ruvector::ivf {
 namespace {
 
 // A float no larger than x, for the per-list loop of every query (nextafter there, a libm
-// call, took 0.7% of a query). The conversion rounds by at most half an ulp (2^-24 of the
+// call, showed in a query's profile: docs/benchmarks.md). The conversion rounds by at most half an ulp (2^-24 of the
 // value, or 2^-150 below the normal range); the margin, 2^-23 of the value plus 2^-126,
 // is larger, so the result never exceeds x.
 inline float float_below(double x) {

@@ -1,9 +1,9 @@
 // Int8 copies of IVF centroids, for choosing which lists to probe. A query's distance to
-// every centroid otherwise streams all of them (490 × 832 floats for Fashion-MNIST: 1.6
-// MB, more than L2 holds, 19% of a query); the codes are a quarter of that, and each
+// every centroid otherwise streams all of them, more than L2 holds for Fashion-MNIST (a
+// large share of a query: docs/benchmarks.md); the codes are a quarter of that, and each
 // comes with the norm of its quantization error, so a distance computed from the code
 // has a guaranteed lower bound. Only lists whose bound could place them among the next
-// probed get their exact distance (ivf/probe_order.h): about 13 of 490 at 8 probes.
+// probed get their exact distance (ivf/probe_order.h): a few of all the lists.
 #pragma once
 
 #include <cstddef>

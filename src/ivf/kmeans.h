@@ -41,11 +41,9 @@ KMeansStatus train_kmeans(const float* data, std::size_t n, std::uint32_t dim,
 bool kmeans_uses_bounds(const KMeansOptions& options, std::size_t n, std::uint32_t dim);
 
 // From this many clusters an IVF build trains in two levels (train_kmeans_hierarchical).
-// Measured on Fashion-MNIST (60k × 784, 490 lists, four seeds): the two levels take a
-// quarter of the flat k-means time, but recall@10 at 5 probes drops from 0.952 to 0.941
-// (0.945 with two flat Lloyd iterations after them): k-means++ places centroids better
-// than a split by cell size. At 2000 lists flat k-means took 19.9 s and the two levels
-// 1.4 s, which is where the time is worth that recall.
+// The two levels are much faster but lose recall (k-means++ places centroids better than a
+// split by cell size); at Fashion-MNIST's 490 lists the loss is not worth the time saved,
+// at 2000 it is (figures in docs/benchmarks.md).
 constexpr std::uint32_t kHierarchicalMinClusters = 1024;
 
 // Two-level k-means for many clusters (VectorChord's hierarchical k-means): round(√k)

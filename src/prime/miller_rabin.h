@@ -18,8 +18,8 @@
 // multiplication chains overlap in the pipeline: one Montgomery chain is latency-bound (a
 // multiply, a low multiply and a high multiply in sequence), and seven interleaved chains
 // take under twice the time of one. Running base 2 alone first would let composites leave
-// earlier (random odd 64-bit inputs: 135 instead of 177 ns) but makes primes, the worst
-// case, pay for two latency-bound passes (998 instead of 636 ns); we optimize the worst case.
+// earlier but makes primes, the worst case, pay for two latency-bound passes (figures in
+// docs/benchmarks.md); we optimize the worst case.
 #pragma once
 
 #include <cstdint>

@@ -128,7 +128,7 @@ struct ImageInfo {
 // of kind kIntegrity (XX001 at the SQL boundary) for an image that is truncated or corrupt.
 ImageInfo image_info(const void* image, std::size_t size);
 
-// The sections of a checked image, for the search (search.cpp).
+// The sections of a checked image, for the search (batch_search.cpp).
 struct ImageView {
   ImageInfo info;
   const float* centroids;           // lists × padded_dim, rotated

@@ -56,7 +56,7 @@ std::vector<std::string> parse_host_list(const std::string& list) {
 }
 
 UrlCheck check_url(const std::string& url, const std::vector<std::string>& allowed,
-                   bool allow_query) {
+                   QueryPart query) {
   init_curl();
   UrlCheck check;
   std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
@@ -71,7 +71,7 @@ UrlCheck check_url(const std::string& url, const std::vector<std::string>& allow
   check.host = host_key(part(CURLUPART_HOST));
   if (check.scheme != "http" && check.scheme != "https") {
     check.problem = UrlProblem::kScheme;
-  } else if (!allow_query &&
+  } else if (query == QueryPart::kRefused &&
              (!part(CURLUPART_QUERY).empty() || !part(CURLUPART_FRAGMENT).empty())) {
     check.problem = UrlProblem::kQueryOrFragment;
   } else if (std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) {

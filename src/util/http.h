@@ -39,10 +39,12 @@ struct UrlCheck {
   std::string host;    // lower case, IPv6 without brackets
 };
 
+// Whether a URL may carry a query or a fragment.
+enum class QueryPart { kRefused, kAllowed };
 // Parses `url` and checks it is http(s) with a host in `allowed` (case-insensitive; "*"
-// allows any). With `allow_query` false a query or fragment is a problem too.
+// allows any), and without a query or fragment unless kAllowed.
 UrlCheck check_url(const std::string& url, const std::vector<std::string>& allowed,
-                   bool allow_query);
+                   QueryPart query);
 
 struct Outcome {
   bool ok = false;                  // the transfer completed and the status was 200

@@ -1,7 +1,7 @@
 // Seeded randomized drivers for the parsers that read outside input (issue #23). Each
 // driver mutates valid seed inputs and feeds them to one parser: every case must end in
 // success or a ruvector::Error (or an exception type the driver documents, which its
-// caller maps); anything else, a crash or a sanitizer report fails the run. fuzz_main.cpp
+// caller maps); anything else, a crash or a sanitizer report fails the run. main.cpp
 // runs them; CTest runs each with a few iterations, `make fuzz` with many.
 #pragma once
 
