@@ -262,7 +262,6 @@ Metric index_metric(Relation index);
 struct IndexShape {
   RabitqMeta meta;
   const float* centroids;       // lists × padded_dim, rotated
-  const float* centroid_norms;  // lists: ||c|| (for inner product and list bounds)
   // lists: ||c||² as kernels::norm_squared gives it, as the build's assignment uses it, so
   // that an insert need not recompute it for every row.
   const float* centroid_norms_squared;

@@ -147,8 +147,8 @@ static_assert(std::is_trivially_destructible_v<ScanState>);
 
 // The candidate array of the backend's last scan, kept in TopMemoryContext for the next
 // one. Freeing it after every query let glibc give the top of its heap back to the kernel
-// and take it again on the next query: brk calls with a TLB shootdown, about 13% of a
-// Fashion-MNIST query's time. One scan holds it at a time (a nested scan allocates its
+// and take it again on the next query: brk calls with a TLB shootdown, a cost measured in
+// docs/benchmarks.md. One scan holds it at a time (a nested scan allocates its
 // own); a reset callback on the holder's scan context gives it back, on rescan, at the
 // end of the scan, and when an error throws the scan's memory away.
 struct CandidateCache {

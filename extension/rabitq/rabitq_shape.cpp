@@ -96,7 +96,6 @@ const IndexShape* index_shape(Relation index) {
 
   Size floats = static_cast<Size>(meta.lists) * meta.padded_dim;
   auto* centroids = static_cast<float*>(MemoryContextAllocHuge(context, floats * sizeof(float)));
-  auto* norms = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   auto* norms_squared =
       static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   load_centroids(index, meta, centroids);
@@ -104,7 +103,6 @@ const IndexShape* index_shape(Relation index) {
   for (uint32 i = 0; i < meta.lists; i++) {
     norms_squared[i] =
         k.norm_squared(centroids + static_cast<Size>(i) * meta.padded_dim, meta.padded_dim);
-    norms[i] = std::sqrt(norms_squared[i]);
   }
 
   ivf::CentroidCodes& codes = victim->shape.codes;
@@ -121,7 +119,6 @@ const IndexShape* index_shape(Relation index) {
   victim->centroid_hash = meta.centroid_hash;
   victim->shape.meta = meta;
   victim->shape.centroids = centroids;
-  victim->shape.centroid_norms = norms;
   victim->shape.centroid_norms_squared = norms_squared;
   victim->last_use = ++use_counter;
   victim->shape.stamp = victim->last_use;

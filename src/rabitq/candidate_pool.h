@@ -3,7 +3,7 @@
 //
 // Candidates wait in an unordered pool; the earliest few at a time move to a small heap
 // whose top the scan works on. Most rows of a probed list are never reranked, so sorting
-// them all (one heap over every estimate) cost 8% of a query.
+// them all (one heap over every estimate) cost more (docs/benchmarks.md).
 //
 // The arrays are the caller's and grow through its Growth: the index scan keeps them in a
 // memory context (and one cached array per backend), so nothing here owns memory and every
