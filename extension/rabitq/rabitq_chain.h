@@ -54,8 +54,8 @@ RabitqListEntry* lock_entry(GenericXLogState* state, DirectorySlot directory,
 // its tails and take its tombstones, which only they change (a repack, the only other
 // writer of chains, locks out the whole index). The lock is a heavyweight lock on a page
 // tag of the index whose block number names the list, above every block an index can
-// reach in practice; nothing else takes page locks on a rabitq index (see pg_locks:
-// locktype "page", page kListLockBase + list).
+// reach in practice; nothing else takes page locks on a rabitq index (pg_locks shows
+// locktype "page" and, its page column being a signed int4, page -65537 + list).
 constexpr BlockNumber kListLockBase = MaxBlockNumber - (kMaxLists - 1);
 void lock_list(Relation index, uint32 list);
 void unlock_list(Relation index, uint32 list);
