@@ -50,6 +50,11 @@ uint32 add_clamped(uint32 value, int32 delta) {
   return sum < 0 ? 0 : static_cast<uint32>(sum);
 }
 
+bool changes_counters(const EntryDelta& delta) {
+  return delta.live != 0 || delta.dead != 0 || delta.radius > 0 ||
+         BlockNumberIsValid(delta.reuse_from);
+}
+
 }  // namespace
 
 RabitqListEntry* lock_entry(GenericXLogState* state, DirectorySlot directory,
@@ -138,11 +143,16 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
     target = GenericXLogRegisterBuffer(state, buffer, 0);
   }
   OffsetNumber offset = add_item(index, target, item, size);
-  RabitqListEntry* entry = lock_entry(state, directory, delta);
-  ChainRef{entry, chain.chain}.head() = chain.head();
-  ChainRef{entry, chain.chain}.tail() = chain.tail();
+  // An item added to the tail page alone leaves the entry as it is: then the directory page,
+  // which every scan reads and the records of its other lists' writers change, is not locked.
+  const bool entry_changes = BufferIsValid(fresh.page) || changes_counters(delta);
+  if (entry_changes) {
+    RabitqListEntry* entry = lock_entry(state, directory, delta);
+    ChainRef{entry, chain.chain}.head() = chain.head();
+    ChainRef{entry, chain.chain}.tail() = chain.tail();
+  }
   GenericXLogFinish(state);
-  LockBuffer(directory.buffer, BUFFER_LOCK_UNLOCK);
+  if (entry_changes) LockBuffer(directory.buffer, BUFFER_LOCK_UNLOCK);
 
   if (BufferIsValid(buffer)) UnlockReleaseBuffer(buffer);
   if (BufferIsValid(fresh.page)) release_taken_page(fresh);

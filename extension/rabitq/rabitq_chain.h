@@ -66,7 +66,9 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
 
 // After build, under the list lock: one GenericXLog record adds the item (and a new page
 // when the tail is full) and writes the chain's head and tail, and `delta`, into the
-// directory entry, so that the chain and its entry never disagree after a crash.
+// directory entry, so that the chain and its entry never disagree after a crash. An item
+// that fits on the tail page with an empty delta changes no entry: its record leaves the
+// directory out, and the directory page stays unlocked.
 ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
                                     Size size, DirectorySlot directory,
                                     const EntryDelta& delta = EntryDelta());
