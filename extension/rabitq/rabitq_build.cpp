@@ -375,18 +375,18 @@ void write_batch(BuildState* st, const RowBatch& batch) {
     tuple->vector_block = InvalidBlockNumber;
     if (!st->options.rerank_from_heap) {
       ItemPointerData where =
-          store_vector(st->index, ChainRef{entry, true}, batch.raw + static_cast<Size>(i) * st->dim,
-                       st->dim, false, DirectorySlot{InvalidBuffer, 0});
+          store_vector_build(st->index, ChainRef{entry, Chain::kVectors},
+                             batch.raw + static_cast<Size>(i) * st->dim, st->dim);
       tuple->vector_block = ItemPointerGetBlockNumber(&where);
       tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
     }
     if (st->bits > 1) {
-      ItemPointerData where =
-          chain_append_build(st->index, ChainRef{entry, true}, batch.ex + i * ex_size, ex_size);
+      ItemPointerData where = chain_append_build(st->index, ChainRef{entry, Chain::kVectors},
+                                                 batch.ex + i * ex_size, ex_size);
       code_ex_ref(tuple, st->padded_dim)->block = ItemPointerGetBlockNumber(&where);
       code_ex_ref(tuple, st->padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
     }
-    chain_append_build(st->index, ChainRef{entry, false}, tuple, tuple_size);
+    chain_append_build(st->index, ChainRef{entry, Chain::kCodes}, tuple, tuple_size);
     entry->live++;
     entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
     st->indexed++;

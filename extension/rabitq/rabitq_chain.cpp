@@ -2,11 +2,23 @@
 // everyone else, so pages are written directly and WAL-logged in bulk at the end; after
 // that every change goes through GenericXLog so that it is crash-safe and replayed on
 // standbys.
+//
+// Concurrency after the build. Writers of one list are serialised by its list lock, so an
+// append's walk to the tail and its record see no other writer's half-done work; writers of
+// different lists share only the directory page (about kEntriesPerDirectoryPage lists a
+// page) and the metapage, each locked for the moment of one record. A scan reads an entry
+// under a share lock and walks the chain page by page under share locks: an append adds its
+// item to the tail page, or links a new page from it in the same record that initialises the
+// page, so a walk sees the chain either before or after an append, never a link to a page
+// that is not yet part of it.
 #include "extension/rabitq/rabitq_chain.h"
+
+#include <algorithm>
 
 #include "extension/rabitq/rabitq_free_pages.h"
 
 extern "C" {
+#include "storage/lmgr.h"
 #include "utils/rel.h"
 }
 
@@ -32,7 +44,38 @@ ItemPointerData place(BlockNumber block, OffsetNumber offset) {
   return where;
 }
 
+// Adds a signed change to a counter that never goes below zero.
+uint32 add_clamped(uint32 value, int32 delta) {
+  int64 sum = static_cast<int64>(value) + delta;
+  return sum < 0 ? 0 : static_cast<uint32>(sum);
+}
+
+bool changes_counters(const EntryDelta& delta) {
+  return delta.live != 0 || delta.dead != 0 || delta.radius > 0 ||
+         BlockNumberIsValid(delta.reuse_from);
+}
+
 }  // namespace
+
+RabitqListEntry* lock_entry(GenericXLogState* state, DirectorySlot directory,
+                            const EntryDelta& delta) {
+  LockBuffer(directory.buffer, BUFFER_LOCK_EXCLUSIVE);
+  Page page = GenericXLogRegisterBuffer(state, directory.buffer, 0);
+  RabitqListEntry* entry = &directory_entries(page)[directory.slot];
+  entry->live = add_clamped(entry->live, delta.live);
+  entry->dead = add_clamped(entry->dead, delta.dead);
+  entry->radius = std::max(entry->radius, delta.radius);
+  if (BlockNumberIsValid(delta.reuse_from)) entry->reuse_from = delta.reuse_from;
+  return entry;
+}
+
+void lock_list(Relation index, uint32 list) {
+  LockPage(index, kListLockBase + list, ExclusiveLock);
+}
+
+void unlock_list(Relation index, uint32 list) {
+  UnlockPage(index, kListLockBase + list, ExclusiveLock);
+}
 
 ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const void* item,
                                    Size size) {
@@ -65,11 +108,12 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
 }
 
 ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const void* item,
-                                    Size size, DirectorySlot directory) {
+                                    Size size, DirectorySlot directory, const EntryDelta& delta) {
   Buffer buffer = InvalidBuffer;
   Page page = nullptr;
-  // The tail recorded in the directory is authoritative, but follow next links anyway:
-  // it costs nothing and keeps appends correct if an entry was ever left behind.
+  // The tail recorded in the directory is authoritative (the list lock keeps other writers
+  // away from it), but follow next links anyway: it costs nothing and keeps appends correct
+  // if an entry was ever left behind.
   ChainWalk walk = chain_walk(chain.tail(), chain.type());
   while (BufferIsValid(buffer = walk_chain(index, &walk, BUFFER_LOCK_EXCLUSIVE))) {
     page = BufferGetPage(buffer);
@@ -85,7 +129,6 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
   if (!BufferIsValid(buffer) || !fits(page, size)) fresh = take_page(index, false);
 
   GenericXLogState* state = GenericXLogStart(index);
-  Page dir_page = GenericXLogRegisterBuffer(state, directory.buffer, 0);
   Page target;
   if (BufferIsValid(fresh.page)) {
     target = register_taken_page(state, fresh, chain.type(), nullptr);
@@ -100,17 +143,28 @@ ItemPointerData chain_append_logged(Relation index, const ChainRef& chain, const
     target = GenericXLogRegisterBuffer(state, buffer, 0);
   }
   OffsetNumber offset = add_item(index, target, item, size);
-  directory_entries(dir_page)[directory.slot] = *chain.entry;
+  // An item added to the tail page alone leaves the entry as it is: then the directory page,
+  // which every scan reads and the records of its other lists' writers change, is not locked.
+  const bool entry_changes = BufferIsValid(fresh.page) || changes_counters(delta);
+  if (entry_changes) {
+    RabitqListEntry* entry = lock_entry(state, directory, delta);
+    ChainRef{entry, chain.chain}.head() = chain.head();
+    ChainRef{entry, chain.chain}.tail() = chain.tail();
+  }
   GenericXLogFinish(state);
+  if (entry_changes) LockBuffer(directory.buffer, BUFFER_LOCK_UNLOCK);
 
   if (BufferIsValid(buffer)) UnlockReleaseBuffer(buffer);
   if (BufferIsValid(fresh.page)) release_taken_page(fresh);
   return place(chain.tail(), offset);
 }
 
-ItemPointerData store_vector(Relation index, const ChainRef& chain, const float* x, int dim,
-                             bool logged, DirectorySlot directory) {
-  // Written last to first, so that each chunk can point at its successor.
+namespace {
+
+// Written last to first, so that each chunk can point at its successor. `append` stores one
+// chunk and returns its place.
+template <typename Append>
+ItemPointerData store_chunks(const float* x, int dim, Append append) {
   const VectorLayout layout = vector_layout(dim);
   auto* chunk = static_cast<VectorChunk*>(palloc(layout.max_chunk_size()));
   ItemPointerData next;
@@ -120,12 +174,25 @@ ItemPointerData store_vector(Relation index, const ChainRef& chain, const float*
     chunk->next_block = has_next ? ItemPointerGetBlockNumber(&next) : InvalidBlockNumber;
     chunk->next_offset = has_next ? ItemPointerGetOffsetNumber(&next) : InvalidOffsetNumber;
     fill_chunk(layout, x, c, chunk);
-    Size size = layout.chunk_size(c);
-    next = logged ? chain_append_logged(index, chain, chunk, size, directory)
-                  : chain_append_build(index, chain, chunk, size);
+    next = append(chunk, layout.chunk_size(c));
   }
   pfree(chunk);
   return next;
+}
+
+}  // namespace
+
+ItemPointerData store_vector_build(Relation index, const ChainRef& chain, const float* x, int dim) {
+  return store_chunks(x, dim, [&](const VectorChunk* chunk, Size size) {
+    return chain_append_build(index, chain, chunk, size);
+  });
+}
+
+ItemPointerData store_vector_logged(Relation index, const ChainRef& chain, const float* x, int dim,
+                                    DirectorySlot directory) {
+  return store_chunks(x, dim, [&](const VectorChunk* chunk, Size size) {
+    return chain_append_logged(index, chain, chunk, size, directory);
+  });
 }
 
 void read_list_entries(Relation index, const RabitqMeta& meta, RabitqListEntry* out) {

@@ -1,9 +1,11 @@
 // INSERT into a table with a rabitq index: the row is rotated, assigned to its nearest
 // centroid (found through the int8 centroid copies of the probe order) and encoded against
-// it, as the build does. Under the lock of the list's directory page it then takes the
-// slot of a row VACUUM removed from the list, if there is one (rabitq_reuse.cpp), or its
-// raw vector and code are appended to the list's chains, each append in one GenericXLog
-// record together with the updated directory entry.
+// it, as the build does. Under the list's lock (rabitq_chain.h) it then takes the slot of a
+// row VACUUM removed from the list, if there is one (rabitq_reuse.cpp), or its raw vector
+// and code are appended to the list's chains, each append in one GenericXLog record
+// together with the change to the list's directory entry. The directory page, which holds
+// the entries of many lists, is locked only inside those records: inserts into other lists
+// and scans do not wait for this one's chain walk.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
@@ -58,45 +60,53 @@ bool insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, R
   encode_row(rotated, meta.padded_dim, meta.bits, tuple, ex_item);
   tuple->heap_tid = *heap_tid;
 
+  lock_list(index, list);
+  // The entry's tails and tombstone count stay as read until this insert's records change
+  // them: only the holder of the list lock does (VACUUM adds tombstones, never takes them).
   BlockNumber block = directory_block(meta, list);
-  Buffer directory = read_page(index, block, kPageDirectory, BUFFER_LOCK_EXCLUSIVE, nullptr);
+  Buffer directory = read_page(index, block, kPageDirectory, BUFFER_LOCK_SHARE, nullptr);
   DirectorySlot slot{directory, directory_slot(list)};
   RabitqListEntry entry = directory_entries(BufferGetPage(directory))[slot.slot];
+  LockBuffer(directory, BUFFER_LOCK_UNLOCK);  // keeps the pin for the records
 
   // A list with rows VACUUM removed takes the new row in one of their slots. Only then is
   // its code chain walked: a list without dead rows costs an insert nothing more.
+  EntryDelta added;
   if (entry.dead > 0) {
     if (reuse_slot(index, meta, slot, &entry, tuple, ex_item, v->x)) {
-      UnlockReleaseBuffer(directory);
+      ReleaseBuffer(directory);
+      unlock_list(index, list);
       MemoryContextSwitchTo(old);
       MemoryContextDelete(context);
       return false;
     }
     // No tombstone although the entry counts some (VACUUM marks rows before it counts
     // them, so every counted one would have been found): the count is wrong; the append
-    // below writes it corrected, so that later inserts do not walk the list again.
-    entry.dead = 0;
-    entry.reuse_from = kReuseFromHead;
+    // below takes back what was read, so that later inserts do not walk the list again.
+    added.dead = -static_cast<int32>(entry.dead);
+    added.reuse_from = kReuseFromHead;
   }
 
   tuple->vector_block = InvalidBlockNumber;
   if ((meta.flags & kMetaHeapRerank) == 0) {
-    ItemPointerData where = store_vector(index, ChainRef{&entry, true}, v->x, meta.dim, true, slot);
+    ItemPointerData where =
+        store_vector_logged(index, ChainRef{&entry, Chain::kVectors}, v->x, meta.dim, slot);
     tuple->vector_block = ItemPointerGetBlockNumber(&where);
     tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
   }
   if (meta.bits > 1) {
     // Before the code tuple, as in the build: a crash in between leaves an unreferenced
     // ex item (like an unreferenced vector), never a code tuple without its ex item.
-    ItemPointerData where = chain_append_logged(index, ChainRef{&entry, true}, ex_item,
+    ItemPointerData where = chain_append_logged(index, ChainRef{&entry, Chain::kVectors}, ex_item,
                                                 ex_item_size(meta.padded_dim, meta.bits), slot);
     code_ex_ref(tuple, meta.padded_dim)->block = ItemPointerGetBlockNumber(&where);
     code_ex_ref(tuple, meta.padded_dim)->offset = ItemPointerGetOffsetNumber(&where);
   }
-  entry.live++;
-  entry.radius = std::max(entry.radius, tuple->factors.residual_norm);
-  chain_append_logged(index, ChainRef{&entry, false}, tuple, tuple_size, slot);
-  UnlockReleaseBuffer(directory);
+  added.live = 1;
+  added.radius = tuple->factors.residual_norm;
+  chain_append_logged(index, ChainRef{&entry, Chain::kCodes}, tuple, tuple_size, slot, added);
+  ReleaseBuffer(directory);
+  unlock_list(index, list);
 
   MemoryContextSwitchTo(old);
   MemoryContextDelete(context);

@@ -9,9 +9,10 @@
 // chains, so a repack needs the index to itself: it takes an AccessExclusiveLock on the
 // index, as VACUUM's heap truncation does on the table, only if it can do so without
 // waiting (it tries for up to kLockTimeoutMs), and it stops between lists when anyone
-// queues behind it. What it did not repack waits for the next VACUUM. On a standby the lock
-// is replayed, so standby queries on the index wait for (or are cancelled by) the repack
-// as they are by a truncation.
+// queues behind it. So it needs no list lock (rabitq_chain.h): inserts, which take those,
+// hold a RowExclusiveLock on the index meanwhile. What it did not repack waits for the
+// next VACUUM. On a standby the lock is replayed, so standby queries on the index wait for
+// (or are cancelled by) the repack as they are by a truncation.
 //
 // Crash safety: the new chains are named in the metapage (orphan_codes, orphan_vectors)
 // by the record that allocates their first page; one record then swaps them into the

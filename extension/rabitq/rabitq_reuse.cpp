@@ -3,19 +3,23 @@
 // the code tuple, and, where their layout allows, the row's raw vector chunks and ex item,
 // so that steady DELETE + INSERT churn does not grow the index.
 //
-// Concurrency. Inserts into a list are serialised by the exclusive lock of its directory
-// page, which is held throughout; only its holder clears a tombstone or rewrites an item in
-// place, and nobody moves items, so what this file reads of a tombstone and its items stays
-// true until it writes them. Locks are taken directory, then code page, then vector pages
-// (the order of appends); scans and VACUUM never hold more than one index page at a time,
-// so no lock cycle can form. Scans copy a candidate (heap TID, vector and ex item places)
-// from a code page and read its vector later: a scan that copied a row before VACUUM
-// tombstoned it may rerank it with the vector (and refine it with the ex item) of the row
-// now in its slot. That is harmless: VACUUM tombstones only rows dead to every snapshot,
-// so the executor's heap fetch (or read_heap_vector's) finds the old TID invisible and
-// skips it, whatever its distance. The reused items keep their size, chunk counts and next
-// links, so read_vector never sees a malformed vector. All pages of a reuse change in one
-// GenericXLog record: after a crash a live code tuple never points at a half-written vector.
+// Concurrency. The writers of a list are serialised by its list lock (rabitq_chain.h), held
+// throughout; only its holder clears a tombstone or rewrites an item in place, and nobody
+// moves items, so what this file reads of a tombstone and its items stays true until it
+// writes them. VACUUM may mark more tombstones meanwhile (under the code page's lock) and
+// count them into the entry (under the directory's), so the reuse's record applies its
+// change to the counters (rabitq_chain.h: EntryDelta) to the entry as it then is. Locks are
+// taken code page, then vector pages, then the metapage (the order of appends), then the
+// directory, which its holders never wait on another lock under; scans and VACUUM never hold
+// more than one index page at a time, so no lock cycle can form. Scans copy a candidate
+// (heap TID, vector and ex item places) from a code page and read its vector later: a scan
+// that copied a row before VACUUM tombstoned it may rerank it with the vector (and refine it
+// with the ex item) of the row now in its slot. That is harmless: VACUUM tombstones only
+// rows dead to every snapshot, so the executor's heap fetch (or the heap rerank's) finds the
+// old TID invisible and skips it, whatever its distance. The reused items keep their size,
+// chunk counts and next links, so read_vector never sees a malformed vector. All pages of a
+// reuse change in one GenericXLog record: after a crash a live code tuple never points at a
+// half-written vector.
 #include "extension/rabitq/rabitq_chain.h"
 
 #include <algorithm>
@@ -126,7 +130,7 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
 
   // What cannot be rewritten in place is appended first, each in its own record: a crash
   // before the reuse's record leaves those items unreferenced and the tombstone as it was.
-  // The code page stays locked (directory, code, vector pages: the order of appends).
+  // The code page stays locked (code, vector pages: the order of appends).
   tuple->vector_block = InvalidBlockNumber;
   tuple->vector_offset = InvalidOffsetNumber;
   if (vectors) {
@@ -134,7 +138,7 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
     if (nchunks > 0) {
       ItemPointerSet(&where, chunks[0].block, chunks[0].offset);
     } else {
-      where = store_vector(index, ChainRef{entry, true}, x, dim, true, directory);
+      where = store_vector_logged(index, ChainRef{entry, Chain::kVectors}, x, dim, directory);
     }
     tuple->vector_block = ItemPointerGetBlockNumber(&where);
     tuple->vector_offset = ItemPointerGetOffsetNumber(&where);
@@ -145,16 +149,17 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
       *ref = old_ex;
     } else {
       ItemPointerData where =
-          chain_append_logged(index, ChainRef{entry, true}, ex_item, ex_size, directory);
+          chain_append_logged(index, ChainRef{entry, Chain::kVectors}, ex_item, ex_size, directory);
       ref->block = ItemPointerGetBlockNumber(&where);
       ref->offset = ItemPointerGetOffsetNumber(&where);
       ref->unused = 0;
     }
   }
-  entry->dead--;
-  entry->live++;
-  entry->reuse_from = BufferGetBlockNumber(code);
-  entry->radius = std::max(entry->radius, tuple->factors.residual_norm);
+  EntryDelta reused;
+  reused.live = 1;
+  reused.dead = -1;
+  reused.radius = tuple->factors.residual_norm;
+  reused.reuse_from = BufferGetBlockNumber(code);
 
   Buffer buffers[MAX_GENERIC_XLOG_PAGES];
   for (int i = 0; i < nblocks; i++) {
@@ -166,7 +171,6 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
     return GenericXLogRegisterBuffer(state, buffers[i], 0);  // the same image when repeated
   };
   GenericXLogState* state = GenericXLogStart(index);
-  Page dir_page = GenericXLogRegisterBuffer(state, directory.buffer, 0);
   Page code_page = GenericXLogRegisterBuffer(state, code, 0);
   memcpy(PageGetItem(code_page, PageGetItemId(code_page, code_offset)), tuple, tuple_size);
   for (int c = 0; c < nchunks; c++) {
@@ -179,8 +183,9 @@ bool reuse_slot(Relation index, const RabitqMeta& meta, DirectorySlot directory,
     Page page = page_of(state, old_ex.block);
     memcpy(PageGetItem(page, PageGetItemId(page, old_ex.offset)), ex_item, ex_size);
   }
-  directory_entries(dir_page)[directory.slot] = *entry;
+  lock_entry(state, directory, reused);
   GenericXLogFinish(state);
+  LockBuffer(directory.buffer, BUFFER_LOCK_UNLOCK);
   for (int i = 0; i < nblocks; i++) UnlockReleaseBuffer(buffers[i]);
   UnlockReleaseBuffer(code);
   return true;

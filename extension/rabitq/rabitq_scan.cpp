@@ -98,9 +98,10 @@ struct ScanState {
   uint64* planes;
   float* vector;  // dim scratch for reranks
   VectorLayout vector_layout;
-  Size tuple_size;      // of a code tuple
-  Size ex_size;         // of an ex item (bits > 1)
-  BlockNumber nblocks;  // the index's size as last read, for read_page's link checks
+  Size tuple_size;              // of a code tuple
+  Size ex_size;                 // of an ex item (bits > 1)
+  BlockNumber nblocks;          // the index's size as last read, for read_page's link checks
+  RabitqListEntry** directory;  // per directory page, its copy once read (scan_list_entry)
 
   const IndexShape* shape;  // see scan_shape
   uint64 shape_stamp;
@@ -374,6 +375,34 @@ void prefetch_items(Page page) {
   }
 }
 
+// A list's directory entry. The scan copies each directory page it needs once, under one
+// share lock, rather than locking it for every list it probes: every insert locks the page
+// of its list's entry exclusively for a moment in its records, and under a steady insert
+// load a search waited for one in most of its probes. A copy may be older than the page
+// when a later list is probed; that hides nothing the scan may return: every row its MVCC
+// snapshot sees was inserted, entry and all, before the scan began, and a list's chain is
+// walked from its head, which only a repack moves (and it locks scans out of the index).
+RabitqListEntry scan_list_entry(Relation index, ScanState* s, uint32 list) {
+  const uint32 page = list / kEntriesPerDirectoryPage;
+  if (s->directory == nullptr) {
+    const uint32 pages = (s->meta.lists + kEntriesPerDirectoryPage - 1) / kEntriesPerDirectoryPage;
+    s->directory = static_cast<RabitqListEntry**>(
+        MemoryContextAllocZero(s->context, sizeof(RabitqListEntry*) * pages));
+  }
+  if (s->directory[page] == nullptr) {
+    const uint32 first = page * kEntriesPerDirectoryPage;
+    const uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, s->meta.lists - first);
+    auto* copy = static_cast<RabitqListEntry*>(
+        MemoryContextAlloc(s->context, sizeof(RabitqListEntry) * kEntriesPerDirectoryPage));
+    Buffer buffer = read_page(index, s->meta.directory_start + page, kPageDirectory,
+                              BUFFER_LOCK_SHARE, nullptr);
+    memcpy(copy, directory_entries(BufferGetPage(buffer)), sizeof(RabitqListEntry) * n);
+    UnlockReleaseBuffer(buffer);
+    s->directory[page] = copy;
+  }
+  return s->directory[page][directory_slot(list)];
+}
+
 // Estimates every live row of the next list in probe order and queues it as a candidate.
 void probe_next_list(Relation index, ScanState* s) {
   if (s->next >= s->sorted) sort_lists_from(index, s, std::max(s->sorted * 2, s->probes));
@@ -391,7 +420,7 @@ void probe_next_list(Relation index, ScanState* s) {
   const uint32 probe =
       s->refine ? keep_probed_list(s, list, s->residual, v_norm, centroid_dot) : kRefined;
 
-  RabitqListEntry entry = read_list_entry(index, s->meta, list);
+  RabitqListEntry entry = scan_list_entry(index, s, list);
   const Size tuple_size = s->tuple_size;
   ChainWalk walk = chain_walk(entry.code_head, kPageCodes, s->nblocks);
   Buffer buffer;

@@ -3,6 +3,13 @@
 // the list's directory entry; inserts into the list reuse those slots (rabitq_reuse.cpp).
 // Cleanup repacks lists that are mostly tombstones (rabitq_repack.cpp) and reports the
 // index's size and free pages.
+//
+// Bulk delete takes no list lock (rabitq_chain.h), so that it neither waits for nor holds
+// up inserts: it only sets a flag in code tuples, under each code page's exclusive lock, and
+// adds to live and dead in the directory entry as it stands, under the directory's. Inserts
+// apply their own changes to the entry the same way (EntryDelta), so neither loses the
+// other's. Since VACUUM marks before it counts, an entry never counts more tombstones than
+// its chain holds, and an insert that reads dead > 0 under the list lock finds one.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
