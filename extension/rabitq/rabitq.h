@@ -240,8 +240,11 @@ constexpr int kPhaseKmeans = 3;
 constexpr int kPhaseAssigning = 4;
 
 // Pages (rabitq_pages.cpp)
+// Whether extending the index takes the relation extension lock: not during CREATE INDEX,
+// when no other backend can extend it.
+enum class Extension { kAlone, kShared };
 // A new page at the end of the index, exclusively locked; the caller initialises it.
-Buffer new_page(Relation index, bool lock_extension);
+Buffer new_page(Relation index, Extension extension);
 void init_page(Page page, PageType type);
 RabitqMeta read_meta(Relation index);
 [[noreturn]] void report_bad_page(Page page, BlockNumber block, PageType expected, Relation index);
@@ -261,7 +264,7 @@ Metric index_metric(Relation index);
 // The index's rows per list and centroids, cached per backend (rabitq_shape.cpp).
 struct IndexShape {
   RabitqMeta meta;
-  const float* centroids;       // lists × padded_dim, rotated
+  const float* centroids;  // lists × padded_dim, rotated
   // lists: ||c||² as kernels::norm_squared gives it, as the build's assignment uses it, so
   // that an insert need not recompute it for every row.
   const float* centroid_norms_squared;

@@ -86,7 +86,7 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
     LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
     page = BufferGetPage(buffer);
     if (!fits(page, size)) {
-      Buffer fresh = new_page(index, false);
+      Buffer fresh = new_page(index, Extension::kAlone);
       init_page(BufferGetPage(fresh), chain.type());
       page_opaque(page)->next = BufferGetBlockNumber(fresh);
       MarkBufferDirty(buffer);
@@ -95,7 +95,7 @@ ItemPointerData chain_append_build(Relation index, const ChainRef& chain, const 
       page = BufferGetPage(buffer);
     }
   } else {
-    buffer = new_page(index, false);
+    buffer = new_page(index, Extension::kAlone);
     page = BufferGetPage(buffer);
     init_page(page, chain.type());
     chain.head() = BufferGetBlockNumber(buffer);

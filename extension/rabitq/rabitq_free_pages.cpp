@@ -56,7 +56,7 @@ TakenPage take_page(Relation index, bool keep_meta) {
     UnlockReleaseBuffer(taken.meta);
     taken.meta = InvalidBuffer;
   }
-  taken.page = new_page(index, true);
+  taken.page = new_page(index, Extension::kShared);
   return taken;
 }
 

@@ -32,8 +32,8 @@ void init_page(Page page, PageType type) {
   opaque->page_id = kPageId;
 }
 
-Buffer new_page(Relation index, bool lock_extension) {
-  lock_extension = lock_extension && !RELATION_IS_LOCAL(index);
+Buffer new_page(Relation index, Extension extension) {
+  bool lock_extension = extension == Extension::kShared && !RELATION_IS_LOCAL(index);
   if (lock_extension) LockRelationForExtension(index, ExclusiveLock);
   Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
   LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
