@@ -12,12 +12,16 @@
 # loaded machine the wall clock also counts other processes' turns on the core.
 #   bench/floor.sh [QUERIES]
 # PROBES (default "6 16 10": 10 is rabitq.probes' default); PASSES (default 5): timed passes
-# over the queries on each side, the median pass reported.
+# over the queries on each side, the median pass reported. STORAGE (default DEFAULT) sets the
+# column's storage, e.g. PLAIN as bench/ann_fashion.sh has it: with DEFAULT every vector is
+# TOASTed out of line, and the scan's projection detoasts the returned rows' vectors to
+# compute `embedding <-> q` again (EXPLAIN VERBOSE shows it in the index scan's Output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUERIES=${1:-1000}
 PROBES=${PROBES:-6 16 10}
 PASSES=${PASSES:-5}
+STORAGE=${STORAGE:-DEFAULT}
 
 # Built before the cluster starts, so that the compiler does not share the CPUs with it.
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DRUVECTOR_BENCH=ON >/dev/null
@@ -31,6 +35,7 @@ trap 'cluster_stop; rm -rf "$work"' EXIT
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION ruvector;
 CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector(784));
+$([[ "$STORAGE" == DEFAULT ]] || echo "ALTER TABLE fashion ALTER embedding SET STORAGE $STORAGE;")
 -- PLAIN as in fashion_load.sh: a compressed query vector would cost each statement a
 -- decompression that a client sending the query as a parameter does not pay.
 CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector(784));
@@ -68,7 +73,8 @@ END \$\$;
 SQL
 
 echo
-echo "Fashion-MNIST 60k x 784, L2, k = 10, $QUERIES queries, default index (build ${build} s) and GUCs; $(nproc) cores; median of $PASSES passes each side"
+printf "Fashion-MNIST 60k x 784, L2, k = 10, %s queries, column storage %s, default index (build %.1f s) and GUCs; %s cores; median of %s passes each side\n" \
+  "$QUERIES" "$STORAGE" "$build" "$(nproc)" "$PASSES"
 echo
 echo "| probes | recall SQL | recall floor | server µs/q | floor µs/q | ratio | server CPU µs/q | floor CPU µs/q | CPU ratio |"
 echo "|---|---|---|---|---|---|---|---|---|"
