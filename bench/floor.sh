@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The SQL path against its floor (#25 goal 2) on Fashion-MNIST (60k x 784, L2, k = 10, the
+# first QUERIES test images): server µs per query, every query in turn in a PL/pgSQL loop
+# inside one backend (as bench/ann_fashion.sh measures it), next to bench/scan_floor.cpp,
+# the same index's work done by src/ alone in one thread. Both sides are the defaults: the
+# table's column keeps its DEFAULT storage, the index is a plain
+# CREATE INDEX ... USING rabitq (embedding), rabitq.epsilon and iterative_scan untouched.
+# scan_floor builds its index from the table's TIDs, so it trains on the same k-means sample
+# as the server; both recalls are against scan_floor's exact top 10. It also prints the
+# error bound's miss rate (rows whose exact distance is below their lower bound).
+# Times are wall and CPU (the backend's schedstat, the floor's thread CPU clock): on a
+# loaded machine the wall clock also counts other processes' turns on the core.
+#   bench/floor.sh [QUERIES]
+# PROBES (default "6 16 10": 10 is rabitq.probes' default); PASSES (default 5): timed passes
+# over the queries on each side, the median pass reported. STORAGE (default DEFAULT) sets the
+# column's storage, e.g. PLAIN as bench/ann_fashion.sh has it: with DEFAULT every vector is
+# TOASTed out of line, and the scan's projection detoasts the returned rows' vectors to
+# compute `embedding <-> q` again (EXPLAIN VERBOSE shows it in the index scan's Output).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUERIES=${1:-1000}
+PROBES=${PROBES:-6 16 10}
+PASSES=${PASSES:-5}
+STORAGE=${STORAGE:-DEFAULT}
+
+# Built before the cluster starts, so that the compiler does not share the CPUs with it.
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DRUVECTOR_BENCH=ON >/dev/null
+cmake --build build/bench -j"$(nproc)" --target scan_floor >/dev/null
+
+source tools/cluster.sh
+source bench/fashion_load.sh
+fashion_cluster_start
+work=$(mktemp -d)
+trap 'cluster_stop; rm -rf "$work"' EXIT
+"${PSQL[@]}" <<SQL
+CREATE EXTENSION ruvector;
+CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector(784));
+$([[ "$STORAGE" == DEFAULT ]] || echo "ALTER TABLE fashion ALTER embedding SET STORAGE $STORAGE;")
+-- PLAIN as in fashion_load.sh: a compressed query vector would cost each statement a
+-- decompression that a client sending the query as a parameter does not pay.
+CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector(784));
+ALTER TABLE queries ALTER embedding SET STORAGE PLAIN;
+\copy fashion FROM PROGRAM 'build/idx_to_copy $DATA/train-images-idx3-ubyte.gz $DATA/train-labels-idx1-ubyte.gz'
+\copy queries FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz $QUERIES'
+VACUUM ANALYZE fashion, queries;
+SQL
+build=$(timed "CREATE INDEX fashion_rabitq ON fashion USING rabitq (embedding)")
+"${PSQL[@]}" -c "\\copy (SELECT id, (ctid::text::point)[0]::bigint, (ctid::text::point)[1]::bigint FROM fashion) TO '$work/tids'"
+
+# The floor, while the server idles.
+probes_csv=$(tr ' ' ',' <<<"$PROBES")
+build/bench/bench/scan_floor --tids "$work/tids" --truth-out "$work/truth" --probes "$probes_csv" \
+  --passes "$PASSES" --queries "$QUERIES" | tee "$work/floor"
+
+"${PSQL[@]}" <<SQL
+CREATE TABLE truth (qid int PRIMARY KEY, ids int[]);
+\copy truth FROM '$work/truth'
+-- {wall, CPU} µs per query; the backend's CPU time is the first field of its schedstat (ns).
+CREATE FUNCTION server_loop(rounds int) RETURNS float8[] LANGUAGE plpgsql AS \$\$
+DECLARE q ruvector; t0 timestamptz; c0 bigint; n int := 0; ids int[];
+BEGIN
+  c0 := split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
+  t0 := clock_timestamp();
+  FOR i IN 1..rounds LOOP
+    FOR q IN SELECT embedding FROM queries ORDER BY id LOOP
+      ids := array(SELECT id FROM fashion ORDER BY embedding <-> q LIMIT 10);
+      n := n + 1;
+    END LOOP;
+  END LOOP;
+  RETURN ARRAY[extract(epoch FROM clock_timestamp() - t0) * 1e6 / n,
+    (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - c0) / 1e3 / n];
+END \$\$;
+SQL
+
+echo
+printf "Fashion-MNIST 60k x 784, L2, k = 10, %s queries, column storage %s, default index (build %.1f s) and GUCs; %s cores; median of %s passes each side\n" \
+  "$QUERIES" "$STORAGE" "$build" "$(nproc)" "$PASSES"
+echo
+echo "| probes | recall SQL | recall floor | server µs/q | floor µs/q | ratio | server CPU µs/q | floor CPU µs/q | CPU ratio |"
+echo "|---|---|---|---|---|---|---|---|---|"
+median() { sort -g | sed -n "$(((PASSES + 1) / 2))p"; }
+for p in $PROBES; do
+  recall=$("${PSQL[@]}" -c "SET rabitq.probes = $p; SET enable_seqscan = off;
+    SELECT round(avg(cardinality(array(SELECT unnest(t.ids) INTERSECT SELECT unnest(array(
+      SELECT f.id FROM fashion f ORDER BY f.embedding <-> q.embedding LIMIT 10))))) / 10.0, 3)
+    FROM truth t JOIN queries q ON q.id = t.qid" | tail -1)
+  # One session: a warm-up pass, then PASSES timed ones.
+  passes=(-c "SET rabitq.probes = $p" -c "SELECT server_loop(1)")
+  for ((i = 0; i < PASSES; i++)); do passes+=(-c "SELECT server_loop(1)"); done
+  "${PSQL[@]}" "${passes[@]}" | tail -n "$PASSES" | tr -d '{}' | tr ',' ' ' >"$work/server"
+  us=$(cut -d' ' -f1 "$work/server" | median)
+  cpu=$(cut -d' ' -f2 "$work/server" | median)
+  # The floor's row for these probes: the first table of scan_floor's output.
+  read -r frecall fcpu fus < <(awk -F' *[|] *' -v p="$p" \
+    '/^Bound misses/ { exit } $2 == p && $3 ~ /^[0-9.]+$/ { print $3, $4, $5; exit }' "$work/floor")
+  printf "| %s | %s | %s | %.0f | %.1f | %.1fx | %.0f | %.1f | %.1fx |\n" "$p" "$recall" "$frecall" \
+    "$us" "$fus" "$(echo "$us / $fus" | bc -l)" "$cpu" "$fcpu" "$(echo "$cpu / $fcpu" | bc -l)"
+done
