@@ -62,7 +62,7 @@ measure() {  # system setting gucs table qtable s
   # An empty gucs runs as SELECT (no columns), and no PGOPTIONS for pgbench.
   local system=$1 setting=$2 gucs=${3:-SELECT} table=$4 qtable=$5 s=$6 recall qps plan
   plan=$("${PSQL[@]}" -c "$gucs" -c "EXPLAIN (COSTS OFF) $(query "$table" "$qtable" "$s" 0)" |
-    grep -oE "Index Scan using [a-z_]+|Bitmap Heap Scan|Seq Scan" | head -1 | sed 's/Index Scan using/index/')
+    grep -oE "Index Scan using items[a-z_]*|Bitmap Heap Scan|Seq Scan" | head -1 | sed 's/Index Scan using/index/')
   recall=$("${PSQL[@]}" -c "$gucs" -c "SELECT round(avg(cardinality(array(
       SELECT unnest(t.ids) INTERSECT SELECT unnest(array($(query "$table" "$qtable" "$s" t.qid)))))) / 10.0, 3)
     FROM truth_$s t" | tail -1)
