@@ -84,8 +84,10 @@ for s in $SELECTIVITIES; do
       items queries "$s"
   done
   if [[ "$have_pgvector" == 1 ]]; then
-    measure "pgvector hnsw" "ef_search=40, relaxed_order" \
-      "SET hnsw.ef_search = 40; SET hnsw.iterative_scan = relaxed_order;" items_pg queries_pg "$s"
+    hnsw="SET hnsw.ef_search = 40; SET hnsw.iterative_scan = relaxed_order;"
+    measure "pgvector hnsw" "ef_search=40, relaxed_order" "$hnsw" items_pg queries_pg "$s"
+    measure "pgvector hnsw" "ef_search=40, relaxed_order, index forced" "$hnsw $force" \
+      items_pg queries_pg "$s"
   fi
 done
 echo
