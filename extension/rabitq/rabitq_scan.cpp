@@ -676,15 +676,19 @@ void end_scan(IndexScanDesc scan) {
     if (s->meta.bits > 1) {
       elog(DEBUG1,
            "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu refined with "
-           "%u-bit codes, %llu reranked",
+           "%u-bit codes, %llu reranked, %llu returned",
            RelationGetRelationName(scan->indexRelation), s->next,
            static_cast<unsigned long long>(s->scanned), static_cast<unsigned long long>(s->refined),
-           s->meta.bits, static_cast<unsigned long long>(s->reranked));
+           s->meta.bits, static_cast<unsigned long long>(s->reranked),
+           static_cast<unsigned long long>(s->returned));
     } else {
-      elog(DEBUG1, "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu reranked",
+      elog(DEBUG1,
+           "rabitq scan of \"%s\": %u lists probed, %llu rows estimated, %llu reranked, %llu "
+           "returned",
            RelationGetRelationName(scan->indexRelation), s->next,
            static_cast<unsigned long long>(s->scanned),
-           static_cast<unsigned long long>(s->reranked));
+           static_cast<unsigned long long>(s->reranked),
+           static_cast<unsigned long long>(s->returned));
     }
   }
   close_heap_fetch(s);
