@@ -1,7 +1,10 @@
-// Cost of a rabitq index scan for the planner. All the work (centroids, code pages of the
-// probed lists, a few reranks) happens before the first row, so startup cost is the total
-// cost. Only code pages are counted: raw vectors are read for the few reranked rows. A
-// scan without ORDER BY cannot use the index at all.
+// Cost of a rabitq index scan for the planner. The first rows cost the probed lists (the
+// centroids, their code pages, a few reranks): that is the startup cost. An iterative scan
+// can go on through every list, reranking each row it returns, and that is the total cost.
+// The planner charges a LIMIT k plan startup + (total - startup) * k / rows, where rows
+// already counts the WHERE clause's selectivity s: a filtered scan pays for about k / s
+// rows, so at a low s the btree/bitmap + sort plan wins, as it should (pgvector's
+// ivfflat and hnsw cost the same way). A scan without ORDER BY cannot use the index.
 #include "extension/rabitq/rabitq.h"
 
 #include <algorithm>
@@ -44,6 +47,7 @@ void cost_estimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* 
       std::max(1.0, static_cast<double>(kPagePayload) /
                         (code_tuple_size(meta.padded_dim, meta.bits) + sizeof(ItemIdData)));
   double code_pages = std::ceil(scanned / per_page);
+  double all_code_pages = std::ceil(tuples / per_page);
   // A LIMIT k scan reranks about k rows plus those whose bounds overlap: a few tens.
   double reranks = std::min(scanned, 20.0);
 
@@ -53,11 +57,15 @@ void cost_estimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* 
   double spc_random_page_cost;
   get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, nullptr);
   double centroid_cost = lists * meta.padded_dim / 64.0 * cpu_operator_cost;
-  Cost cost = (code_pages + reranks) * spc_random_page_cost +
-              scanned * (cpu_index_tuple_cost + cpu_operator_cost) + centroid_cost;
+  double row_cost = cpu_index_tuple_cost + cpu_operator_cost;
+  Cost startup = (code_pages + reranks) * spc_random_page_cost + scanned * row_cost + centroid_cost;
+  // Going on past the first probes: the other lists' code pages and rows, and a rerank
+  // (a vector read) for each further row returned.
+  Cost rest = (all_code_pages - code_pages + (tuples - reranks)) * spc_random_page_cost +
+              (tuples - scanned) * row_cost;
 
-  *startup_cost = cost;
-  *total_cost = cost;
+  *startup_cost = startup;
+  *total_cost = startup + std::max(rest, 0.0);
   *selectivity = costs.indexSelectivity;
   *correlation = 0;
   *pages = code_pages + reranks;

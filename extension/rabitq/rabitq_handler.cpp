@@ -78,9 +78,10 @@ void init_gucs() {
       "strict_order: also never return a row before a closer one from an unprobed list.",
       &iterative_scan, kIterativeRelaxed, kIterativeScanOptions, PGC_USERSET, 0, nullptr, nullptr,
       nullptr);
-  DefineCustomIntVariable(
-      "rabitq.max_scan_tuples", "Rows an iterative scan may visit beyond the first probes.",
-      nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("rabitq.max_scan_tuples",
+                          "Rows an iterative scan estimates before it probes no further list.",
+                          nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr,
+                          nullptr, nullptr);
   // Hidden from SHOW ALL, pg_settings and the sample file, and not in docs/: it only exists
   // so that tests/server/rabitq_fault.sh can prove the exactness checks can fail.
   DefineCustomEnumVariable("rabitq.debug_fault", "Breaks rabitq scans on purpose (tests only).",

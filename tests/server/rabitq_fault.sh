@@ -11,10 +11,10 @@ cluster_start
 out=$(mktemp -d /tmp/ruvector-fault.XXXXXX)
 trap 'cluster_stop; rm -rf "$out"' EXIT
 
-suites=(rabitq rabitq_bits rabitq_parallel rabitq_vacuum)
+suites=(rabitq rabitq_bits rabitq_parallel rabitq_vacuum rabitq_filter)
 regress="$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress"
 [[ -x "$regress" ]] || { echo "rabitq_fault: no pg_regress at $regress" >&2; exit 1; }
-# The checks: columns named *mismatches (counts), recall_ok, parallel_exact,
+# The checks: columns named *mismatches (counts), *recall_ok, parallel_exact,
 # every_row_once and ordered (booleans); each value printed as "suite column value", the column
 # followed by [table] where a row per table holds them.
 checks() {  # suite file
@@ -25,7 +25,7 @@ checks() {  # suite file
       split($0, vals, "|")
       for (i = 1; i <= n; i++) {
         c = cols[i]; gsub(/ /, "", c); v = vals[i]; gsub(/ /, "", v)
-        if (c ~ /mismatches$|^(recall_ok|parallel_exact|every_row_once|ordered)$/) {
+        if (c ~ /mismatches$|recall_ok$|^(parallel_exact|every_row_once|ordered)$/) {
           key = vals[1]; gsub(/ /, "", key)
           print suite, c (cols[1] ~ /^ *tbl *$/ ? "[" key "]" : ""), v
         }
@@ -41,9 +41,10 @@ checks() {  # suite file
 # table whose every row has a copy (after_insert): its first two rows are at equal
 # distance, either order is right.
 declare -A immune=(
-  [drop_one]="rabitq:ordered"
+  [drop_one]="rabitq:ordered rabitq_filter:ordered"
   [swap_two]="rabitq:recall_ok rabitq_bits:recall_ok rabitq_vacuum:every_row_once
-    rabitq_bits:after_insert_mismatches"
+    rabitq_bits:after_insert_mismatches rabitq_filter:relaxed_recall_ok
+    rabitq_filter:strict_recall_ok"
 )
 status=0
 for fault in drop_one swap_two; do
