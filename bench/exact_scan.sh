@@ -21,7 +21,10 @@ have_pgvector=$("${PSQL[@]}" -c "SELECT count(*) FROM pg_available_extensions WH
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION ruvector;
 CREATE TABLE fashion (id int, label int, embedding ruvector(784));
+-- pgvector's default storage on both tables, so that both types compare on the same layout.
+ALTER TABLE fashion ALTER embedding SET STORAGE EXTERNAL;
 CREATE TABLE queries (id int, label int, embedding ruvector(784));
+ALTER TABLE queries ALTER embedding SET STORAGE EXTERNAL;
 \copy fashion FROM PROGRAM 'build/idx_to_copy $DATA/train-images-idx3-ubyte.gz $DATA/train-labels-idx1-ubyte.gz'
 \copy queries FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz $QUERIES'
 SQL
@@ -32,8 +35,8 @@ CREATE TABLE fashion_pgv AS SELECT id, label, embedding::real[]::vector(784) AS 
 CREATE TABLE queries_pgv AS SELECT id, label, embedding::real[]::vector(784) AS embedding FROM queries;
 SQL
 fi
-# STORAGE=plain keeps each 3 KB vector inline in its heap row; the default (external, as
-# pgvector) moves it to TOAST, and then the scan is dominated by TOAST fetches.
+# STORAGE=plain keeps each 3 KB vector inline in its heap row; external (pgvector's default,
+# set on both tables) moves it to TOAST, and then the scan is dominated by TOAST fetches.
 if [[ "${STORAGE:-external}" == plain ]]; then
   for t in fashion fashion_pgv; do
     [[ $t == fashion_pgv && "$have_pgvector" != 1 ]] && continue

@@ -13,9 +13,10 @@
 #   bench/floor.sh [QUERIES]
 # PROBES (default "6 16 10": 10 is rabitq.probes' default); PASSES (default 5): timed passes
 # over the queries on each side, the median pass reported. STORAGE (default DEFAULT) sets the
-# column's storage, e.g. PLAIN as bench/ann_fashion.sh has it: with DEFAULT every vector is
-# TOASTed out of line, and the scan's projection detoasts the returned rows' vectors to
-# compute `embedding <-> q` again (EXPLAIN VERBOSE shows it in the index scan's Output).
+# column's storage, e.g. PLAIN as bench/ann_fashion.sh has it, or EXTERNAL (the default
+# before 0.4.0): then every vector is TOASTed out of line, and the scan's projection detoasts
+# the returned rows' vectors to compute `embedding <-> q` again (EXPLAIN VERBOSE shows it in
+# the index scan's Output). DEFAULT is main since 0.4.0 (see bench/storage.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUERIES=${1:-1000}

@@ -47,6 +47,33 @@ DROP TABLE t_ok;
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't_typmod'::regclass AND attname = 'v';
 DROP TABLE t_typmod;
 
+-- storage main: a vector stays in its row while the row fits a page, a wider one goes out
+-- of line (TOAST); plain would refuse it
+SELECT typstorage FROM pg_type WHERE oid = 'ruvector'::regtype;
+CREATE TABLE t_store (id int, v ruvector(784));
+SELECT attstorage FROM pg_attribute WHERE attrelid = 't_store'::regclass AND attname = 'v';
+INSERT INTO t_store SELECT i, (SELECT array_agg(sin(i * 7.1 + j * 0.37)::real)
+  FROM generate_series(1, 784) j WHERE i > 0) FROM generate_series(1, 3) i;
+SELECT pg_relation_size(reltoastrelid) AS toast_bytes FROM pg_class WHERE relname = 't_store';
+CREATE TABLE t_wide (id int, v ruvector(16000));
+INSERT INTO t_wide SELECT i, (SELECT array_agg(sin(i * 7.1 + j * 0.37)::real)
+  FROM generate_series(1, 16000) j WHERE i > 0) FROM generate_series(1, 40) i;
+SELECT pg_relation_size(reltoastrelid) > 0 AS toasted FROM pg_class WHERE relname = 't_wide';
+-- the exact answer first, from the table alone
+SELECT id, round((v <-> (SELECT v FROM t_wide WHERE id = 7))::numeric, 3) AS d FROM t_wide
+  ORDER BY v <-> (SELECT v FROM t_wide WHERE id = 7) LIMIT 3;
+CREATE INDEX t_wide_rabitq ON t_wide USING rabitq (v) WITH (lists = 2);
+SET enable_seqscan = off;
+SET rabitq.probes = 2;
+EXPLAIN (COSTS OFF) SELECT id FROM t_wide ORDER BY v <-> (SELECT v FROM t_wide WHERE id = 7) LIMIT 3;
+SELECT id, round((v <-> (SELECT v FROM t_wide WHERE id = 7))::numeric, 3) AS d FROM t_wide
+  ORDER BY v <-> (SELECT v FROM t_wide WHERE id = 7) LIMIT 3;
+RESET enable_seqscan;
+RESET rabitq.probes;
+ALTER TABLE t_wide ALTER v SET STORAGE PLAIN;
+INSERT INTO t_wide SELECT 41, v FROM t_wide WHERE id = 1;
+DROP TABLE t_store, t_wide;
+
 -- NULLs pass through strict functions
 SELECT NULL::ruvector, vector_dims(NULL::ruvector), NULL::ruvector <-> '[1]';
 

@@ -13,13 +13,16 @@ CREATE FUNCTION ruvector_recv(internal, oid, integer) RETURNS ruvector
 CREATE FUNCTION ruvector_send(ruvector) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- STORAGE main keeps a vector in its row while the row fits a page (up to ~2000
+-- dimensions), so a query's projection and reranks read it without a TOAST fetch, and moves
+-- wider ones out of line, where plain would refuse them (docs/sql-reference.md).
 CREATE TYPE ruvector (
 	INPUT     = ruvector_in,
 	OUTPUT    = ruvector_out,
 	TYPMOD_IN = ruvector_typmod_in,
 	RECEIVE   = ruvector_recv,
 	SEND      = ruvector_send,
-	STORAGE   = external
+	STORAGE   = main
 );
 COMMENT ON TYPE ruvector IS 'float4 vector of 1 to 16000 dimensions; same layout as pgvector''s vector';
 

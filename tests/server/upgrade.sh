@@ -46,6 +46,9 @@ SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd:
        || ' check ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '-')
 FROM members JOIN pg_policy p ON p.polrelid = objid WHERE classid = 'pg_class'::regclass
 UNION ALL
+SELECT 'type ' || t.oid::regtype || ' storage ' || t.typstorage::text
+FROM members JOIN pg_type t ON t.oid = objid WHERE classid = 'pg_type'::regclass
+UNION ALL
 SELECT 'config ' || c::regclass FROM pg_extension, unnest(extconfig) c WHERE extname = 'ruvector'
 UNION ALL
 SELECT 'schema ' || nspname || ' acl ' || coalesce(nspacl::text, '-')
@@ -78,6 +81,7 @@ SQL
   before=$("${PSQL[@]}" -d "$db" -c "$query" | tail -1)
   lake_before=$("${PSQL[@]}" -d "$db" -c "SELECT string_agg(id::text, ',') FROM rulake.search('items', (SELECT v FROM items WHERE id = 7), 5)")
 
+  old_storage=$("${PSQL[@]}" -d "$db" -c "SELECT attstorage FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'v'")
   "${PSQL[@]}" -d "$db" -c "ALTER EXTENSION ruvector UPDATE"
   version=$("${PSQL[@]}" -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'ruvector'")
   [[ "$version" == "$current" ]] || { echo "upgrade: $from updated to $version, not $current" >&2; exit 1; }
@@ -90,7 +94,14 @@ SQL
   batch=$("${PSQL[@]}" -d "$db" -c "SELECT string_agg(id::text, ',' ORDER BY rank) FROM rulake.search_batch('items', ARRAY[(SELECT v FROM items WHERE id = 7)], 5)")
   [[ "$batch" == "$lake_after" ]] || { echo "upgrade: search_batch after update: $batch, search: $lake_after" >&2; exit 1; }
 
-  "${PSQL[@]}" -d "$db" -c "SELECT rulake.unregister('items'); DROP TABLE items" >/dev/null
+  # A changed type storage applies to new columns only; existing ones keep what they had.
+  storage=$("${PSQL[@]}" -d "$db" -c "CREATE TABLE fresh_items (v ruvector(8));
+    SELECT string_agg(attrelid::regclass || ' ' || attstorage::text, ', ' ORDER BY attrelid::regclass::text)
+    FROM pg_attribute WHERE attname = 'v' AND attrelid IN ('items'::regclass, 'fresh_items'::regclass)")
+  expected="fresh_items $("${PSQL[@]}" -d fresh -c "SELECT typstorage FROM pg_type WHERE typname = 'ruvector'"), items $old_storage"
+  [[ "$storage" == "$expected" ]] || { echo "upgrade: column storage $storage, expected $expected" >&2; exit 1; }
+
+  "${PSQL[@]}" -d "$db" -c "SELECT rulake.unregister('items'); DROP TABLE items, fresh_items" >/dev/null
   describe "$db" >"$CLUSTER_DIR/$db.txt"
   if ! diff -u "$CLUSTER_DIR/fresh.txt" "$CLUSTER_DIR/$db.txt"; then
     echo "upgrade: $from updated to $current differs from a fresh $current install (above)" >&2
