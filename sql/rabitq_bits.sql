@@ -155,9 +155,23 @@ CREATE INDEX ON bits_wider USING rabitq (v);
 -- Rows that overflow it while they are sampled stop the build then.
 INSERT INTO bits_wider SELECT array_fill(i::real, ARRAY[9000])::ruvector FROM generate_series(1, 40) i;
 CREATE INDEX ON bits_wider USING rabitq (v);
+-- A k-means sample larger than maintenance_work_mem holds is cut to what it holds, with a
+-- NOTICE, and the build goes on: a first CREATE INDEX runs under the default setting.
+CREATE TABLE bits_sampled (id int, v ruvector(64));
+INSERT INTO bits_sampled SELECT i, array(SELECT ((i * 7919 + j * 104729) % 1000)::real
+  FROM generate_series(1, 64) j)::ruvector FROM generate_series(1, 3000) i;
+SET client_min_messages = notice;
+CREATE INDEX bits_sampled_v ON bits_sampled USING rabitq (v);
+SET client_min_messages = warning;
+SET enable_seqscan = off;
+SET rabitq.probes = 1000;
+SELECT id FROM bits_sampled ORDER BY v <-> (SELECT v FROM bits_sampled WHERE id = 17) LIMIT 1;
+RESET rabitq.probes;
+RESET enable_seqscan;
 RESET maintenance_work_mem;
 CREATE TABLE bits_nodims (v ruvector);
 CREATE INDEX ON bits_nodims USING rabitq (v) WITH (bits = 3);
 
-DROP TABLE bits_items, bits_queries, bits_truth, bits_unlogged, bits_wide, bits_wider, bits_nodims;
+DROP TABLE bits_items, bits_queries, bits_truth, bits_unlogged, bits_wide, bits_wider, bits_nodims,
+  bits_sampled;
 DROP FUNCTION bits_recall(), bits_mismatches(text, text), bits_index_bytes(regclass);

@@ -56,14 +56,23 @@ double phase_seconds(BuildState* st) {
 // Makes room for another sample row: drops the rows the threshold has passed by, and if
 // that frees too little, grows the arrays by half, within maintenance_work_mem.
 void make_sample_room(BuildState* st) {
-  const uint32 fixed_lists = static_cast<uint32>(st->options.lists);
-  const uint32 factor = static_cast<uint32>(st->options.sample_factor);
-  st->sample_rows = ivf::drop_rows_from(ivf::sample_threshold(st->rows_seen, factor, fixed_lists),
-                                        st->sample, st->sample_priority, st->sample_rows, st->dim);
+  st->sample_rows = ivf::drop_rows_from(sample_threshold(st, st->rows_seen), st->sample,
+                                        st->sample_priority, st->sample_rows, st->dim);
   if (st->sample_rows < st->sample_capacity - st->sample_capacity / 8) return;
-  const uint64 grown = std::max<uint64>(64, st->sample_capacity + st->sample_capacity / 2);
-  const double bytes = static_cast<double>(grown) * (st->dim * sizeof(float) + sizeof(uint64));
-  if (bytes > static_cast<double>(maintenance_work_mem) * 1024.0) {
+  // sample_limit keeps the rows held to about three quarters of what fits, so the arrays
+  // stop growing at what fits; running out of room there would take an improbably large
+  // excess of rows under the threshold.
+  const double row_bytes = st->dim * sizeof(float) + sizeof(uint64);
+  const auto fit =
+      static_cast<uint64>(static_cast<double>(maintenance_work_mem) * 1024.0 / row_bytes);
+  const uint64 grown =
+      std::min(fit, std::max<uint64>(64, st->sample_capacity + st->sample_capacity / 2));
+  if (grown <= st->sample_capacity) {
+    if (st->sample_rows < st->sample_capacity) return;  // full to 7/8 but not full
+    // What the sample would hold at its limit, at least one row more than it holds.
+    const double rows = std::max(static_cast<double>(st->sample_capacity + 1),
+                                 ivf::kSampleSlack * sample_limit(st->dim));
+    const double bytes = rows * row_bytes;
     ereport(ERROR,
             (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
              errmsg("memory required is more than %.0f MB, maintenance_work_mem is %d MB",
@@ -87,10 +96,7 @@ uint64 initial_sample_capacity(BuildState* st) {
   double tuples, allvisfrac;
   estimate_rel_size(st->heap, nullptr, &pages, &tuples, &allvisfrac);
   const auto rows = static_cast<uint64>(std::max(tuples, 0.0));
-  const double share = static_cast<double>(ivf::sample_threshold(
-                           rows, static_cast<uint32>(st->options.sample_factor),
-                           static_cast<uint32>(st->options.lists))) /
-                       18446744073709551616.0;
+  const double share = static_cast<double>(sample_threshold(st, rows)) / 18446744073709551616.0;
   const double fit = static_cast<double>(maintenance_work_mem) * 1024.0 /
                      (st->dim * sizeof(float) + sizeof(uint64));
   // At least a few rows, never more than maintenance_work_mem holds (an empty table of
@@ -304,12 +310,27 @@ uint64 tid_priority(const BuildState* st, const ItemPointerData& tid) {
   return ivf::row_priority(st->options_seed, place);
 }
 
+// Of maintenance_work_mem, the share the sample may hold while reading: kSampleSlack × its
+// target (priority_sample.h). The rest is for the centroids and for the rows encoded at a
+// time once the sample is cut to its target (check_memory). Fashion-MNIST's default index
+// (490 lists × sample_factor 64 = 31,360 rows of 784 dimensions) needs about 160 MB to
+// sample fully; under the default 64 MB it samples 13,300 rows, 27 a list.
+constexpr double kSampleMemoryShare = 0.75;
+
+uint64 sample_limit(int dim) {
+  const double row_bytes = (dim * sizeof(float) + sizeof(uint64)) * ivf::kSampleSlack;
+  const double rows =
+      static_cast<double>(maintenance_work_mem) * 1024.0 * kSampleMemoryShare / row_bytes;
+  return static_cast<uint64>(std::max(64.0, std::floor(rows)));
+}
+
+uint64 sample_threshold(const BuildState* st, uint64 rows) {
+  return ivf::sample_threshold(rows, static_cast<uint32>(st->options.sample_factor),
+                               static_cast<uint32>(st->options.lists), sample_limit(st->dim));
+}
+
 float* sample_slot(BuildState* st, uint64 priority) {
-  if (priority >= ivf::sample_threshold(st->rows_seen,
-                                        static_cast<uint32>(st->options.sample_factor),
-                                        static_cast<uint32>(st->options.lists))) {
-    return nullptr;
-  }
+  if (priority >= sample_threshold(st, st->rows_seen)) return nullptr;
   if (st->sample_rows == st->sample_capacity) make_sample_room(st);
   return st->sample + st->sample_rows * st->dim;
 }
@@ -504,6 +525,21 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
     st->lists = ivf::default_lists(rows);
     target = std::min(static_cast<uint64>(st->options.sample_factor) * st->lists,
                       std::max<uint64>(rows, 1));
+  }
+  // The sample holds at most what maintenance_work_mem allows: fewer rows a list train the
+  // centroids a little less well, which beats refusing to build (pgvector's IVFFlat
+  // refuses; a new user's first CREATE INDEX runs under the default 64 MB).
+  if (const uint64 limit = sample_limit(st->dim); target > limit) {
+    ereport(NOTICE, (errmsg("rabitq k-means sample limited to %llu rows by maintenance_work_mem",
+                            static_cast<unsigned long long>(limit)),
+                     errdetail("sample_factor %d asks for %llu rows for %u lists; %d MB of "
+                               "maintenance_work_mem holds %llu.",
+                               st->options.sample_factor, static_cast<unsigned long long>(target),
+                               st->lists, maintenance_work_mem / 1024,
+                               static_cast<unsigned long long>(limit)),
+                     errhint("Raise maintenance_work_mem for the full sample, which may improve "
+                             "recall.")));
+    target = limit;
   }
   st->sample_rows =
       ivf::keep_smallest(target, st->sample, st->sample_priority, st->sample_rows, st->dim);

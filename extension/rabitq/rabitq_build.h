@@ -68,6 +68,12 @@ struct RowBatch {
 // Pass 1: counts and samples the rows (ivf/priority_sample.h). A row's priority is a hash
 // of the seed and its TID, so that a worker reading part of the table computes it too.
 uint64 tid_priority(const BuildState* st, const ItemPointerData& tid);
+// The most rows the k-means sample may have: what about three quarters of
+// maintenance_work_mem hold while reading (rabitq_build.cpp). Parallel workers get the
+// leader's settings, so they compute the same.
+uint64 sample_limit(int dim);
+// A row counted as the rows-th is sampled while its priority is below this.
+uint64 sample_threshold(const BuildState* st, uint64 rows);
 // Where the row counted as the st->rows_seen-th goes in the sample, or nullptr when its
 // priority is past the threshold. The caller writes the prepared row there and then
 // records it with st->sample_priority[st->sample_rows++] = priority.

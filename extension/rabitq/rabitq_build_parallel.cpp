@@ -170,10 +170,7 @@ void worker_sample_callback(Relation, ItemPointer tid, Datum* values, bool* isnu
     // The leader tests the row against the threshold of every row counted before it in the
     // table, at least the `seen` rows of this worker's chunks so far; the threshold never
     // rises, so this test lets through every row the leader keeps.
-    if (priority >= ivf::sample_threshold(w->seen, static_cast<uint32>(st->options.sample_factor),
-                                          static_cast<uint32>(st->options.lists))) {
-      return;
-    }
+    if (priority >= sample_threshold(st, w->seen)) return;
     auto* record =
         reinterpret_cast<SampleRecord*>(w->records + w->nrecords * sample_record_size(st->dim));
     MemoryContext old = MemoryContextSwitchTo(st->tmp);

@@ -35,16 +35,17 @@ std::uint64_t row_priority(std::uint64_t seed, std::uint64_t key) {
 }
 
 double sample_target_bound(std::uint64_t rows, std::uint32_t sample_factor,
-                           std::uint32_t fixed_lists) {
+                           std::uint32_t fixed_lists, std::uint64_t limit) {
   const double lists =
       fixed_lists > 0 ? fixed_lists : 2.0 * std::sqrt(static_cast<double>(rows)) + 1.0;
-  return static_cast<double>(sample_factor) * lists;
+  return std::min(static_cast<double>(sample_factor) * lists, static_cast<double>(limit));
 }
 
 std::uint64_t sample_threshold(std::uint64_t rows, std::uint32_t sample_factor,
-                               std::uint32_t fixed_lists) {
+                               std::uint32_t fixed_lists, std::uint64_t limit) {
   if (rows == 0) return UINT64_MAX;
-  const double share = kSampleSlack * sample_target_bound(rows, sample_factor, fixed_lists) / rows;
+  const double share =
+      kSampleSlack * sample_target_bound(rows, sample_factor, fixed_lists, limit) / rows;
   if (share >= 1.0) return UINT64_MAX;
   return static_cast<std::uint64_t>(std::ldexp(share, 64));
 }

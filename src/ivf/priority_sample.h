@@ -25,17 +25,21 @@ constexpr double kSampleSlack = 1.2;
 // The priority of the row named by `key` (distinct per row) in a scan with `seed`.
 std::uint64_t row_priority(std::uint64_t seed, std::uint64_t key);
 
+// No limit on the sample's size but the one sample_factor sets.
+constexpr std::uint64_t kNoSampleLimit = UINT64_MAX;
+
 // The largest sample size that `rows` rows can ask for: sample_factor × fixed_lists, or with
 // fixed_lists = 0 (lists from the row count) sample_factor × (2·√rows + 1), which bounds
-// sample_factor × default_lists(rows).
+// sample_factor × default_lists(rows); never more than `limit` (a memory bound the caller
+// fixes before reading: the final target must then be at most `limit` too).
 double sample_target_bound(std::uint64_t rows, std::uint32_t sample_factor,
-                           std::uint32_t fixed_lists);
+                           std::uint32_t fixed_lists, std::uint64_t limit = kNoSampleLimit);
 
 // Rows whose priority is below this are kept once `rows` rows have been seen:
 // kSampleSlack × sample_target_bound(rows) / rows of the priority range, or every row.
-// Never rises as rows grows.
+// Never rises as rows grows (the bound over rows falls, and so does the limit over rows).
 std::uint64_t sample_threshold(std::uint64_t rows, std::uint32_t sample_factor,
-                               std::uint32_t fixed_lists);
+                               std::uint32_t fixed_lists, std::uint64_t limit = kNoSampleLimit);
 
 // Drops the rows whose priority is not below `threshold`, keeping the others in order at
 // the front of the arrays (vectors: count × dim). Returns how many are left.

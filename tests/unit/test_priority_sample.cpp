@@ -18,16 +18,17 @@ namespace {
 // `room` rows, dropping rows above the threshold when full and doubling the room when that
 // frees too little. Returns the sampled ordinals.
 std::vector<float> one_pass(std::uint64_t rows, std::uint32_t factor, std::uint32_t fixed_lists,
-                            std::size_t room, std::uint64_t seed) {
+                            std::size_t room, std::uint64_t seed,
+                            std::uint64_t limit = ivf::kNoSampleLimit) {
   std::vector<float> vectors(room);
   std::vector<std::uint64_t> priorities(room);
   std::size_t held = 0;
   for (std::uint64_t r = 0; r < rows; r++) {
     const std::uint64_t p = ivf::row_priority(seed, r);
-    if (p >= ivf::sample_threshold(r + 1, factor, fixed_lists)) continue;
+    if (p >= ivf::sample_threshold(r + 1, factor, fixed_lists, limit)) continue;
     if (held == vectors.size()) {
-      held = ivf::drop_rows_from(ivf::sample_threshold(r + 1, factor, fixed_lists), vectors.data(),
-                                 priorities.data(), held, 1);
+      held = ivf::drop_rows_from(ivf::sample_threshold(r + 1, factor, fixed_lists, limit),
+                                 vectors.data(), priorities.data(), held, 1);
       if (held == vectors.size()) {
         vectors.resize(2 * held);
         priorities.resize(2 * held);
@@ -37,7 +38,7 @@ std::vector<float> one_pass(std::uint64_t rows, std::uint32_t factor, std::uint3
     priorities[held++] = p;
   }
   const std::uint64_t lists = fixed_lists > 0 ? fixed_lists : ivf::default_lists(rows);
-  const std::size_t target = std::min<std::uint64_t>(factor * lists, rows);
+  const std::size_t target = std::min<std::uint64_t>({factor * lists, rows, limit});
   held = ivf::keep_smallest(target, vectors.data(), priorities.data(), held, 1);
   return std::vector<float>(vectors.begin(), vectors.begin() + held);
 }
@@ -86,6 +87,33 @@ TEST(PrioritySample, OnePassGivesTheSmallestPriorities) {
   }
   EXPECT_EQ(one_pass(100000, 4, 50, 64, 3), smallest(100000, 200, 3));
   EXPECT_NE(one_pass(100000, 4, 50, 64, 3), one_pass(100000, 4, 50, 64, 4));
+}
+
+TEST(PrioritySample, ALimitCapsTheSampleAndKeepsItUniform) {
+  // A memory limit (a build under a small maintenance_work_mem) caps the target: the pass
+  // then gives the `limit` smallest priorities, whatever the room it started with, and
+  // holds about kSampleSlack × limit rows while reading.
+  for (std::uint64_t limit : {300ull, 1000ull}) {
+    const auto want = smallest(200000, limit, 11);
+    EXPECT_EQ(one_pass(200000, 64, 0, 16, 11, limit), want) << limit;
+    EXPECT_EQ(one_pass(200000, 64, 0, 100000, 11, limit), want) << limit;
+  }
+  // A limit above the target changes nothing.
+  EXPECT_EQ(one_pass(200000, 8, 0, 16, 7, 1000000), one_pass(200000, 8, 0, 16, 7));
+  // The limited threshold never rises either, and keeps the slack over the limit's share.
+  std::uint64_t last = UINT64_MAX;
+  for (std::uint64_t rows = 1; rows < 2000000; rows += 1 + rows / 50) {
+    const std::uint64_t t = ivf::sample_threshold(rows, 64, 0, 500);
+    EXPECT_LE(t, last) << rows;
+    EXPECT_LE(t, ivf::sample_threshold(rows, 64, 0)) << rows;
+    if (500.0 * ivf::kSampleSlack < static_cast<double>(rows)) {
+      // About kSampleSlack × 500 rows are held, however many rows the factor asks for.
+      const double share = 500.0 / static_cast<double>(rows) * 18446744073709551616.0;
+      EXPECT_GE(static_cast<double>(t), share) << rows;
+      EXPECT_LE(static_cast<double>(t), share * ivf::kSampleSlack * 1.0001) << rows;
+    }
+    last = t;
+  }
 }
 
 TEST(PrioritySample, KeepSmallestBreaksTiesByOrder) {
