@@ -22,6 +22,7 @@
 #include "rulake/batch_search.h"
 #include "rulake/collection_index.h"
 #include "rulake/cpu_scan_kernel.h"
+#include "test_rulake_image.h"
 
 namespace rq = ruvector::rabitq;
 namespace rl = ruvector::rulake;
@@ -209,34 +210,10 @@ TEST(ResultQueue, NearestFirstTiesByTid) {
 
 namespace {
 
-struct Image {
-  std::uint32_t dim;
-  std::vector<unsigned char> bytes;
-  std::vector<float> queries;
-};
-
-Image make_image(Metric metric, std::uint32_t dim, std::size_t rows, std::uint32_t lists,
-                 std::size_t nqueries, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f);
-  std::vector<float> centres(8 * dim);
-  for (float& c : centres) c = 2 * noise(gen);
-  std::vector<float> data(rows * dim);
-  std::vector<std::int64_t> ids(rows);
-  for (std::size_t i = 0; i < rows; i++) {
-    ids[i] = static_cast<std::int64_t>(i);
-    for (std::uint32_t j = 0; j < dim; j++)
-      data[i * dim + j] = centres[(i % 8) * dim + j] + noise(gen);
-  }
-  rl::IndexParams p;
-  p.dim = dim;
-  p.metric = metric;
-  p.seed = seed;
-  p.lists = lists;
-  Image image{dim, rl::build_index(p, ids.data(), data.data(), rows), {}};
-  image.queries.resize(nqueries * dim);
-  for (float& x : image.queries) x = 2 * noise(gen);
-  return image;
+// Eight clusters, centres with sd 2, ids from 0.
+rulake_test::TestImage make_image(Metric metric, std::uint32_t dim, std::size_t rows,
+                                  std::uint32_t lists, std::size_t nqueries, std::uint64_t seed) {
+  return rulake_test::make_test_image(metric, dim, rows, lists, nqueries, seed, {8, 2.0f, 0});
 }
 
 // The index scan's query side: the query prepared and rotated (rotate_rows is a Rotator).
@@ -256,7 +233,7 @@ std::vector<float> rotated_query(const rl::ImageView& v, const float* query) {
 // the margin is what keeps the bound below. The list bound is exact (triangle inequality).
 TEST(ListQuery, LowerBoundsHoldAgainstBruteForce) {
   for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
-    const Image image = make_image(metric, 100, 3000, 12, 5, 21);
+    const rulake_test::TestImage image = make_image(metric, 100, 3000, 12, 5, 21);
     const rl::ImageView v = rl::image_view(image.bytes.data(), image.bytes.size());
     const std::uint32_t padded = v.info.padded_dim;
     std::vector<float> scratch(padded);
@@ -335,7 +312,7 @@ int record_scan(void* self, const RvScanImage* image, int metric, const RvScanJo
 // same code: the same probe order, planes and factors, bit for bit.
 TEST(ListQuery, BatchSearchMatchesTheIndexScansListSetup) {
   for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
-    const Image image = make_image(metric, 200, 2000, 16, 1, 33);
+    const rulake_test::TestImage image = make_image(metric, 200, 2000, 16, 1, 33);
     const rl::ImageView v = rl::image_view(image.bytes.data(), image.bytes.size());
     RvScanKernel kernel = rl::cpu_scan_kernel();
     kernel.scan = record_scan;
@@ -383,7 +360,7 @@ TEST(ListQuery, BatchSearchMatchesTheIndexScansListSetup) {
 }
 
 TEST(BatchSearch, InterruptCheckCancels) {
-  const Image image = make_image(Metric::kL2, 64, 500, 4, 50, 3);
+  const rulake_test::TestImage image = make_image(Metric::kL2, 64, 500, 4, 50, 3);
   static int calls;
   calls = 0;
   ruvector::InterruptCheck cancel_at_third = [] {

@@ -14,40 +14,19 @@
 #include "rulake/batch_search.h"
 #include "rulake/cpu_scan_kernel.h"
 #include "rulake/scan_dispatch.h"
+#include "test_rulake_image.h"
 
 namespace rl = ruvector::rulake;
 using ruvector::rabitq::Metric;
 
 namespace {
 
-struct Fixture {
-  std::uint32_t dim;
-  std::vector<unsigned char> image;
-  std::vector<float> queries;
-};
+using Fixture = rulake_test::TestImage;
 
+// Ten clusters, centres with sd 3, ids from 1000.
 Fixture make(Metric metric, std::uint32_t dim, std::size_t rows, std::size_t nqueries,
              std::uint32_t lists, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f);
-  std::vector<float> centres(10 * dim);
-  for (float& c : centres) c = 3 * noise(gen);
-  std::vector<float> data(rows * dim);
-  std::vector<std::int64_t> ids(rows);
-  for (std::size_t i = 0; i < rows; i++) {
-    ids[i] = static_cast<std::int64_t>(1000 + i);
-    for (std::uint32_t j = 0; j < dim; j++)
-      data[i * dim + j] = centres[(i % 10) * dim + j] + noise(gen);
-  }
-  rl::IndexParams p;
-  p.dim = dim;
-  p.metric = metric;
-  p.seed = seed;
-  p.lists = lists;
-  Fixture f{dim, rl::build_index(p, ids.data(), data.data(), rows), {}};
-  f.queries.resize(nqueries * dim);
-  for (float& x : f.queries) x = 2 * noise(gen);
-  return f;
+  return rulake_test::make_test_image(metric, dim, rows, lists, nqueries, seed, {10, 3.0f, 1000});
 }
 
 void expect_same_as_single(const Fixture& f, const rl::SearchParams& params,
@@ -55,7 +34,7 @@ void expect_same_as_single(const Fixture& f, const rl::SearchParams& params,
                            std::size_t first = 0) {
   for (std::size_t q = first; q < batch.size(); q += stride) {
     std::vector<rl::Hit> one;
-    rl::search_index(f.image.data(), f.image.size(), f.queries.data() + q * f.dim, params, &one);
+    rl::search_index(f.bytes.data(), f.bytes.size(), f.queries.data() + q * f.dim, params, &one);
     ASSERT_EQ(one.size(), batch[q].size()) << "query " << q;
     for (std::size_t i = 0; i < one.size(); i++) {
       EXPECT_EQ(one[i].id, batch[q][i].id) << "query " << q << " rank " << i;
@@ -73,7 +52,7 @@ TEST(RulakeBatch, EqualsOneSearchAtATime) {
       params.k = 10;
       params.probes = 4;
       std::vector<std::vector<rl::Hit>> batch;
-      rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 37, params,
+      rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 37, params,
                        rl::cpu_scan_kernel(), 0, &batch);
       ASSERT_EQ(batch.size(), 37u);
       EXPECT_EQ(batch[0].size(), 10u);
@@ -89,7 +68,7 @@ TEST(RulakeBatch, LargeBatchesAreChunkedWithoutChangingAnswers) {
   params.k = 5;
   params.rerank_factor = 4;
   std::vector<std::vector<rl::Hit>> batch;
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 3000, params,
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 3000, params,
                    rl::cpu_scan_kernel(), 0, &batch);
   ASSERT_EQ(batch.size(), 3000u);
   expect_same_as_single(f, params, batch, 97);
@@ -101,14 +80,14 @@ TEST(RulakeBatch, KLargerThanTheImageAndEmptyInputs) {
   rl::SearchParams params;
   params.k = 1000;
   std::vector<std::vector<rl::Hit>> batch;
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 4, params,
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 4, params,
                    rl::cpu_scan_kernel(), 0, &batch);
   for (const auto& hits : batch) EXPECT_EQ(hits.size(), 30u);
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 0, params,
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 0, params,
                    rl::cpu_scan_kernel(), 0, &batch);
   EXPECT_TRUE(batch.empty());
   params.k = 0;
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 4, params,
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 4, params,
                    rl::cpu_scan_kernel(), 0, &batch);
   ASSERT_EQ(batch.size(), 4u);
   EXPECT_TRUE(batch[3].empty());
@@ -118,7 +97,7 @@ std::string error_of(const Fixture& f, std::size_t nqueries, const float* querie
   rl::SearchParams params;
   std::vector<std::vector<rl::Hit>> batch;
   try {
-    rl::search_batch(f.image.data(), f.image.size(), queries, nqueries, params,
+    rl::search_batch(f.bytes.data(), f.bytes.size(), queries, nqueries, params,
                      rl::cpu_scan_kernel(), 0, &batch);
   } catch (const std::invalid_argument& e) {
     return e.what();
@@ -152,7 +131,7 @@ TEST(RulakeBatch, KernelFailureIsAnError) {
   rl::SearchParams params;
   std::vector<std::vector<rl::Hit>> batch;
   try {
-    rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 2, params, broken, 0,
+    rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 2, params, broken, 0,
                      &batch);
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
@@ -215,9 +194,9 @@ TEST(RulakeBatch, LoadedKernelAnswersAsTheCpu) {
   rl::SearchParams params;
   params.probes = 5;
   std::vector<std::vector<rl::Hit>> cpu, loaded;
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 20, params,
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 20, params,
                    rl::cpu_scan_kernel(), 0, &cpu);
-  rl::search_batch(f.image.data(), f.image.size(), f.queries.data(), 20, params, k, 77, &loaded);
+  rl::search_batch(f.bytes.data(), f.bytes.size(), f.queries.data(), 20, params, k, 77, &loaded);
   for (std::size_t q = 0; q < 20; q++) {
     ASSERT_EQ(cpu[q].size(), loaded[q].size());
     for (std::size_t i = 0; i < cpu[q].size(); i++) {
