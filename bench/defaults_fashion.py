@@ -88,31 +88,39 @@ def connect(table):
 
 def client(table, mode, gucs, queries, seconds, first_pass, barrier, out):
     """One application connection: a warm-up pass over its queries (whose answers give the
-    recall), then as many passes as fit in `seconds` after all clients are ready."""
-    conn = connect(table)
-    for guc in gucs:
-        conn.execute(guc)
-    placeholder = "%s" if mode == "text" else "%b"
-    sql = QUERY_SQL[table].format(placeholder)
-    cur = conn.cursor()
-    answers = []
-    for q in queries:
-        cur.execute(sql, (q,))
-        answers.append([r[0] for r in cur.fetchall()])
-    barrier.wait()
-    done = 0
-    t0 = time.perf_counter()
-    deadline = t0 + seconds
-    while time.perf_counter() < deadline:
+    recall), then as many passes as fit in `seconds` after all clients are ready. Puts
+    (QPS, answers) or (None, error); an error breaks the barrier so no client waits on it."""
+    try:
+        out.put(client_passes(table, mode, gucs, queries, seconds, first_pass, barrier))
+    except Exception as e:  # reported by run_clients, which ends the run
+        barrier.abort()
+        out.put((None, f"{type(e).__name__}: {e}"))
+
+
+def client_passes(table, mode, gucs, queries, seconds, first_pass, barrier):
+    with connect(table) as conn:
+        for guc in gucs:
+            conn.execute(guc)
+        placeholder = "%s" if mode == "text" else "%b"
+        sql = QUERY_SQL[table].format(placeholder)
+        cur = conn.cursor()
+        answers = []
         for q in queries:
             cur.execute(sql, (q,))
-            cur.fetchall()
-            done += 1
-            if done % 50 == 0 and time.perf_counter() >= deadline:
-                break
-    elapsed = time.perf_counter() - t0
-    conn.close()
-    out.put((done / elapsed, answers if first_pass else None))
+            answers.append([r[0] for r in cur.fetchall()])
+        barrier.wait(timeout=600)
+        done = 0
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        while time.perf_counter() < deadline:
+            for q in queries:
+                cur.execute(sql, (q,))
+                cur.fetchall()
+                done += 1
+                if done % 50 == 0 and time.perf_counter() >= deadline:
+                    break
+        elapsed = time.perf_counter() - t0
+    return done / elapsed, answers if first_pass else None
 
 
 def run_clients(table, mode, gucs, queries, n):
@@ -129,11 +137,13 @@ def run_clients(table, mode, gucs, queries, n):
     ]
     for p in procs:
         p.start()
-    results = [out.get() for _ in procs]
+    # A client that dies without reporting (killed) ends the run rather than hanging it.
+    results = [out.get(timeout=SECONDS + 600) for _ in procs]
     for p in procs:
         p.join()
-        if p.exitcode != 0:
-            sys.exit(f"a client of {table} {mode} {gucs} failed")
+    errors = [r[1] for r in results if r[0] is None]
+    if errors:
+        sys.exit(f"{table} {mode} {gucs}, {n} client(s): {errors[0]}")
     return sum(r[0] for r in results), results[0][1]
 
 
