@@ -29,6 +29,7 @@
 #include "extension/boundary.h"
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/rabitq/rabitq_items.h"
+#include "extension/rabitq/rabitq_returned.h"
 #include "extension/vector/vector_type.h"
 #include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
@@ -251,6 +252,10 @@ void sort_lists_from(Relation index, ScanState* s, uint32 count) {
   while (s->sorted < want && s->probe_order.next(exact, &s->order[s->sorted])) s->sorted++;
 }
 
+// The scan's query and the published row die with the scan's context (rescan resets it,
+// an error deletes it with the executor's): the distance operators must not see them after.
+void forget_on_reset(void* scan) { forget_returned(scan); }
+
 void start(IndexScanDesc scan, ScanState* s) {
   Relation index = scan->indexRelation;
   if (scan->numberOfOrderBys == 0 || scan->orderByData == nullptr) {
@@ -265,6 +270,10 @@ void start(IndexScanDesc scan, ScanState* s) {
   uint32 padded = s->meta.padded_dim;
   uint32 lists = s->meta.lists;
 
+  auto* forget = static_cast<MemoryContextCallback*>(palloc(sizeof(MemoryContextCallback)));
+  forget->func = forget_on_reset;
+  forget->arg = scan;
+  MemoryContextRegisterResetCallback(s->context, forget);
   s->query = static_cast<float*>(palloc0(sizeof(float) * dim));
   s->rotated = static_cast<float*>(palloc0(sizeof(float) * padded));
   s->residual = static_cast<float*>(palloc(sizeof(float) * padded));
@@ -690,6 +699,11 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
     scan->xs_recheckorderby = false;
     scan->xs_orderbyvals[0] = Float8GetDatum(r.distance);
     scan->xs_orderbynulls[0] = s->unordered;
+    const AttrNumber column = scan->indexRelation->rd_index->indkey.values[0];
+    if (!s->unordered && column != 0) {
+      publish_returned(scan, scan->heapRelation, column, &scan->xs_heaptid, s->metric, s->query,
+                       static_cast<int>(s->meta.dim), r.distance);
+    }
   }
   MemoryContextSwitchTo(old);
   return found;

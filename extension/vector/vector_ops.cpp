@@ -1,6 +1,7 @@
 // Distances, element-wise arithmetic, norms and ordering of ruvector values. Distances go
 // through the SIMD kernels chosen at load time; results are float8 like pgvector's.
 #include "extension/boundary.h"
+#include "extension/rabitq/rabitq_returned.h"
 #include "extension/vector/vector_type.h"
 
 #include <cmath>
@@ -12,6 +13,8 @@
 
 using ruvector::pg::new_ruvector;
 using ruvector::pg::RuVector;
+using ruvector::pg::rabitq::returned_distance;
+using ruvector::rabitq::Metric;
 namespace vec = ruvector::vector;
 
 namespace {
@@ -22,6 +25,16 @@ const ruvector::kernels::DistanceKernels& kernels() {
 
 }  // namespace
 
+// The distance a rabitq scan just returned for this row and query, instead of detoasting
+// the row again (rabitq_returned.h).
+#define RUVECTOR_RETURNED_DISTANCE(metric)                                              \
+  do {                                                                                  \
+    double returned;                                                                    \
+    if (returned_distance(metric, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &returned)) { \
+      PG_RETURN_FLOAT8(returned);                                                       \
+    }                                                                                   \
+  } while (0)
+
 // Fetches two vector arguments of equal dimension as `a` and `b`.
 #define RUVECTOR_TWO_ARGS()              \
   RuVector* a = PG_GETARG_RUVECTOR_P(0); \
@@ -29,6 +42,7 @@ const ruvector::kernels::DistanceKernels& kernels() {
   vec::check_same_dim(a->dim, b->dim)
 
 RUVECTOR_FUNCTION(ruvector_l2_distance) {
+  RUVECTOR_RETURNED_DISTANCE(Metric::kL2);
   RUVECTOR_TWO_ARGS();
   PG_RETURN_FLOAT8(std::sqrt(static_cast<double>(kernels().l2_squared(a->x, b->x, a->dim))));
 }
@@ -44,11 +58,13 @@ RUVECTOR_FUNCTION(ruvector_inner_product) {
 }
 
 RUVECTOR_FUNCTION(ruvector_negative_inner_product) {
+  RUVECTOR_RETURNED_DISTANCE(Metric::kInnerProduct);
   RUVECTOR_TWO_ARGS();
   PG_RETURN_FLOAT8(-static_cast<double>(kernels().inner_product(a->x, b->x, a->dim)));
 }
 
 RUVECTOR_FUNCTION(ruvector_cosine_distance) {
+  RUVECTOR_RETURNED_DISTANCE(Metric::kCosine);
   RUVECTOR_TWO_ARGS();
   auto parts = kernels().cosine_parts(a->x, b->x, a->dim);
   PG_RETURN_FLOAT8(vec::cosine_distance_from_parts(parts.dot, parts.norm_a_sq, parts.norm_b_sq));
