@@ -18,6 +18,11 @@ FROM (SELECT i, ('[' || array_to_string(array(
       FROM generate_series(1, 400) i) s;
 -- The test means nothing unless the rows are stored compressed.
 SELECT count(*) > 300 AS compressed FROM handoff WHERE pg_column_compression(v) IS NOT NULL;
+-- What is read back (pglz-decoded by util/pglz_decode, not Postgres) is what was written.
+SELECT count(*) AS changed FROM handoff
+WHERE v::text <> ('[' || array_to_string(array(
+        SELECT (id % 17 + (d / 100) * (id % 5)) :: float4 FROM generate_series(1, 600) d), ',')
+        || ']')::ruvector::text;
 CREATE TABLE handoff_q (qid int, q ruvector(600));
 INSERT INTO handoff_q
 SELECT qid, ('[' || array_to_string(array(

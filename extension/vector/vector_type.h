@@ -25,7 +25,13 @@ inline RuVector* new_ruvector(int dim) {
   return result;
 }
 
+// An inline compressed vector, decompressed into the current memory context
+// (vector_detoast.cpp).
+RuVector* decompress_ruvector(struct varlena* compressed);
+
 inline RuVector* datum_get_ruvector(Datum d) {
+  auto* p = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+  if (VARATT_IS_COMPRESSED(p)) return decompress_ruvector(p);
   return reinterpret_cast<RuVector*>(PG_DETOAST_DATUM(d));
 }
 
