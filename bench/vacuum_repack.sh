@@ -81,8 +81,8 @@ SQL
     "$tp" "$pp" "$rp" "$repack_s" "$reindex_s" "$tu" "$pu" "$ru" "$tr" "$pr" "$rr" >>"$results"
 }
 
-run "rabitq" ""
-run "rabitq rerank_from_heap" "WITH (rerank_from_heap = true)"
+run "rabitq rerank_from_heap = false" "WITH (rerank_from_heap = false)"
+run "rabitq (defaults: rerank_from_heap)" ""
 
 echo
 echo "Fashion-MNIST 60k x 784, 80% of the rows deleted, $QUERIES queries, default probes and epsilon, $(nproc) cores"

@@ -169,20 +169,21 @@ SELECT * FROM empty_items ORDER BY v <-> '[1,1,1,1]' LIMIT 3;
 INSERT INTO empty_items VALUES ('[1,1,1,1]'), ('[2,2,2,2]'), ('[0,0,0,1]');
 SELECT v FROM empty_items ORDER BY v <-> '[1,1,1,1]' LIMIT 3;
 
--- Large dimensions: codes and vectors span pages
+-- Large dimensions: codes and vectors (copies kept in the index) span pages
 CREATE TABLE wide (id int, v ruvector(3000));
 INSERT INTO wide SELECT i, array_fill(i::real, ARRAY[3000])::ruvector FROM generate_series(1, 20) i;
-CREATE INDEX ON wide USING rabitq (v) WITH (lists = 2);
+CREATE INDEX ON wide USING rabitq (v) WITH (lists = 2, rerank_from_heap = false);
 SELECT id FROM wide ORDER BY v <-> array_fill(7.2::real, ARRAY[3000])::ruvector LIMIT 3;
 INSERT INTO wide VALUES (99, array_fill(7.25::real, ARRAY[3000])::ruvector);
 SELECT id FROM wide ORDER BY v <-> array_fill(7.2::real, ARRAY[3000])::ruvector LIMIT 3;
 RESET enable_seqscan;
 
--- Reranking from the table (rerank_from_heap): no vector pages, the same answers
+-- Reranking from the table (rerank_from_heap, the default) against copies of the vectors
+-- kept in the index: no vector pages, the same answers
 CREATE TABLE heap_items AS SELECT * FROM items WHERE v IS NOT NULL;
 ALTER TABLE heap_items ADD PRIMARY KEY (id);
-CREATE INDEX heap_items_v ON heap_items USING rabitq (v) WITH (rerank_from_heap = true);
-CREATE INDEX heap_items_full ON heap_items USING rabitq (v);
+CREATE INDEX heap_items_v ON heap_items USING rabitq (v);
+CREATE INDEX heap_items_full ON heap_items USING rabitq (v) WITH (rerank_from_heap = false);
 SELECT pg_relation_size('heap_items_v') < pg_relation_size('heap_items_full') AS smaller;
 DROP INDEX heap_items_full;
 SELECT exact_mismatches('heap_items', '<->', 'heap_items_v') AS heap_mismatches;
@@ -198,8 +199,11 @@ SELECT id FROM heap_items ORDER BY v <-> '[100,100,100,100,100,100,100,100,100,1
 ROLLBACK;
 SELECT count(*) = (SELECT count(*) FROM heap_items) AS every_row, count(DISTINCT id) = count(*) AS no_duplicates
 FROM (SELECT id FROM heap_items ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' LIMIT 100000) s;
--- an expression cannot be read back from the table
+-- an expression cannot be read back from the table: its index keeps copies unless asked
 CREATE INDEX ON heap_items USING rabitq ((v::text::ruvector(16))) WITH (rerank_from_heap = true);
+CREATE INDEX heap_items_expr ON heap_items USING rabitq ((v::text::ruvector(16))) WITH (lists = 4);
+SELECT id FROM heap_items ORDER BY v::text::ruvector(16) <-> '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]' LIMIT 1;
+DROP INDEX heap_items_expr;
 RESET rabitq.probes;
 RESET enable_seqscan;
 

@@ -25,6 +25,7 @@
 
 extern "C" {
 #include "access/tableam.h"
+#include "access/reloptions.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
@@ -35,6 +36,7 @@ extern "C" {
 #include "portability/instr_time.h"
 #include "postmaster/postmaster.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 }
 
 namespace ruvector::pg::rabitq {
@@ -472,6 +474,40 @@ int build_workers(Relation heap, Relation index, IndexInfo* info) {
   return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 }
 
+// Whether the index's WITH clause names `option` (rd_options holds defaults for the rest).
+bool option_named(Relation index, const char* option) {
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(RelationGetRelid(index)));
+  if (!HeapTupleIsValid(tuple)) {
+    elog(ERROR, "cache lookup failed for relation %u", RelationGetRelid(index));
+  }
+  bool isnull = false;
+  Datum reloptions = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_reloptions, &isnull);
+  bool named = false;
+  if (!isnull) {
+    ListCell* cell;
+    foreach (cell, untransformRelOptions(reloptions)) {
+      if (strcmp(static_cast<DefElem*>(lfirst(cell))->defname, option) == 0) named = true;
+    }
+  }
+  ReleaseSysCache(tuple);
+  return named;
+}
+
+// rerank_from_heap is on by default: the index keeps codes only, a small fraction of the
+// vectors' size, and reads a reranked row's vector from the table (in place for inline
+// storage; decompressed for compressed rows). An index on an expression has no column to
+// read: it keeps copies unless its WITH clause asks for rerank_from_heap, an error there.
+bool reranks_from_heap(Relation index, const RabitqOptions* options) {
+  const bool asked = options == nullptr || options->rerank_from_heap;
+  if (index->rd_index->indkey.values[0] != 0) return asked;
+  if (asked && options != nullptr && option_named(index, "rerank_from_heap")) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("rerank_from_heap needs an index on a column, not an expression"),
+                    errhint("Index the column itself, or set rerank_from_heap off.")));
+  }
+  return false;
+}
+
 }  // namespace
 
 IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
@@ -480,7 +516,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   }
   auto* st = static_cast<BuildState*>(palloc0(sizeof(BuildState)));
   static const RabitqOptions kDefaults = {
-      0, 0, kDefaultBits, 0, kDefaultSampleFactor, kDefaultKmeansIterations, false};
+      0, 0, kDefaultBits, 0, kDefaultSampleFactor, kDefaultKmeansIterations, true};
   st->heap = heap;
   st->index = index;
   st->info = info;
@@ -494,11 +530,8 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   st->options_seed = static_cast<uint64>(st->options.seed);
   st->tuple_size = code_tuple_size(st->padded_dim, st->bits);
   st->ex_size = st->bits > 1 ? ex_item_size(st->padded_dim, st->bits) : 0;
-  if (st->options.rerank_from_heap && index->rd_index->indkey.values[0] == 0) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("rerank_from_heap needs an index on a column, not an expression"),
-                    errhint("Index the column itself, or leave rerank_from_heap off.")));
-  }
+  st->options.rerank_from_heap =
+      reranks_from_heap(index, reinterpret_cast<const RabitqOptions*>(index->rd_options));
   st->threads = static_cast<uint32>(std::max(1, std::min(max_parallel_maintenance_workers + 1, 4)));
   st->tmp = AllocSetContextCreate(CurrentMemoryContext, "rabitq build row", ALLOCSET_DEFAULT_SIZES);
   const int workers = build_workers(heap, index, info);
@@ -612,7 +645,7 @@ void build_empty(Relation index) {
   RabitqMeta meta = make_meta(index_metric(index), dim, padded_dim, 1, bits, 0, centroid);
   const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
-  if (options != nullptr && options->rerank_from_heap) meta.flags |= kMetaHeapRerank;
+  if (reranks_from_heap(index, options)) meta.flags |= kMetaHeapRerank;
   write_header_pages(index, INIT_FORKNUM, meta, centroid, empty_entries(1), true);
   log_newpage_range(index, INIT_FORKNUM, 0, RelationGetNumberOfBlocksInFork(index, INIT_FORKNUM),
                     true);

@@ -59,7 +59,7 @@ void init_reloptions() {
   add_int_reloption(relopt_kind_rabitq, "kmeans_iterations", "Lloyd iterations of k-means",
                     kDefaultKmeansIterations, 1, 1000, AccessExclusiveLock);
   add_bool_reloption(relopt_kind_rabitq, "rerank_from_heap",
-                     "Rerank with the table's vectors instead of copies in the index", false,
+                     "Rerank with the table's vectors instead of copies in the index", true,
                      AccessExclusiveLock);
 }
 

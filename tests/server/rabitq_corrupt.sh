@@ -25,7 +25,7 @@ SQL
 # Deleted rows leave tombstones (too few for VACUUM to repack a list): inserts into a list
 # then walk its code chain for one to reuse, and read the old row's vector and ex item.
 "${PSQL[@]}" <<'SQL'
-CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 4, bits = 3);
+CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 4, bits = 3, rerank_from_heap = false);
 DELETE FROM items WHERE id % 10 = 0;
 VACUUM items;
 SQL

@@ -20,7 +20,7 @@ CREATE TABLE items (id bigserial PRIMARY KEY, v ruvector(8));
 -- array once and every row gets the same vector.
 INSERT INTO items (v) SELECT array(SELECT random() * 10 + 0 * g FROM generate_series(1, 8))::ruvector
 FROM generate_series(1, 3000) g;
-CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 16${RABITQ_BITS:+, bits = $RABITQ_BITS});
+CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 16, rerank_from_heap = false${RABITQ_BITS:+, bits = $RABITQ_BITS});
 SQL
 distinct=$("${PSQL[@]}" -c "SELECT count(DISTINCT v::text) FROM items")
 if [[ "$distinct" -lt 2990 ]]; then

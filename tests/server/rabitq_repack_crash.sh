@@ -21,7 +21,7 @@ CREATE EXTENSION ruvector;
 CREATE TABLE items (id int PRIMARY KEY, v ruvector(8));
 INSERT INTO items SELECT g, array(SELECT sin(g * 0.37 + d) * 10 + (g % 17) FROM generate_series(1, 8) d)::ruvector
 FROM generate_series(1, 20000) g;
-CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 2${RABITQ_BITS:+, bits = $RABITQ_BITS});
+CREATE INDEX items_v ON items USING rabitq (v) WITH (lists = 2, rerank_from_heap = false${RABITQ_BITS:+, bits = $RABITQ_BITS});
 SQL
 
 stop_server() {
