@@ -53,6 +53,22 @@ inline const std::uint8_t* read_match(const std::uint8_t* sp, std::size_t* len, 
   return sp + 2;
 }
 
+// Applies the match at `sp` (whose input holds it whole) at `*dp`, clipped at the output's
+// end as Postgres clips it. Returns the input past the match, or nullptr when the match
+// reaches before the output's start.
+inline const std::uint8_t* apply_match(const std::uint8_t* sp, std::uint8_t* dst, std::uint8_t** dp,
+                                       std::uint8_t* dst_end) {
+  std::size_t len;
+  std::size_t off;
+  sp = read_match(sp, &len, &off);
+  if (off == 0 || off > static_cast<std::size_t>(*dp - dst)) return nullptr;
+  const std::size_t room = static_cast<std::size_t>(dst_end - *dp);
+  if (len > room) len = room;
+  copy_match(*dp, off, len);
+  *dp += len;
+  return sp;
+}
+
 // Input a control byte and its eight items can take, plus the word a literal run reads:
 // the fast loop needs no bounds check on the input inside one control byte.
 constexpr std::ptrdiff_t kMaxGroup = 1 + 8 * 3 + 8;
@@ -85,14 +101,8 @@ bool pglz_decode(const std::uint8_t* src, std::size_t src_size, std::uint8_t* ds
         left -= literals;
         if (left == 0) break;
       }
-      std::size_t len;
-      std::size_t off;
-      sp = read_match(sp, &len, &off);
-      if (off == 0 || off > static_cast<std::size_t>(dp - dst)) return false;
-      const std::size_t room = static_cast<std::size_t>(dst_end - dp);
-      if (len > room) len = room;
-      copy_match(dp, off, len);
-      dp += len;
+      sp = apply_match(sp, dst, &dp, dst_end);
+      if (sp == nullptr) return false;
       ctrl >>= 1;
       left--;
       if (dp == dst_end) break;
@@ -108,14 +118,8 @@ bool pglz_decode(const std::uint8_t* src, std::size_t src_size, std::uint8_t* ds
         continue;
       }
       if (src_end - sp < 2 || ((sp[0] & 0x0f) == 15 && src_end - sp < 3)) return false;
-      std::size_t len;
-      std::size_t off;
-      sp = read_match(sp, &len, &off);
-      if (off == 0 || off > static_cast<std::size_t>(dp - dst)) return false;
-      const std::size_t room = static_cast<std::size_t>(dst_end - dp);
-      if (len > room) len = room;
-      copy_match(dp, off, len);
-      dp += len;
+      sp = apply_match(sp, dst, &dp, dst_end);
+      if (sp == nullptr) return false;
     }
   }
   return dp == dst_end && sp == src_end;
