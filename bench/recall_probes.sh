@@ -13,6 +13,7 @@
 #                three orders of magnitude (tools/gen_hard.cpp)
 #   clustered    100k x 768 from tools/gen_clustered.cpp (bench/clustered_1m.sh's generator)
 # EPSILON: a rabitq.epsilon to set for every query (default: the GUC's default).
+# PROBES: the probes to measure instead of the sweep (e.g. "10", the default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/cluster.sh
@@ -84,7 +85,10 @@ UPDATE queries q SET kth = (SELECT max(d) FROM (SELECT b.embedding <-> q.embeddi
   FROM base b ORDER BY b.embedding <-> q.embedding LIMIT 10) x);
 SQL
   t0=$(date +%s.%N)
-  "${PSQL[@]}" -c "CREATE INDEX base_idx ON base USING rabitq (embedding)"
+  # The build logs its calibrated full-probe epsilon at DEBUG1 (builds that calibrate).
+  full=$("${PSQL[@]}" -c "SET client_min_messages = debug1" \
+    -c "CREATE INDEX base_idx ON base USING rabitq (embedding)" 2>&1 |
+    sed -nE 's/.*full-probe epsilon ([0-9.]+).*/\1/p')
   build=$(echo "$(date +%s.%N) - $t0" | bc)
   ids=$("${PSQL[@]}" -c "SELECT id FROM queries ORDER BY id")
   # One statement per query, so that each scan logs its own counts when it ends.
@@ -104,16 +108,17 @@ SQL
   read -r _ _ lists _ < <(run 65536)
   rows=$("${PSQL[@]}" -c "SELECT count(*) FROM base")
   echo
-  echo "$set: $rows rows, $lists lists, build $(printf %.1f "$build") s"
+  echo "$set: $rows rows, $lists lists, build $(printf %.1f "$build") s, full-probe epsilon ${full:-none}"
   echo "| probes | recall@10 | reranked / query |"
   echo "|---|---|---|"
-  p=1
-  while :; do
-    [[ $p -gt $lists ]] && p=$lists
+  sweep=${PROBES:-}
+  if [[ -z "$sweep" ]]; then
+    for ((p = 1; p < lists; p *= 2)); do sweep+="$p "; done
+    sweep+=$lists
+  fi
+  for p in $sweep; do
     read -r hits rr _ n < <(run "$p")
-    printf "| %s | %.4f | %.0f |\n" "$p" "$(echo "$hits / (10 * $QUERIES)" | bc -l)" \
+    printf "| %s | %.4f | %.1f |\n" "$p" "$(echo "$hits / (10 * $QUERIES)" | bc -l)" \
       "$(echo "$rr / $n" | bc -l)"
-    [[ $p -ge $lists ]] && break
-    p=$((p * 2))
   done
 done
