@@ -17,11 +17,11 @@
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/vector/vector_type.h"
 #include "ivf/assign.h"
-#include "rabitq/calibration.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
 #include "ivf/parallel.h"
 #include "ivf/priority_sample.h"
+#include "rabitq/calibration.h"
 #include "util/splitmix64.h"
 
 extern "C" {
@@ -296,15 +296,20 @@ void train(BuildState* st, float* centroids_rotated) {
 
 // Sample rows the calibration uses: the first kCalibrationQueries as queries, against
 // the others in their kCalibrationProbes nearest lists. About 130k pairs on Fashion-MNIST's
-// default index, in well under a second.
+// default index.
 constexpr uint64 kCalibrationRows = 8192;
 constexpr uint32 kCalibrationQueries = 512;
 constexpr uint32 kCalibrationProbes = 16;
 
 // The index's full-probe epsilon, measured on the k-means sample (rabitq/calibration.h); 0
 // when the sample is too small to say. The sample's rows are prepared, in random order.
+// Their rotated copy takes what the sample and the centroids leave of maintenance_work_mem
+// (under the default 64 MB, about 6,700 rows of 784 dimensions).
 float calibrate(BuildState* st) {
-  const uint64 n = std::min(st->sample_rows, kCalibrationRows);
+  const double row_bytes = sizeof(float) * static_cast<double>(st->padded_dim);
+  const double fit =
+      std::max(0.0, memory_left(st->sample_rows, st->dim, st->lists, st->padded_dim)) / row_bytes;
+  const uint64 n = std::min({st->sample_rows, kCalibrationRows, static_cast<uint64>(fit)});
   if (n <= kCalibrationQueries) return 0;
   auto* rotated =
       static_cast<float*>(palloc_extended(sizeof(float) * n * st->padded_dim, MCXT_ALLOC_HUGE));
