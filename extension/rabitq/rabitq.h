@@ -92,7 +92,10 @@ struct RabitqMeta {
   uint32 free_pages;
   BlockNumber orphan_codes;
   BlockNumber orphan_vectors;
-  uint32 unused;
+  // The epsilon at which the error bound missed kFullMissRate of the build's calibration
+  // pairs (rabitq/calibration.h): what a scan that probes every list uses. 0 in indexes
+  // built before calibration, and with too small a sample: scans use kFullEpsilonFallback.
+  float full_epsilon;
 };
 // The end of a page list in free_head and the orphan heads: the metapage, never a chain's.
 constexpr BlockNumber kNoPage = kMetaBlock;

@@ -70,7 +70,9 @@ void init_gucs() {
   DefineCustomRealVariable(
       "rabitq.epsilon", "Multiplier of the RaBitQ error bound used to decide reranks.",
       "A candidate is reranked with its exact distance while its estimate minus epsilon times "
-      "its error bound can still beat a result. Lower is faster and may lose recall.",
+      "its error bound can still beat a result. The scan raises it with the share of lists "
+      "probed, to the index's calibrated full-probe epsilon at every list. Lower is faster "
+      "and may lose recall.",
       &epsilon, 1.9, 0.0, 4.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomEnumVariable(
       "rabitq.iterative_scan", "Whether a scan probes more lists when the first ones run out.",

@@ -33,6 +33,7 @@
 #include "extension/vector/vector_type.h"
 #include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
+#include "rabitq/calibration.h"
 #include "rabitq/candidate_pool.h"
 #include "rabitq/list_query.h"
 #include "rabitq/query.h"
@@ -91,7 +92,7 @@ struct ScanState {
   int mode;       // IterativeScan
   uint32 probes;  // lists probed before any iterative probing
   uint64 max_tuples;
-  float epsilon;  // rabitq.epsilon, as the bounds take it
+  float epsilon;  // as the bounds take it: rabitq.epsilon raised with the share of lists probed
 
   float* query;      // dim, as given: exact distances use it
   float* rotated;    // padded_dim, the prepared query rotated
@@ -325,7 +326,9 @@ void start(IndexScanDesc scan, ScanState* s) {
   }
   s->max_tuples =
       s->unordered ? std::numeric_limits<uint64>::max() : static_cast<uint64>(max_scan_tuples);
-  s->epsilon = static_cast<float>(epsilon);
+  const float full_epsilon =
+      s->meta.full_epsilon > 0 ? s->meta.full_epsilon : core::kFullEpsilonFallback;
+  s->epsilon = core::scan_epsilon(static_cast<float>(epsilon), full_epsilon, s->probes, lists);
   if (s->mode == kIterativeStrict) {
     // Strict order needs every list's bound, and the probe order over all lists.
     sort_lists_from(index, s, lists);
