@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "idx_file.h"
+
 namespace {
 
 // splitmix64: a fixed generator, so the data do not depend on the standard library.
@@ -35,25 +37,6 @@ struct Rng {
   }
 };
 
-FILE* open_idx(const std::string& path) {
-  std::string cmd = "gzip -dcf '" + path + "'";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  return f;
-}
-
-uint32_t read_be32(FILE* f) {
-  unsigned char b[4];
-  if (std::fread(b, 1, 4, f) != 4) {
-    std::fprintf(stderr, "gen_hard: truncated IDX header\n");
-    std::exit(1);
-  }
-  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
-}
-
 void print_row(long id, const std::vector<double>& x, const char* format) {
   std::printf("%ld\t[", id);
   for (size_t i = 0; i < x.size(); i++) {
@@ -65,9 +48,9 @@ void print_row(long id, const std::vector<double>& x, const char* format) {
 
 int dup(const char* images, long rows, int copies, double sigma, uint64_t seed) {
   FILE* f = open_idx(images);
-  read_be32(f);  // magic
-  long n = read_be32(f);
-  long dim = static_cast<long>(read_be32(f)) * read_be32(f);
+  read_be32(f, images);  // magic
+  long n = read_be32(f, images);
+  long dim = static_cast<long>(read_be32(f, images)) * read_be32(f, images);
   if (rows > n) rows = n;
   Rng rng{seed};
   std::vector<unsigned char> pixels(dim);

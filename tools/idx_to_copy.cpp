@@ -7,29 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-// Opens a possibly gzip'd file through gzip -dc, so no zlib dependency is needed.
-FILE* open_idx(const std::string& path) {
-  std::string cmd = "gzip -dcf '" + path + "'";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  return f;
-}
-
-uint32_t read_be32(FILE* f, const char* what) {
-  unsigned char b[4];
-  if (std::fread(b, 1, 4, f) != 4) {
-    std::fprintf(stderr, "idx_to_copy: truncated header in %s\n", what);
-    std::exit(1);
-  }
-  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
-}
-
-}  // namespace
+#include "idx_file.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
