@@ -96,7 +96,8 @@ PG_MAJOR ?= 15
 BUILD_PACKAGES = build-essential postgresql-server-dev-$(PG_MAJOR) libxsimd-dev \
 	nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
 DEBIAN_PACKAGES = $(BUILD_PACKAGES) postgresql-$(PG_MAJOR) libgtest-dev libbenchmark-dev cmake \
-	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg python3-psycopg python3-numpy
+	dataset-fashion-mnist libflint-dev libgmp-dev python3 python3-asyncpg python3-psycopg python3-numpy \
+	python3-venv python3-pip python3-setuptools python3-wheel
 BUILD_DIR ?= build
 
 .PHONY: deps deps-build demo test test-unit test-asan test-regress test-server bench kernels install-kernels \

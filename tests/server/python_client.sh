@@ -18,6 +18,15 @@ cluster_start "a2a.allowed_hosts = '127.0.0.1'" "a2a.retry_backoff = 50"
 for _ in $(seq 50); do [[ -s "$WORK/peer.out" ]] && break; sleep 0.1; done
 psql -X -v ON_ERROR_STOP=1 -qtA -c "CREATE EXTENSION ruvector" \
   -c "SELECT a2a.register_agent('flaky', 'http://127.0.0.1:$(awk '{print $2}' "$WORK/peer.out")/flaky')" >/dev/null
-# From clients/python: the repository root holds ruvector.so, which Python would import.
-cd clients/python
-A2A_AGENT=flaky "$PY" -m unittest discover -s tests -v
+# The package as a user installs it: a fresh venv that sees Debian's packages, no network.
+"$PY" -m venv --system-site-packages "$WORK/venv"
+start=$(date +%s%N)
+cp -r clients/python "$WORK/src"  # setuptools writes build/ and *.egg-info beside the source
+"$WORK/venv/bin/pip" install --quiet --no-index --no-build-isolation "$WORK/src"
+echo "python_client: pip install took $((($(date +%s%N) - start) / 1000000)) ms"
+# The tests run against the installed package, from outside the repository (its root
+# holds ruvector.so, which Python would import).
+tests=$PWD/clients/python/tests
+cd "$WORK"
+"$WORK/venv/bin/python" -c "import ruvector; assert ruvector.__file__.startswith('$WORK/venv'), ruvector.__file__"
+A2A_AGENT=flaky "$WORK/venv/bin/python" -m unittest discover -s "$tests" -v

@@ -7,4 +7,7 @@
 """
 from .vector import from_binary, from_text, to_binary, to_text
 
-__all__ = ["from_binary", "from_text", "to_binary", "to_text"]
+# The package's version, read by pyproject.toml: the only place it is written.
+__version__ = "0.4.0"
+
+__all__ = ["__version__", "from_binary", "from_text", "to_binary", "to_text"]
