@@ -1,47 +1,49 @@
-"""Following A2A tasks from Python: an async iterator over a task's recorded events, driven
-by LISTEN a2a (asyncpg). No polling and no threads: the server's notification for each
-event wakes the iterator, which then reads the event rows it has not yielded yet, so
-nothing is missed even when notifications arrive before the iterator starts.
+"""A2A tasks from Python: send one, wait for it, or follow every update as it is recorded
+(docs/a2a.md). The functions serve psycopg 3 and asyncpg alike; with an async connection
+they return an awaitable (follow: an async iterator).
 
-    async for event in ruvector.a2a.follow(conn, task_id, timeout=60):
+    task = ruvector.a2a.send(conn, "summariser", "hello")
+    for event in ruvector.a2a.follow(conn, task, timeout=60):   # async for, when async
         print(event["seq"], event["kind"], event["state"], event["payload"])
+
+follow LISTENs on channel a2a (a psycopg connection must be autocommit=True) and reads the
+task's event rows it has not yielded yet, so it misses nothing, even events recorded
+before it started.
 """
-import asyncio
-import json
+from __future__ import annotations
 
-FINAL = frozenset({"completed", "canceled", "failed", "rejected", "input-required"})
+from typing import Any, Optional
+
+from . import _plans
+from ._drivers import iterate, run
 
 
-async def follow(conn, task_id, timeout=None):
+def send(conn, agent: str, message: Any, options: Optional[dict] = None):
+    """SELECT a2a.send(agent, message, options): queues a task and returns its id (a str).
+    message is a str (sent as one text part) or a dict/list (an A2A message as JSON)."""
+    return run(conn, _plans.a2a_send, agent, message, options)
+
+
+def task(conn, task_id) -> Any:
+    """SELECT a2a.task(id): the task's state, result and events as a dict."""
+    return run(conn, _plans.json_call, "a2a.task({1}::uuid)", [str(task_id)])
+
+
+def wait(conn, task_id, timeout: float = 30.0) -> Any:
+    """SELECT a2a.wait(id, timeout): blocks until the task ends (or waits for input) or
+    `timeout` seconds pass; returns a2a.task(id) either way."""
+    return run(conn, _plans.json_call, "a2a.wait({1}::uuid, make_interval(secs => {2}))",
+               [str(task_id), float(timeout)])
+
+
+def cancel(conn, task_id) -> Any:
+    """SELECT a2a.cancel(id): 'canceled', 'cancel requested' or the state it had ended in."""
+    return run(conn, _plans.json_call, "to_jsonb(a2a.cancel({1}::uuid))", [str(task_id)])
+
+
+def follow(conn, task_id, timeout: Optional[float] = None):
     """Yields {seq, kind, state, payload} for each event of the task in order, ending after
-    the event that leaves the task final (or waiting for input). Raises asyncio.TimeoutError
-    when `timeout` seconds pass without a new event, LookupError for an unknown task."""
-    task_id = str(task_id)
-    wake = asyncio.Event()
-
-    def on_notify(_conn, _pid, _channel, payload):
-        if payload.split(",", 1)[0] == task_id:
-            wake.set()
-
-    await conn.add_listener("a2a", on_notify)
-    try:
-        if await conn.fetchval("SELECT count(*) FROM a2a.tasks WHERE id = $1::uuid", task_id) == 0:
-            raise LookupError("a2a task %s does not exist (or belongs to another role)" % task_id)
-        last = 0
-        while True:
-            wake.clear()  # before reading: a notification from now on wakes the wait below
-            rows = await conn.fetch(
-                "SELECT seq, kind, state, payload::text AS payload FROM a2a.task_events "
-                "WHERE task_id = $1::uuid AND seq > $2 ORDER BY seq", task_id, last)
-            for r in rows:
-                last = r["seq"]
-                event = {"seq": r["seq"], "kind": r["kind"], "state": r["state"],
-                         "payload": json.loads(r["payload"])}
-                yield event
-            task = await conn.fetchrow("SELECT state, seq FROM a2a.tasks WHERE id = $1::uuid", task_id)
-            if task["state"] in FINAL and last >= task["seq"]:
-                return
-            if not rows:
-                await asyncio.wait_for(wake.wait(), timeout)
-    finally:
-        await conn.remove_listener("a2a", on_notify)
+    the event that leaves it final (or waiting for input). Raises TimeoutError when
+    `timeout` seconds pass without a new event, LookupError for an unknown task (or one of
+    another role). An iterator on a sync connection, an async iterator on an async one."""
+    return iterate(conn, _plans.follow, task_id, timeout)

@@ -14,3 +14,10 @@ async def register_vector(conn):
         raise LookupError("type ruvector not found: run CREATE EXTENSION ruvector first")
     await conn.set_type_codec("ruvector", schema=schema, encoder=to_binary,
                               decoder=from_binary, format="binary")
+
+
+# The helpers (one implementation for every driver; see ruvector.rag, .rulake and .a2a):
+# await ruvector.asyncpg.load(conn, ...), .search(...), .rulake.search(...); async for over
+# ruvector.asyncpg.a2a.follow(...).
+from . import a2a, rulake  # noqa: E402
+from .rag import create_index, load, search  # noqa: E402

@@ -67,3 +67,9 @@ def register_vector(context):
 async def register_vector_async(context):
     """The same for an AsyncConnection or AsyncCursor."""
     _register(await TypeInfo.fetch(context, "ruvector"), context)
+
+
+# The helpers (one implementation for every driver; see ruvector.rag, .rulake and .a2a):
+# ruvector.psycopg.load(conn, ...), .search(...), .rulake.search(...), .a2a.follow(...).
+from . import a2a, rulake  # noqa: E402
+from .rag import create_index, load, search  # noqa: E402
