@@ -82,6 +82,19 @@ class CopyStream(unittest.TestCase):
         self.assertEqual(chunks[1], b"\x00\x02" + b"\x00\x00\x00\x04\x00\x00\x00\x07"
                          + b"\x00\x00\x00\x0c\x00\x02\x00\x00" + b"\x3f\x80\x00\x00\xc0\x00\x00\x00")
 
+    def test_the_loop_in_docs_rag_md(self):
+        # docs/rag.md writes the same stream with struct, row by row.
+        import struct
+        vectors = np.random.default_rng(1).standard_normal((5, 7)).astype(np.float32)
+        ids = [3, 1, 4, 1, 5]
+        out = [b"PGCOPY\n\xff\r\n\0" + struct.pack(">ii", 0, 0)]
+        dim = vectors.shape[1]
+        for i, v in zip(ids, vectors.astype(">f4")):
+            out.append(struct.pack(">hii", 2, 4, i))
+            out.append(struct.pack(">ihh", 4 + 4 * dim, dim, 0) + v.tobytes())
+        out.append(struct.pack(">h", -1))
+        self.assertEqual(b"".join(copy_rows(ids, vectors, "integer")), b"".join(out))
+
     def test_chunks_and_progress(self):
         seen = []
         v = np.ones((10, 3), dtype=np.float32)
