@@ -12,6 +12,10 @@ ruvector preloaded; bench/defaults_fashion.sh starts one. Settings by environmen
   FASHION_MNIST_DIR (/usr/share/datasets/fashion-mnist)
   TUNED (1: also a tuned rabitq beside the defaults, "rabitq copies": a copy of the table
          whose index keeps copies of the vectors, WITH (rerank_from_heap = false); 0: not)
+  DATASET (fashion: the 60k training images; fashion_dup: each of them COPIES (16) times,
+           the image itself then copies with rounded Gaussian noise of SIGMA (2) per pixel,
+           clipped to 0..255 -- tools/gen_hard.cpp's "dup" recipe drawn with numpy, ~1M
+           rows whose ten nearest are groups of near-duplicates (issue #25 goal 4))
 """
 import gzip
 import multiprocessing as mp
@@ -22,6 +26,9 @@ import time
 
 import numpy as np
 import psycopg
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
+import ruvector.psycopg as rv  # noqa: E402
 from psycopg import pq
 from psycopg.adapt import Dumper
 
@@ -34,6 +41,9 @@ PROBES = [int(p) for p in os.environ.get("PROBES", "4 6 8 12 16").split()]
 EF_SEARCH = [int(e) for e in os.environ.get("EF_SEARCH", "10 20 40 80").split()]
 REPEAT = int(os.environ.get("REPEAT", "1"))  # timed runs per cell; the table shows the median
 TUNED = os.environ.get("TUNED", "1") == "1"
+DATASET = os.environ.get("DATASET", "fashion")
+COPIES = int(os.environ.get("COPIES", "16"))
+SIGMA = float(os.environ.get("SIGMA", "2"))
 K = 10
 FLOORS = (0.95, 0.99)
 QUERY_SQL = {  # the statement an application writes, per table
@@ -191,13 +201,12 @@ def timed(conn, sql):
 
 
 def load(conn, tables, base):
-    lines = [f"{i}\t{vector_text(row)}\n" for i, row in enumerate(base)]
+    """Binary COPY through the Python client's loader (both types read pgvector's binary
+    layout)."""
     for table, type_name in tables:
         conn.execute(f"CREATE TABLE {table} (id int, embedding {type_name}(784))")
         t0 = time.perf_counter()
-        with conn.cursor().copy(f"COPY {table} (id, embedding) FROM STDIN") as copy:
-            for s in range(0, len(lines), 1000):
-                copy.write("".join(lines[s:s + 1000]))
+        rv.load(conn, table, np.arange(len(base)), base)
         log(f"loaded {table}: {time.perf_counter() - t0:.1f} s")
         conn.execute(f"VACUUM ANALYZE {table}")
 
@@ -224,8 +233,25 @@ def assert_index_scan(conn, table, index, gucs, query):
         sys.exit(f"the query does not use {index}:\n{plan}")
 
 
+def near_duplicates(images):
+    """Each image COPIES times: itself, then with rounded N(0, SIGMA) noise per pixel,
+    clipped to 0..255 (tools/gen_hard.cpp's dup, another generator)."""
+    rng = np.random.default_rng(7)
+    out = np.repeat(images, COPIES, axis=0)
+    for s in range(0, len(out), 60000):
+        part = out[s:s + 60000].astype(np.int16)
+        noise = np.rint(SIGMA * rng.standard_normal(part.shape)).astype(np.int16)
+        noise[(np.arange(s, s + len(part)) % COPIES) == 0] = 0  # the image itself
+        out[s:s + 60000] = np.clip(part + noise, 0, 255).astype(np.uint8)
+    return out
+
+
 def main():
     base = read_idx_images(f"{DATA}/train-images-idx3-ubyte.gz")
+    if DATASET == "fashion_dup":
+        base = near_duplicates(base)
+    elif DATASET != "fashion":
+        sys.exit(f"DATASET is fashion or fashion_dup, not {DATASET}")
     test = read_idx_images(f"{DATA}/t10k-images-idx3-ubyte.gz")[:QUERIES]
     t0 = time.perf_counter()
     top_ids, top_d = exact_top(base, test)
@@ -307,7 +333,9 @@ def fmt_recall(r):
 
 
 def report(rows, info, settings, versions):
-    print(f"Fashion-MNIST 60k x 784, L2, k = 10, {QUERIES} queries, {os.cpu_count()} CPUs, "
+    name = "Fashion-MNIST 60k x 784" if DATASET == "fashion" else \
+        f"Fashion-MNIST near-duplicates {60000 * COPIES // 1000}k x 784 (COPIES {COPIES}, SIGMA {SIGMA:g})"
+    print(f"{name}, L2, k = 10, {QUERIES} queries, {os.cpu_count()} CPUs, "
           f"median of {REPEAT} run(s) of {SECONDS:g} s per cell, each after a warm-up pass; {versions}; {settings}")
     print()
     print("| index | build s | index MB | table MB |")

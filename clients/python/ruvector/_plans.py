@@ -71,7 +71,8 @@ def load(d, table, ids, vectors, column, id_column, progress):
     for name in (id_column, column):
         if name not in types:
             raise LookupError("table %s has no column %r" % (table, name))
-    if types[column].rpartition(".")[2] not in ("ruvector", "ruvector(%d)" % dim):
+    # pgvector's vector reads the same binary layout: load fills its tables too.
+    if types[column].rpartition(".")[2] not in ("ruvector", "ruvector(%d)" % dim, "vector", "vector(%d)" % dim):
         raise ValueError("column %r is %s: it cannot hold %d-dimensional vectors" % (column, types[column], dim))
     ids = check_ids(ids, len(vectors), types[id_column])  # before COPY: its errors read better
     yield ("copy", table, [id_column, column], copy_rows(ids, vectors, types[id_column], progress))
