@@ -114,12 +114,30 @@ def _check_autocommit(conn):
                          "between transactions, and this one would stay in one")
 
 
-class _PsycopgSync:
+class _PsycopgNotifies:
+    """What both psycopg drivers do about notifications: a handler per LISTEN that sets
+    self.woken when a payload matches."""
+
     d = _Psycopg
-    is_async = False
 
     def __init__(self, conn):
         self.conn, self.handlers, self.woken = conn, [], False
+
+    def listen(self, channel, match):
+        """Adds the handler and returns the LISTEN statement to run."""
+        _check_autocommit(self.conn)
+
+        def handler(n):
+            if n.channel == channel and match(n.payload):
+                self.woken = True
+
+        self.conn.add_notify_handler(handler)
+        self.handlers.append((channel, handler))
+        return "LISTEN " + quote_ident(channel)
+
+
+class _PsycopgSync(_PsycopgNotifies):
+    is_async = False
 
     def do(self, op):
         kind, conn = op[0], self.conn
@@ -135,16 +153,7 @@ class _PsycopgSync:
                 register_vector(conn)
                 _registered.add(conn)
         elif kind == "listen":
-            _check_autocommit(conn)
-            channel, match = op[1], op[2]
-            conn.execute("LISTEN " + quote_ident(channel))
-
-            def handler(n):
-                if n.channel == channel and match(n.payload):
-                    self.woken = True
-
-            conn.add_notify_handler(handler)
-            self.handlers.append((channel, handler))
+            conn.execute(self.listen(op[1], op[2]))
         elif kind == "clear":
             self.woken = False
         elif kind == "wait":
@@ -159,12 +168,8 @@ class _PsycopgSync:
             self.conn.execute("UNLISTEN " + quote_ident(channel))
 
 
-class _PsycopgAsync:
-    d = _Psycopg
+class _PsycopgAsync(_PsycopgNotifies):
     is_async = True
-
-    def __init__(self, conn):
-        self.conn, self.handlers, self.woken = conn, [], False
 
     async def do(self, op):
         kind, conn = op[0], self.conn
@@ -181,16 +186,7 @@ class _PsycopgAsync:
                 await register_vector_async(conn)
                 _registered.add(conn)
         elif kind == "listen":
-            _check_autocommit(conn)
-            channel, match = op[1], op[2]
-            await conn.execute("LISTEN " + quote_ident(channel))
-
-            def handler(n):
-                if n.channel == channel and match(n.payload):
-                    self.woken = True
-
-            conn.add_notify_handler(handler)
-            self.handlers.append((channel, handler))
+            await conn.execute(self.listen(op[1], op[2]))
         elif kind == "clear":
             self.woken = False
         elif kind == "wait":
@@ -276,55 +272,61 @@ def _driver(conn):
                     % type(conn).__name__)
 
 
+class _Plan:
+    """Advances a plan: step(value) sends the last operation's result and answers ("op",
+    operation), ("emit", value) or ("done", result)."""
+
+    def __init__(self, gen):
+        self.gen, self.finished = gen, False
+
+    def step(self, value):
+        try:
+            op = self.gen.send(value)
+        except StopIteration as stop:
+            self.finished = True
+            return "done", stop.value
+        return ("emit", op[1]) if op[0] == "emit" else ("op", op)
+
+    def close_failed(self):
+        """Whether a failure to stop listening is the error to raise: only when the plan
+        ended well; else the error (or the caller's early stop) that ended it is."""
+        return self.finished
+
+
 def _steps(driver, gen):
     """Drives a plan on a sync driver: yields (False, emitted value) for each "emit" and
     (True, result) at the end; stops listening however it ends."""
-    value, finished = None, False
+    plan, value = _Plan(gen), None
     try:
-        while True:
-            try:
-                op = gen.send(value)
-            except StopIteration as stop:
-                finished = True
-                yield True, stop.value
-                return
-            if op[0] == "emit":
-                yield False, op[1]
-                value = None
-            else:
-                value = driver.do(op)
+        while not plan.finished:
+            kind, x = plan.step(value)
+            value = driver.do(x) if kind == "op" else (yield kind == "done", x)
     finally:
         gen.close()
         try:
             driver.close()
         except Exception:
-            if finished:
+            if plan.close_failed():
                 raise
-            # else the error (or the caller's early stop) that brought us here is the one to report
 
 
 async def _steps_async(driver, gen):
     """_steps for an async driver."""
-    value, finished = None, False
+    plan, value = _Plan(gen), None
     try:
-        while True:
-            try:
-                op = gen.send(value)
-            except StopIteration as stop:
-                finished = True
-                yield True, stop.value
-                return
-            if op[0] == "emit":
-                yield False, op[1]
-                value = None
+        while not plan.finished:
+            kind, x = plan.step(value)
+            if kind == "op":
+                value = await driver.do(x)
             else:
-                value = await driver.do(op)
+                value = None
+                yield kind == "done", x
     finally:
         gen.close()
         try:
             await driver.close()
         except Exception:
-            if finished:
+            if plan.close_failed():
                 raise
 
 
