@@ -127,6 +127,20 @@ SELECT avg(recall) >= 0.95 AS federated_recall_ok FROM (
 SELECT collection, id % 4 = right(collection, 1)::int AS right_shard
 FROM rulake.search_federated(ARRAY['shard0', 'shard1', 'shard2', 'shard3'], (SELECT v FROM queries WHERE q = 3), 4)
 LIMIT 4;
+-- The shards are searched on up to max_parallel_workers_per_gather + 1 threads: the
+-- answers, order and distances included, are those of one search after another.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE fed_serial AS
+SELECT q.q, s.* FROM queries q,
+  rulake.search_federated(ARRAY['shard0', 'shard1', 'shard2', 'shard3'], q.v, 10) WITH ORDINALITY s;
+SET max_parallel_workers_per_gather = 3;
+CREATE TEMP TABLE fed_parallel AS
+SELECT q.q, s.* FROM queries q,
+  rulake.search_federated(ARRAY['shard0', 'shard1', 'shard2', 'shard3'], q.v, 10) WITH ORDINALITY s;
+RESET max_parallel_workers_per_gather;
+SELECT (SELECT count(*) FROM fed_serial) AS serial_rows, count(*) AS parallel_differs
+FROM ((TABLE fed_serial EXCEPT ALL TABLE fed_parallel)
+      UNION ALL (TABLE fed_parallel EXCEPT ALL TABLE fed_serial)) d;
 SELECT * FROM rulake.search_federated(ARRAY['shard0', 'shard0'], '[1]', 3);
 SELECT * FROM rulake.search_federated(ARRAY[]::text[], '[1]', 3);
 

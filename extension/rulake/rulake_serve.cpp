@@ -2,12 +2,16 @@
 // must come from; pin that entry (a hit) or prime it (a miss); then search the image.
 #include "extension/rulake/rulake_serve.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "bundle/paths.h"
 #include "extension/boundary.h"
 #include "extension/gpu/gpu.h"
+#include "ivf/parallel.h"
 #include "rulake/batch_search.h"
 #include "rulake/cpu_scan_kernel.h"
 #include "util/error.h"
@@ -219,64 +223,136 @@ int search_served(const Collection& c, const Served& served, const float* query,
   return count;
 }
 
+namespace {
+
+// One search of one served image, in three steps: start() and finish() run on the
+// backend's thread and may call Postgres; run() calls nothing in Postgres, so federated
+// search may run several at once on other threads. It lives in frames an ereport may
+// longjmp over, and in palloc'd arrays.
+struct ImageSearch {
+  const Collection* collection;
+  const void* image;
+  Size bytes;
+  uint64 image_key;
+  const RvScanKernel* kernel;
+  bool may_fall_back;
+  const float* queries;
+  int nqueries;
+  int dim;
+  int k;
+  uint32 rerank_factor;
+  Hit* out;
+  int* counts;
+  int image_dim;
+  // Under ruvector.gpu = auto a failing GPU kernel is replaced by the CPU for this search,
+  // with a warning naming the failure; the answers are the same.
+  char gpu_failure[512];
+};
+static_assert(std::is_trivially_destructible_v<ImageSearch>);
+
+void start(ImageSearch* s, const Collection& c, const Served& served, const float* queries,
+           int nqueries, int dim, int k, uint32 rerank_factor, Hit* out, int* counts) {
+  memset(s, 0, sizeof(*s));
+  s->collection = &c;
+  s->image = served_image(served, &s->bytes);
+  s->image_key = served.image_key;
+  s->kernel = &gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
+  s->may_fall_back = gpu::may_fall_back();
+  s->queries = queries;
+  s->nqueries = nqueries;
+  s->dim = dim;
+  s->image_dim = dim;
+  s->k = k;
+  s->rerank_factor = rerank_factor;
+  s->out = out;
+  s->counts = counts;
+  elog(DEBUG1, "rulake: %d %s on the %s scan kernel", nqueries, nqueries == 1 ? "query" : "queries",
+       s->kernel->name);
+}
+
+// The image lives in shared memory or this backend's memory; the search makes no Postgres
+// call (but `interrupt`, when given), and its vectors are freed before any error leaves.
+void run(ImageSearch* s, InterruptCheck interrupt) {
+  core::ImageInfo info = core::image_info(s->image, s->bytes);
+  for (int q = 0; q < s->nqueries; q++) s->counts[q] = 0;
+  if (info.rows == 0) return;
+  if (static_cast<int>(info.dim) != s->dim) {
+    s->image_dim = static_cast<int>(info.dim);
+    return;
+  }
+  core::SearchParams params;
+  params.k = static_cast<std::uint32_t>(s->k);
+  params.rerank_factor = s->rerank_factor;
+  params.probes = s->collection->probes;
+  std::vector<std::vector<core::Hit>> hits;
+  const RvScanKernel& cpu = core::cpu_scan_kernel();
+  try {
+    core::search_batch(s->image, s->bytes, s->queries, static_cast<std::size_t>(s->nqueries),
+                       params, *s->kernel, s->image_key, &hits, interrupt);
+  } catch (const Error& e) {
+    const bool kernel_fault = e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kProgramLimit;
+    if (s->kernel == &cpu || !s->may_fall_back || !kernel_fault) throw;
+    strlcpy(s->gpu_failure, e.what(), sizeof(s->gpu_failure));
+    core::search_batch(s->image, s->bytes, s->queries, static_cast<std::size_t>(s->nqueries),
+                       params, cpu, s->image_key, &hits, interrupt);
+  }
+  for (int q = 0; q < s->nqueries; q++) {
+    for (const core::Hit& h : hits[q]) {
+      Hit* slot = s->out + static_cast<Size>(q) * s->k + s->counts[q]++;
+      slot->id = h.id;
+      slot->distance = h.distance;
+    }
+  }
+}
+
+void finish(const ImageSearch& s) {
+  if (s.gpu_failure[0] != '\0') {
+    ereport(WARNING, (errmsg("%s", s.gpu_failure),
+                      errdetail("ruvector.gpu is auto: the CPU answered instead.")));
+  }
+  if (s.image_dim != s.dim) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                    errmsg("expected %d dimensions, not %d", s.image_dim, s.dim),
+                    errdetail("rulake collection \"%s\" has %d dimensions.", s.collection->name,
+                              s.image_dim)));
+  }
+}
+
+}  // namespace
+
 void search_served_batch(const Collection& c, const Served& served, const float* queries,
                          int nqueries, int dim, int k, uint32 rerank_factor, Hit* out,
                          int* counts) {
-  Size bytes = 0;
-  const void* image = served_image(served, &bytes);
-  const RvScanKernel& kernel =
-      gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
-  const bool may_fall_back = gpu::may_fall_back();
-  elog(DEBUG1, "rulake: %d %s on the %s scan kernel", nqueries, nqueries == 1 ? "query" : "queries",
-       kernel.name);
-  // Under ruvector.gpu = auto a failing GPU kernel is replaced by the CPU for this search,
-  // with a warning naming the failure; the answers are the same.
-  char gpu_failure[512] = "";
-  // The image lives in shared memory or this backend's memory; the search below makes no
-  // Postgres call, and its vectors are freed before any error is raised.
-  int image_dim = guard([&] {
-    core::ImageInfo info = core::image_info(image, bytes);
-    if (static_cast<int>(info.dim) != dim && info.rows > 0) return static_cast<int>(info.dim);
-    core::SearchParams params;
-    params.k = static_cast<std::uint32_t>(k);
-    params.rerank_factor = rerank_factor;
-    params.probes = c.probes;
-    std::vector<std::vector<core::Hit>> hits;
-    if (info.rows > 0) {
-      const RvScanKernel* use = &kernel;
-      const RvScanKernel& cpu = core::cpu_scan_kernel();
-      try {
-        core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, *use,
-                           served.image_key, &hits, check_for_interrupts);
-      } catch (const Error& e) {
-        const bool kernel_fault =
-            e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kProgramLimit;
-        if (use == &cpu || !may_fall_back || !kernel_fault) throw;
-        strlcpy(gpu_failure, e.what(), sizeof(gpu_failure));
-        core::search_batch(image, bytes, queries, static_cast<std::size_t>(nqueries), params, cpu,
-                           served.image_key, &hits, check_for_interrupts);
-      }
-    }
-    for (int q = 0; q < nqueries; q++) {
-      counts[q] = 0;
-      if (hits.empty()) continue;
-      for (const core::Hit& h : hits[q]) {
-        Hit* slot = out + static_cast<Size>(q) * k + counts[q]++;
-        slot->id = h.id;
-        slot->distance = h.distance;
-      }
-    }
-    return dim;
+  ImageSearch s;
+  start(&s, c, served, queries, nqueries, dim, k, rerank_factor, out, counts);
+  guard([&] { run(&s, check_for_interrupts); });
+  finish(s);
+}
+
+void search_served_each(const Collection* const* collections, const Served* served, int n,
+                        const float* query, int dim, int k, const uint32* rerank_factors,
+                        Hit* out, int* counts, int threads) {
+  auto* searches = static_cast<ImageSearch*>(palloc(sizeof(ImageSearch) * n));
+  bool all_cpu = true;
+  for (int i = 0; i < n; i++) {
+    start(&searches[i], *collections[i], served[i], query, 1, dim, k, rerank_factors[i],
+          out + static_cast<Size>(i) * k, &counts[i]);
+    all_cpu = all_cpu && searches[i].kernel == &core::cpu_scan_kernel();
+  }
+  // A GPU kernel is one device shared by the whole backend: its searches stay serial.
+  if (!all_cpu) threads = 1;
+  const std::thread::id backend = std::this_thread::get_id();
+  guard([&] {
+    ivf::parallel_for(static_cast<unsigned>(std::max(1, threads)), static_cast<std::size_t>(n),
+                      [&](std::size_t i) {
+                        // Only the backend's own thread may look at interrupts; a cancel
+                        // waits at most for the other threads' one search each.
+                        const bool mine = std::this_thread::get_id() == backend;
+                        run(&searches[i], mine ? check_for_interrupts : nullptr);
+                      });
   });
-  if (gpu_failure[0] != '\0') {
-    ereport(WARNING, (errmsg("%s", gpu_failure),
-                      errdetail("ruvector.gpu is auto: the CPU answered instead.")));
-  }
-  if (image_dim != dim) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                    errmsg("expected %d dimensions, not %d", image_dim, dim),
-                    errdetail("rulake collection \"%s\" has %d dimensions.", c.name, image_dim)));
-  }
+  for (int i = 0; i < n; i++) finish(searches[i]);
+  pfree(searches);
 }
 
 }  // namespace ruvector::pg::rulake

@@ -37,4 +37,11 @@ int search_served(const Collection& c, const Served& served, const float* query,
 void search_served_batch(const Collection& c, const Served& served, const float* queries,
                          int nqueries, int dim, int k, uint32 rerank_factor, Hit* out, int* counts);
 
+// One query against n served images at once, on up to `threads` threads (the calling one
+// included): image i's hits go to out + i * k, their number to counts[i], exactly as n
+// calls of search_served would write them.
+void search_served_each(const Collection* const* collections, const Served* served, int n,
+                        const float* query, int dim, int k, const uint32* rerank_factors,
+                        Hit* out, int* counts, int threads);
+
 }  // namespace ruvector::pg::rulake

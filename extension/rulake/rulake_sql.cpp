@@ -2,6 +2,7 @@
 // witness, stats, and the internal helpers the install script's plpgsql calls.
 #include "extension/boundary.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ extern "C" {
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
@@ -189,19 +191,24 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
       PG_ARGISNULL(3) ? 0 : static_cast<int>(check_rerank(PG_GETARG_INT32(3), "per_shard_rerank"));
 
   // Each shard answers its own top k with a smaller rerank factor; the merge keeps the
-  // global top k. One shard is pinned at a time.
+  // global top k. Every shard is pinned (or primed) first, on this thread; then the
+  // searches run at once on up to max_parallel_workers_per_gather + 1 threads, the way
+  // Postgres lets one query use that many processes.
   auto* hits = static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * k * static_cast<Size>(nshards)));
   auto* counts = static_cast<int*>(palloc0(sizeof(int) * nshards));
+  auto* served = static_cast<rl::Served*>(palloc(sizeof(rl::Served) * nshards));
+  auto* reranks = static_cast<uint32*>(palloc(sizeof(uint32) * nshards));
   for (int i = 0; i < nshards; i++) {
-    rl::Served served = rl::serve(*shards[i]);
-    uint32 rerank =
+    served[i] = rl::serve(*shards[i]);
+    reranks[i] =
         explicit_rerank > 0 ? static_cast<uint32>(explicit_rerank) : ruvector::pg::guard([&] {
-          return core::per_shard_rerank(served.rerank_factor, static_cast<std::uint32_t>(nshards));
+          return core::per_shard_rerank(served[i].rerank_factor,
+                                        static_cast<std::uint32_t>(nshards));
         });
-    counts[i] = rl::search_served(*shards[i], served, q->x, q->dim, k, rerank,
-                                  hits + static_cast<Size>(i) * k);
-    rl::release(served);
   }
+  rl::search_served_each(shards, served, nshards, q->x, q->dim, k, reranks, hits, counts,
+                         std::min(nshards, max_parallel_workers_per_gather + 1));
+  for (int i = 0; i < nshards; i++) rl::release(served[i]);
   int merged_n = 0;
   auto* merged = static_cast<core::ShardHit*>(palloc(sizeof(core::ShardHit) * k));
   ruvector::pg::guard([&] {
