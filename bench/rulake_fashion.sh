@@ -3,7 +3,8 @@
 #   - a direct rabitq index scan against rulake.search of the same rows (frozen and fresh),
 #     at the same probes: the cache's "intermediary tax";
 #   - the hit rate rulake.stats() reports over the steady workload;
-#   - search_federated over 4 shards against one collection of the same rows.
+#   - search_federated over 4 shards against one collection of the same rows, its shards
+#     searched one after another and on 2 and 4 threads.
 # Latency: one pgbench client, prepared statements, SECONDS seconds per row; the table
 # gives QPS and the median latency from pgbench's per-transaction log.
 #   bench/rulake_fashion.sh [QUERIES] [SECONDS]
@@ -57,9 +58,16 @@ measure "rulake.search, frozen" "" "SELECT id FROM rulake.search('frozen', $Q, 1
   "SELECT s.id FROM rulake.search('frozen', q.embedding, 10) s"
 measure "rulake.search, fresh" "" "SELECT id FROM rulake.search('fresh', $Q, 10);" \
   "SELECT s.id FROM rulake.search('fresh', q.embedding, 10) s"
-measure "search_federated, 4 shards" "" \
-  "SELECT id FROM rulake.search_federated(ARRAY['shard0','shard1','shard2','shard3'], $Q, 10);" \
-  "SELECT s.id FROM rulake.search_federated(ARRAY['shard0','shard1','shard2','shard3'], q.embedding, 10) s"
+# The cluster runs with max_parallel_workers_per_gather = 0: the shards one after another;
+# then on 2 and 4 threads (1 and 3 workers), alternately, twice.
+for round in 1 2; do
+  for workers in 0 1 3; do
+    measure "search_federated, 4 shards, $((workers + 1)) thread(s)" \
+      "SET max_parallel_workers_per_gather = $workers;" \
+      "SELECT id FROM rulake.search_federated(ARRAY['shard0','shard1','shard2','shard3'], $Q, 10);" \
+      "SELECT s.id FROM rulake.search_federated(ARRAY['shard0','shard1','shard2','shard3'], q.embedding, 10) s"
+  done
+done
 echo "ruLake on Fashion-MNIST 60k x 784, L2, k = 10, $QUERIES queries, one client, $(nproc) cores"
 echo "| path | recall@10 | QPS | median latency us |"
 echo "|---|---|---|---|"
