@@ -292,9 +292,12 @@ COMMENT ON FUNCTION rulake.refresh(text) IS 'compare the source with the cache: 
 COMMENT ON FUNCTION rulake.witness(text) IS 'hex SHAKE-256 witness the collection is cached under';
 COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error';
 
-CREATE FUNCTION rulake.publish_bundle(collection text, dir text) RETURNS jsonb
+-- options: pii_policy, lineage_id (strings) and generation (a number or a string, e.g. an
+-- Iceberg snapshot id); the defaults are "", the collection's name and the table's generation.
+CREATE FUNCTION rulake.publish_bundle(collection text, dir text, options jsonb DEFAULT '{}')
+	RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
 CREATE FUNCTION rulake.verify_bundle(dir text) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_verify_bundle' LANGUAGE C STRICT;
-COMMENT ON FUNCTION rulake.publish_bundle(text, text) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically';
+COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id and generation';
 COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data; its fields as jsonb';

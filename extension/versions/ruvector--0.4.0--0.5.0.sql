@@ -1,0 +1,14 @@
+-- ruvector 0.4.0 -> 0.5.0 (ALTER EXTENSION ruvector UPDATE): rulake.publish_bundle takes
+-- options (pii_policy, lineage_id, generation) (docs/rulake.md). tests/server/upgrade.sh
+-- checks that an updated 0.4.0 matches a fresh 0.5.0 install.
+\echo Use "ALTER EXTENSION ruvector UPDATE TO '0.5.0'" to load this file. \quit
+
+-- A new parameter changes the function's signature: replace it. It has no grants of its
+-- own, and nothing in the extension depends on it.
+DROP FUNCTION rulake.publish_bundle(text, text);
+-- options: pii_policy, lineage_id (strings) and generation (a number or a string, e.g. an
+-- Iceberg snapshot id); the defaults are "", the collection's name and the table's generation.
+CREATE FUNCTION rulake.publish_bundle(collection text, dir text, options jsonb DEFAULT '{}')
+	RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
+COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id and generation';
