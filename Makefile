@@ -10,7 +10,7 @@
 EXTENSION = ruvector ruvector_pgvector
 # The version `make` builds from extension/sql/; earlier versions' install scripts and the
 # upgrade scripts between them are frozen in extension/versions/ (see docs/development.md).
-EXTVERSION = 0.4.0
+EXTVERSION = 0.5.0
 PGVECTOR_BRIDGE_VERSION = 0.1.0
 MODULE_big = ruvector
 

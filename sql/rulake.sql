@@ -90,6 +90,37 @@ EXCEPTION WHEN OTHERS THEN RAISE WARNING 'verify_bundle of a missing directory: 
 SELECT rulake.register('bad', 'bundle:../x');
 SELECT rulake.publish_bundle('docs_bundle', 'rulake_bundle_copy');
 
+-- Publishing options: the governance fields and a string generation reach the sidecar, its
+-- witness and verify_bundle; without options, the defaults of 0.4.0.
+SELECT j->>'pii_policy' AS pii, j->>'lineage_id' AS lineage, j->'generation' AS generation
+FROM rulake.publish_bundle('docs', 'rulake_bundle_gov',
+  '{"pii_policy": "pii://policies/redact", "lineage_id": "ol://jobs/ingest-42", "generation": "snap-6843921700521"}') j;
+SELECT v->>'valid' AS valid, v->>'pii_policy' AS pii, v->>'lineage_id' AS lineage, v->'generation' AS generation,
+       v->>'rvf_witness' <> (rulake.verify_bundle('rulake_bundle_docs'))->>'rvf_witness' AS other_witness,
+       v->>'data_digest' = (rulake.verify_bundle('rulake_bundle_docs'))->>'data_digest' AS same_data
+FROM rulake.verify_bundle('rulake_bundle_gov') v;
+SELECT (rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": 9007199254740991}'))->'generation' AS generation;
+SELECT v->>'pii_policy' AS pii, v->>'lineage_id' AS lineage, v->'generation' AS generation
+FROM rulake.verify_bundle('rulake_bundle_gov') v;
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov') IS NOT NULL AS published;
+SELECT v->>'pii_policy' AS pii, v->>'lineage_id' AS lineage, jsonb_typeof(v->'generation') AS generation
+FROM rulake.verify_bundle('rulake_bundle_gov') v;
+-- Errors name the key (SQLSTATE 22023) and come before anything is written.
+CREATE TEMP TABLE gov_before AS SELECT rulake.verify_bundle('rulake_bundle_gov') AS v;
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"lineage_id": "x", "pii": "y"}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"pii_policy": 7}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": -1}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": 1.5}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": 9007199254740992}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": ""}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"lineage_id": "a\nb"}');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', jsonb_build_object('pii_policy', repeat('p', 1025)));
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '[]');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', NULL) IS NULL AS strict;
+DO $$ BEGIN PERFORM rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"owner": "me"}');
+EXCEPTION WHEN OTHERS THEN RAISE WARNING 'unknown publish option: %', SQLSTATE; END $$;
+SELECT v = rulake.verify_bundle('rulake_bundle_gov') AS unchanged_by_errors FROM gov_before;
+
 -- Frozen never rechecks; refresh reports the change.
 -- (another seed: with seed 42 it would share the entry of "docs", and never prime)
 SELECT rulake.register('docs_frozen', 'table:public.docs(id, v)', 'frozen', '{"seed": 7, "lists": 16, "probes": 16}');

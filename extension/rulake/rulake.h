@@ -64,9 +64,11 @@ struct CollectionState {
   uint64 primes;
   uint64 hits;
   uint64 misses;
+  uint64 evictions;  // times the image this collection used was evicted to make room
   TimestampTz last_primed;
-  TimestampTz last_checked;  // when the source's witness was last compared (eventual)
-  bool refill_wanted;        // a backend waits for the worker to fetch or prime this
+  TimestampTz last_searched;  // by a backend: the refill worker re-primes on this demand
+  TimestampTz last_checked;   // when the source's witness was last compared (eventual)
+  bool refill_wanted;         // a backend waits for the worker to fetch or prime this
   char last_error[512];
   // The refill worker backs off a collection that fails, and separately a remote bundle
   // whose fetch fails (back_off in rulake_source.cpp); a success resets the count.
@@ -112,6 +114,7 @@ extern int cache_size_mb;
 extern int max_collections;
 extern int max_collections_per_role;
 extern int refresh_interval_s;
+extern int reprime_window_s;
 extern int cold_wait_ms;
 extern char* worker_database;
 extern char* bundle_root;

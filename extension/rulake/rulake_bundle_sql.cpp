@@ -7,6 +7,7 @@
 #include "bundle/http_fetch.h"
 #include "bundle/paths.h"
 #include "bundle/publish.h"
+#include "bundle/publish_options.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/verify.h"
 #include "extension/rulake/rulake_source.h"
@@ -14,6 +15,7 @@
 extern "C" {
 #include "catalog/pg_authid.h"
 #include "common/hashfn.h"
+#include "mb/pg_wchar.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
 }
@@ -44,6 +46,13 @@ Datum json_to_jsonb(const char* json) {
   return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+// The options jsonb as UTF-8 JSON text, which the core parses: the sidecar is UTF-8
+// whatever the database encoding.
+char* options_json(Jsonb* options) {
+  char* text = JsonbToCString(nullptr, &options->root, VARSIZE(options));
+  return pg_server_to_any(text, static_cast<int>(strlen(text)), PG_UTF8);
+}
+
 }  // namespace
 
 RUVECTOR_FUNCTION(rulake_check_bundle_path) {
@@ -68,6 +77,15 @@ RUVECTOR_FUNCTION(rulake_publish_bundle) {
   require_role(ROLE_PG_WRITE_SERVER_FILES, "pg_write_server_files", "publish bundles");
   char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
   char* dir = confined_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+  // The 0.4.0 definition had no options argument; the library may be newer than the SQL
+  // definitions until ALTER EXTENSION ruvector UPDATE runs.
+  char* options_text = PG_NARGS() > 2 ? options_json(PG_GETARG_JSONB_P(2)) : pstrdup("{}");
+  // Checked before any row is read, and applied below: no C++ object may live in this
+  // frame across the Postgres calls in between.
+  ruvector::pg::guard([&] {
+    bundle::BundleMeta checked;
+    bundle::apply_publish_options(options_text, &checked);
+  });
   rl::Collection* c = rl::require_collection(name);
   rl::check_read_access(*c);
   // One publisher per directory: cleanup removes every leftover temp file in it.
@@ -82,6 +100,7 @@ RUVECTOR_FUNCTION(rulake_publish_bundle) {
     meta.rerank_factor = rows.rerank_factor;
     meta.generation = static_cast<std::uint64_t>(rows.generation);
     meta.lineage_id = name;
+    bundle::apply_publish_options(options_text, &meta);  // what the caller set wins
     bundle::PublishOptions options;
     options.interrupt = ruvector::pg::check_for_interrupts;
     bundle::PublishResult r = bundle::publish_bundle(

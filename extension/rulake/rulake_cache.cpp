@@ -92,6 +92,12 @@ bool evict_one() {
     if (victim == nullptr || e->last_used < victim->last_used) victim = e;
   }
   if (victim == nullptr) return false;
+  // Counted on every collection that was using the image (several may share one key), for
+  // rulake.stats(): evictions that keep growing mean rulake.cache_size is too small.
+  for (int i = 0; i < state->capacity; i++) {
+    CollectionState* c = &state->collections[i];
+    if (c->used && c->has_key && keys_equal(c->key, victim->key)) c->evictions++;
+  }
   free_entry(victim);
   return true;
 }

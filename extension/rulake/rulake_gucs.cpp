@@ -13,6 +13,7 @@ int cache_size_mb = 256;
 int max_collections = 256;
 int max_collections_per_role = 32;
 int refresh_interval_s = 60;
+int reprime_window_s = 600;
 int cold_wait_ms = 10000;
 char* worker_database = nullptr;
 char* bundle_root = nullptr;
@@ -38,6 +39,14 @@ void init_gucs() {
       "Searches of an eventual collection compare it with its source at most this often; the "
       "refill worker refreshes it in the background and refetches remote bundles.",
       &refresh_interval_s, 60, 1, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rulake.reprime_window",
+      "How recently a collection must have been searched for the refill worker to re-prime it "
+      "after an eviction.",
+      "An evicted collection nobody searched within this window stays evicted until a search "
+      "asks for it, so a cache smaller than the registered data does not thrash. 0: never "
+      "re-prime in the background.",
+      &reprime_window_s, 600, 0, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "rulake.cold_wait", "How long a search waits for the refill worker to fetch a remote bundle.",
       "0 raises an error at once when the bundle has not been fetched yet.", &cold_wait_ms, 10000,

@@ -52,8 +52,10 @@ StateView view_state(const Collection& c) {
 
 void count(const Collection& c, bool hit, const CacheKey* key) {
   RulakeShared* s = shared();
+  TimestampTz now = GetCurrentTimestamp();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
+  state->last_searched = now;
   if (hit) {
     state->hits++;
   } else {

@@ -189,7 +189,16 @@ bool table_readable(Oid relid, const char* id_column, const char* vector_column,
 void check_read_access(const Collection& c) {
   if (c.kind == kSourceTable) {
     bool exists = false;
-    if (row_security_of(c.relid, &exists)) {
+    bool row_security = row_security_of(c.relid, &exists);
+    // A dropped table leaves its collections in place (docs/rulake.md#dropped-tables): say
+    // so, rather than the permission error a missing table would otherwise give.
+    if (!exists) {
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                      errmsg("the table of rulake collection \"%s\" no longer exists", c.name),
+                      errdetail("Its table %s was dropped.", c.location),
+                      errhint("Unregister the collection with rulake.unregister('%s').", c.name)));
+    }
+    if (row_security) {
       ereport(ERROR,
               (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                errmsg("rulake collection \"%s\" reads a table with row level security", c.name),

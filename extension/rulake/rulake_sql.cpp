@@ -331,8 +331,8 @@ RUVECTOR_FUNCTION(rulake_stats) {
                          : state.last_error[0] != '\0'      ? "failed"
                                                             : "cold";
     uint64 total = state.hits + state.misses;
-    Datum values[11];
-    bool nulls[11] = {false};
+    Datum values[13];
+    bool nulls[13] = {false};
     values[0] = CStringGetTextDatum(names[i]);
     if (state.has_key) {
       values[1] = CStringGetTextDatum(rl::witness_hex(state.key.witness));
@@ -359,6 +359,14 @@ RUVECTOR_FUNCTION(rulake_stats) {
       values[10] = CStringGetTextDatum(state.last_error);
     } else {
       nulls[10] = true;
+    }
+    // Under 0.4.0's definition (before ALTER EXTENSION ruvector UPDATE) the result has 11
+    // columns, and forming the tuple ignores these two.
+    values[11] = Int64GetDatum(static_cast<int64>(state.evictions));
+    if (state.last_searched != 0) {
+      values[12] = TimestampTzGetDatum(state.last_searched);
+    } else {
+      nulls[12] = true;
     }
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }

@@ -49,6 +49,7 @@ struct Due {
   TimestampTz last_checked;
   TimestampTz last_fetched;
   TimestampTz fetch_retry_at;
+  TimestampTz last_searched;
   bool fetched;
 };
 
@@ -65,6 +66,7 @@ Due read_due(const char* name) {
   d.last_checked = c->last_checked;
   d.last_fetched = c->last_fetched;
   d.fetch_retry_at = c->fetch_retry_at;
+  d.last_searched = c->last_searched;
   d.fetched = c->fetched;
   c->fetched = false;
   LWLockRelease(s->lock);
@@ -73,6 +75,17 @@ Due read_due(const char* name) {
 
 bool interval_passed(TimestampTz since) {
   return TimestampDifferenceExceeds(since, GetCurrentTimestamp(), refresh_interval_s * 1000);
+}
+
+// Whether an image that was evicted should be primed again in the background: only on
+// demand (a search waits for it, or one ran within rulake.reprime_window). Re-priming
+// every evicted collection would, with more registered data than rulake.cache_size, evict
+// another one each time, and the worker would spend its cycles priming what nobody reads.
+bool wanted_again(const Due& due) {
+  if (due.refill_wanted) return true;
+  if (reprime_window_s == 0 || due.last_searched == 0) return false;
+  return !TimestampDifferenceExceeds(due.last_searched, GetCurrentTimestamp(),
+                                     reprime_window_s * 1000);
 }
 
 void refill_one(const char* name) {
@@ -98,8 +111,9 @@ void refill_one(const char* name) {
                  (c.consistency != kFrozen && interval_passed(due.last_fetched));
     if (fetch && GetCurrentTimestamp() >= due.fetch_retry_at) start_fetch(c);
   }
-  bool prime_now = !due.ready || !entry_present(due.key, nullptr);
-  if (!prime_now && c.consistency != kFrozen &&
+  bool evicted = due.ready && !entry_present(due.key, nullptr);
+  bool prime_now = !due.ready || (evicted && wanted_again(due));
+  if (!prime_now && !evicted && c.consistency != kFrozen &&
       (c.consistency == kFresh || changed || interval_passed(due.last_checked))) {
     SourceKey now = current_key(c);
     prime_now = now.present && !keys_equal(now.key, due.key);

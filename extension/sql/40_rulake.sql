@@ -285,16 +285,19 @@ CREATE FUNCTION rulake.witness(name text) RETURNS text
 CREATE FUNCTION rulake.stats()
 	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
 		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
-		last_error text)
+		last_error text, evictions bigint, last_searched timestamptz)
 	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.invalidate(text) IS 'drop the cached index of a collection; the next search primes it again';
 COMMENT ON FUNCTION rulake.refresh(text) IS 'compare the source with the cache: up_to_date, invalidated or bundle_missing';
 COMMENT ON FUNCTION rulake.witness(text) IS 'hex SHAKE-256 witness the collection is cached under';
-COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error';
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error, evictions, last search';
 
-CREATE FUNCTION rulake.publish_bundle(collection text, dir text) RETURNS jsonb
+-- options: pii_policy, lineage_id (strings) and generation (a number or a string, e.g. an
+-- Iceberg snapshot id); the defaults are "", the collection's name and the table's generation.
+CREATE FUNCTION rulake.publish_bundle(collection text, dir text, options jsonb DEFAULT '{}')
+	RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
 CREATE FUNCTION rulake.verify_bundle(dir text) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_verify_bundle' LANGUAGE C STRICT;
-COMMENT ON FUNCTION rulake.publish_bundle(text, text) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically';
+COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id and generation';
 COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data; its fields as jsonb';

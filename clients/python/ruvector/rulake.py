@@ -29,7 +29,8 @@ def search(conn, name: str, query, k: int = 10, *, rerank_factor: Optional[int] 
 
 def stats(conn, name: Optional[str] = None):
     """rulake.stats() as a list of dicts (collection, witness, consistency, state, primes,
-    hits, misses, hit_rate, bytes, last_primed, last_error), one collection's when named."""
+    hits, misses, hit_rate, bytes, last_primed, last_error, and from extension 0.5.0
+    evictions, last_searched), one collection's when named."""
     return run(conn, _plans.rulake_stats, name)
 
 
