@@ -3,6 +3,7 @@ statistics, publish and verify bundles (docs/rulake.md). The functions serve psy
 asyncpg alike; with an async connection they return an awaitable."""
 from __future__ import annotations
 
+import json
 from typing import Any, Awaitable, Optional, Union
 
 from . import _plans
@@ -34,10 +35,15 @@ def stats(conn, name: Optional[str] = None):
     return run(conn, _plans.rulake_stats, name)
 
 
-def publish_bundle(conn, collection: str, directory: str) -> Union[dict, Awaitable[dict]]:
-    """SELECT rulake.publish_bundle(collection, directory): writes the collection as a
-    bundle under rulake.bundle_root, atomically; returns the bundle's fields."""
-    return run(conn, _plans.json_call, "rulake.publish_bundle({1}, {2})", [collection, directory])
+def publish_bundle(conn, collection: str, directory: str, **options: Any
+                   ) -> Union[dict, Awaitable[dict]]:
+    """SELECT rulake.publish_bundle(collection, directory[, options]): writes the collection
+    as a bundle under rulake.bundle_root, atomically; returns the bundle's fields. options:
+    pii_policy, lineage_id, generation (a number or a string), as in docs/rulake.md."""
+    if not options:
+        return run(conn, _plans.json_call, "rulake.publish_bundle({1}, {2})", [collection, directory])
+    return run(conn, _plans.json_call, "rulake.publish_bundle({1}, {2}, {3}::jsonb)",
+               [collection, directory, json.dumps(options)])
 
 
 def verify_bundle(conn, directory: str) -> Union[dict, Awaitable[dict]]:

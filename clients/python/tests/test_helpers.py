@@ -288,6 +288,11 @@ class RuLake(Case):
             self.assertEqual(bundle["dim"], 16)
             checked = await call(rulake.verify_bundle(conn, "py_" + kind))
             self.assertEqual((checked["valid"], checked["rvf_witness"]), (True, bundle["rvf_witness"]))
+            tagged = await call(rulake.publish_bundle(conn, name, "py_tagged_" + kind,
+                                                      lineage_id="lake-7", generation="snap-42"))
+            checked = await call(rulake.verify_bundle(conn, "py_tagged_" + kind))
+            self.assertEqual((checked["lineage_id"], checked["generation"]), ("lake-7", "snap-42"))
+            self.assertNotEqual(tagged["rvf_witness"], bundle["rvf_witness"])
             with self.assertRaisesRegex(Exception, "py_missing") as e:
                 await call(rulake.verify_bundle(conn, "py_missing"))
             self.assertIsInstance(e.exception, (psycopg.Error, asyncpg.PostgresError))
