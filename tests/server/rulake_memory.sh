@@ -64,3 +64,19 @@ if grep -E "terminated by signal|out of memory|server process .* was terminated"
   fail "a process was killed or ran out of memory"
 fi
 echo "rulake_memory: the small collection answers, no process was lost: ok"
+
+# 4. A table never analyzed has no row width: the planner would guess 32 bytes for a 1 KB
+#    row (~18,000 rows estimated for 1000, 18 MB of image for 1 MB). It is
+#    primed, and the builder's own budget still guards it.
+"${PSQL[@]}" >/dev/null <<'SQL'
+CREATE TABLE fresh_copy WITH (autovacuum_enabled = false) AS
+SELECT g::bigint AS id, (SELECT array_agg(random()::real + i * 0 + g * 0) FROM generate_series(1, 256) i)::ruvector(256) AS v
+FROM generate_series(1, 1000) g;
+SELECT rulake.register('fresh_copy', 'table:public.fresh_copy(id, v)', 'fresh', '{"lists": 8}');
+SQL
+[[ "$("${PSQL[@]}" -c "SELECT reltuples < 0 FROM pg_class WHERE relname = 'fresh_copy'")" == t ]] ||
+  fail "fresh_copy was analyzed: the case does not hold"
+err=$("${PSQL[@]}" -c "SELECT count(*) FROM rulake.search('fresh_copy', (SELECT v FROM fresh_copy WHERE id = 1), 5)" 2>&1) ||
+  fail "the never-analyzed table was refused: $err"
+[[ $err == 5 ]] || fail "the never-analyzed table answered $err rows"
+echo "rulake_memory: a table never analyzed is primed by its rows, not the planner's guess: ok"
