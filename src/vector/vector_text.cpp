@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -75,20 +76,51 @@ int parse_text(const char* text, float* out, const char* type_name) {
 }
 
 std::size_t format_float(float value, char* out) {
+  // Whole numbers below 10^6 (pixels, counts, one-hot features) print as the integer: the
+  // shortest round-trip digits of such a float are its integer digits. -0 keeps its sign
+  // through the general path.
+  if (value > -1e6f && value < 1e6f) {
+    auto whole = static_cast<std::int32_t>(value);
+    if (static_cast<float>(whole) == value && (whole != 0 || !std::signbit(value))) {
+      return std::to_chars(out, out + 16, whole).ptr - out;
+    }
+  }
   // Shortest round-trip digits in scientific form tell us the decimal exponent; Postgres
-  // prints fixed notation when that exponent is in [-4, 6), like printf's %g.
+  // prints fixed notation when that exponent is in [-4, 6), like printf's %g. The fixed
+  // form is written from the same digits (one conversion, not two).
   char sci[32];
   auto sci_result = std::to_chars(sci, sci + sizeof(sci) - 1, value, std::chars_format::scientific);
-  *sci_result.ptr = '\0';
-  const char* e = static_cast<const char*>(std::memchr(sci, 'e', sci_result.ptr - sci));
-  int exponent = e ? std::atoi(e + 1) : 0;
-  if (!std::isfinite(value) || exponent < -4 || exponent >= 6) {
-    std::size_t n = sci_result.ptr - sci;
+  const std::size_t n = sci_result.ptr - sci;
+  const char* e = static_cast<const char*>(std::memchr(sci, 'e', n));
+  int exponent = 0;
+  if (e != nullptr) std::from_chars(e + (e[1] == '+' ? 2 : 1), sci_result.ptr, exponent);
+  if (!std::isfinite(value) || e == nullptr || exponent < -4 || exponent >= 6) {
     std::memcpy(out, sci, n);
     return n;
   }
-  auto fixed_result = std::to_chars(out, out + 32, value, std::chars_format::fixed);
-  return fixed_result.ptr - out;
+  // sci is [-]d[.ddd]e±XX: gather the digits, then place the decimal point.
+  char* p = out;
+  const char* d = sci;
+  if (*d == '-') *p++ = *d++;
+  char digits[16];
+  int ndigits = 0;
+  for (; d < e; d++) {
+    if (*d != '.') digits[ndigits++] = *d;
+  }
+  if (exponent < 0) {
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = 0; i < -exponent - 1; i++) *p++ = '0';
+    std::memcpy(p, digits, ndigits);
+    return p + ndigits - out;
+  }
+  for (int i = 0; i <= exponent; i++) *p++ = i < ndigits ? digits[i] : '0';
+  if (ndigits > exponent + 1) {
+    *p++ = '.';
+    std::memcpy(p, digits + exponent + 1, ndigits - exponent - 1);
+    p += ndigits - exponent - 1;
+  }
+  return p - out;
 }
 
 std::size_t format_text(const float* values, int dim, char* out) {

@@ -2,7 +2,10 @@
 // in Postgres' float4out notation.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -127,4 +130,38 @@ TEST(VectorText, CapacityCoversWorstCase) {
   EXPECT_LE(format(worst).size() + 1, vec::format_text_capacity(100));
   std::vector<float> worst_fixed(100, -0.00012345679f);
   EXPECT_LE(format(worst_fixed).size() + 1, vec::format_text_capacity(100));
+}
+
+namespace {
+
+// The printer before it wrote fixed notation from the scientific digits itself: two
+// std::to_chars conversions, fixed when the decimal exponent is in [-4, 6).
+std::string format_reference(float value) {
+  char sci[32];
+  auto sci_result = std::to_chars(sci, sci + sizeof(sci) - 1, value, std::chars_format::scientific);
+  *sci_result.ptr = '\0';
+  const char* e = static_cast<const char*>(std::memchr(sci, 'e', sci_result.ptr - sci));
+  int exponent = e ? std::atoi(e + 1) : 0;
+  if (!std::isfinite(value) || exponent < -4 || exponent >= 6) return std::string(sci);
+  char out[64];
+  auto fixed_result = std::to_chars(out, out + sizeof(out), value, std::chars_format::fixed);
+  return std::string(out, fixed_result.ptr);
+}
+
+}  // namespace
+
+TEST(VectorText, PrintsAsBeforeForEveryKindOfFloat) {
+  std::vector<float> values = {0.0f, -0.0f, 1, -1, 255, 999999, -999999, 1e6f, -1e6f, 1e6f + 64,
+                               999999.9f, 123456.7f, 0.1f, 0.0001f, 0.00012345f, 0.00001f,
+                               9.99999e-5f, 1.5e-05f, 3e38f, 1e-45f, 16777216.0f, 16777218.0f,
+                               2147483647.0f, -2147483648.0f, 0.5f, 100000, 12345.678f};
+  std::uint32_t state = 12345;
+  for (int i = 0; i < 200000; i++) {  // random bit patterns: every exponent and mantissa
+    state = state * 1664525u + 1013904223u;
+    float f;
+    std::memcpy(&f, &state, sizeof(f));
+    if (std::isfinite(f)) values.push_back(f);
+  }
+  for (int i = -2000; i <= 2000; i++) values.push_back(static_cast<float>(i) / 8);
+  for (float f : values) ASSERT_EQ(format_one(f), format_reference(f)) << "bits of " << f;
 }
