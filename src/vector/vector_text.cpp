@@ -29,6 +29,7 @@ bool is_space(char c) {
 }  // namespace
 
 int parse_text(const char* text, float* out, const char* type_name) {
+  const char* text_end = text + std::strlen(text);
   const char* pt = text;
   while (is_space(*pt)) pt++;
   if (*pt != '[') syntax_error(text, type_name, "Vector contents must start with \"[\".");
@@ -46,15 +47,25 @@ int parse_text(const char* text, float* out, const char* type_name) {
     while (is_space(*pt)) pt++;
     if (*pt == '\0') syntax_error(text, type_name, nullptr);
 
-    // strtof, as float4in uses, rounds once from decimal to float. Postgres runs with
+    // std::from_chars rounds once from decimal to float, as strtof (float4in's) does, and
+    // is several times faster. It takes no '+', no hex and no out-of-range value: when it
+    // stops short of a delimiter or fails, strtof decides, as before. Postgres runs with
     // LC_NUMERIC=C, so the decimal point is always '.'.
-    char* end = nullptr;
-    errno = 0;
-    float value = std::strtof(pt, &end);
-    if (end == pt) syntax_error(text, type_name, nullptr);
-    if (errno == ERANGE && std::isinf(value)) {
-      fail(ErrorKind::kOutOfRange,
-           "\"" + std::string(pt, end - pt) + "\" is out of range for type " + type_name);
+    float value = 0;
+    const char* end = nullptr;
+    auto fast = std::from_chars(pt, text_end, value);
+    if (fast.ec == std::errc() && (*fast.ptr == ',' || *fast.ptr == ']' || is_space(*fast.ptr))) {
+      end = fast.ptr;
+    } else {
+      char* slow_end = nullptr;
+      errno = 0;
+      value = std::strtof(pt, &slow_end);
+      if (slow_end == pt) syntax_error(text, type_name, nullptr);
+      if (errno == ERANGE && std::isinf(value)) {
+        fail(ErrorKind::kOutOfRange,
+             "\"" + std::string(pt, slow_end - pt) + "\" is out of range for type " + type_name);
+      }
+      end = slow_end;
     }
     check_element(value, type_name);
     out[dim++] = value;

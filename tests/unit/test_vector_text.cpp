@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -164,4 +165,32 @@ TEST(VectorText, PrintsAsBeforeForEveryKindOfFloat) {
   }
   for (int i = -2000; i <= 2000; i++) values.push_back(static_cast<float>(i) / 8);
   for (float f : values) ASSERT_EQ(format_one(f), format_reference(f)) << "bits of " << f;
+}
+
+TEST(VectorText, ParsesEveryNumberAsStrtofDoes) {
+  // The parser reads with std::from_chars and falls back to strtof; the values must be
+  // strtof's, bit for bit, in every spelling a client sends.
+  std::vector<std::string> numbers = {"0", "-0", "+1", "1.", ".5", "-.5", "00012", "1e5", "1E-3",
+                                      "0x1p3", "1e-45", "1.4e-45", "7e-46", "1e-50", "3.4028235e38",
+                                      "1.17549435e-38", "123456789", "0.1000000000000000055511"};
+  std::uint32_t state = 99;
+  char buf[64];
+  for (int i = 0; i < 100000; i++) {
+    state = state * 1664525u + 1013904223u;
+    float f;
+    std::memcpy(&f, &state, sizeof(f));
+    if (!std::isfinite(f)) continue;
+    const char* formats[] = {"%.9g", "%.3e", "%.6f", "%a", "%g"};
+    std::snprintf(buf, sizeof(buf), formats[i % 5], static_cast<double>(f));
+    numbers.push_back(buf);
+  }
+  for (const std::string& n : numbers) {
+    float expected = std::strtof(n.c_str(), nullptr);
+    std::vector<float> got = parse("[" + n + " , " + n + "]");
+    ASSERT_EQ(got.size(), 2u) << n;
+    ASSERT_EQ(std::memcmp(&got[0], &expected, sizeof(float)), 0) << n;
+    ASSERT_EQ(std::memcmp(&got[1], &expected, sizeof(float)), 0) << n;
+  }
+  EXPECT_EQ(parse_error("[1e39]").kind(), ErrorKind::kOutOfRange);
+  EXPECT_EQ(parse_error("[1,inf]").kind(), parse_error("[1,Infinity]").kind());
 }
