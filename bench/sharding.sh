@@ -9,20 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/cluster.sh
 PROBES=${PROBES:-10}
-DIRS=()
-stop_all() {
-  for dir in "${DIRS[@]}"; do
-    cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -rf "$dir"
-  done
-}
-trap stop_all EXIT
-# Each cluster has its own socket directory, so all may use one port number.
-for i in 0 1 2 3 4; do
-  cluster_start "shared_buffers = '512MB'" "max_parallel_workers_per_gather = 0" "jit = off" \
-    "maintenance_work_mem = '1GB'"
-  DIRS+=("$CLUSTER_DIR")
-  psql -X -qtA -h "$CLUSTER_DIR" -c "CREATE EXTENSION ruvector" >/dev/null
+trap clusters_stop EXIT
+clusters_start 5 "shared_buffers = '512MB'" "max_parallel_workers_per_gather = 0" "jit = off" \
+  "maintenance_work_mem = '1GB'"
+DIRS=("${CLUSTER_DIRS[@]}")
+for dir in "${DIRS[@]}"; do
+  psql -X -qtA -h "$dir" -c "CREATE EXTENSION ruvector" >/dev/null
 done
 for s in 0 1 2; do
   psql -X -v ON_ERROR_STOP=1 -qtA -h "${DIRS[1]}" >/dev/null <<SQL

@@ -68,3 +68,27 @@ cluster_stop() {
   fi
   unset CLUSTER_DIR
 }
+
+# Several clusters at once, each in its own directory with its own socket directory (so
+# all may listen on one port number): sets CLUSTER_DIRS; the last one's variables stay
+# exported as cluster_start leaves them. Set `trap clusters_stop EXIT` first.
+#   clusters_start N [extra postgresql.conf lines...]; ...; clusters_stop
+CLUSTER_DIRS=()
+clusters_start() {
+  local n=$1 i
+  shift
+  for ((i = 0; i < n; i++)); do
+    cluster_start "$@" || return 1
+    CLUSTER_DIRS+=("$CLUSTER_DIR")
+  done
+}
+
+clusters_stop() {
+  local dir
+  for dir in "${CLUSTER_DIRS[@]}"; do
+    cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 ||
+      cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+  done
+  CLUSTER_DIRS=()
+}

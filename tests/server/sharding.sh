@@ -14,24 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
 PSQL=(psql -X -v ON_ERROR_STOP=1 -qtA)
-DIRS=()
-stop_all() {
-  for dir in "${DIRS[@]}"; do
-    cluster_as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-    rm -rf "$dir"
-  done
-}
-trap stop_all EXIT
+trap clusters_stop EXIT
 fail() {
   echo "sharding: FAIL: $*" >&2
   exit 1
 }
 
-# Each cluster has its own socket directory, so all three may listen on one port number.
-for i in 0 1 2; do
-  cluster_start "log_statement = 'all'" "max_parallel_workers_per_gather = 0"
-  DIRS+=("$CLUSTER_DIR")
-done
+clusters_start 3 "log_statement = 'all'" "max_parallel_workers_per_gather = 0"
+DIRS=("${CLUSTER_DIRS[@]}")
 COORD=${DIRS[0]}
 on() { "${PSQL[@]}" -h "$1" "${@:2}"; }
 
