@@ -68,8 +68,17 @@ void apply_publish_options(std::string_view options_json, BundleMeta* meta) {
     } else if (key == "generation") {
       out.generation = checked_generation(value);
     } else {
-      // The key is the caller's text: bound what goes back into the message.
-      std::string shown = key.size() > 64 ? key.substr(0, 64) + "..." : key;
+      // The key is the caller's text: bound what goes back into the message, cut it on a
+      // character boundary and show control characters as '?', so the message stays
+      // valid UTF-8 that a terminal shows as it is.
+      std::size_t cut = key.size() > 64 ? 64 : key.size();
+      while (cut > 0 && cut < key.size() && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80)
+        cut--;
+      std::string shown = key.substr(0, cut);
+      for (char& c : shown) {
+        if (has_control_character(std::string_view(&c, 1))) c = '?';
+      }
+      if (cut < key.size()) shown += "...";
       fail(ErrorKind::kInvalidParameter, "publish_bundle: unknown option \"" + shown +
                                              "\"; options are pii_policy, lineage_id and "
                                              "generation");

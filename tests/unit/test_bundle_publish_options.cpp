@@ -74,6 +74,13 @@ TEST(BundlePublishOptions, RefusesUnknownKeysByName) {
   // A long key is cut in the message, not echoed whole.
   m = refusal("{\"" + std::string(5000, 'k') + "\": 1}");
   EXPECT_LT(m.size(), 300u) << m;
+  // Cut on a character boundary (63 ASCII bytes, then a 2-byte character across byte 64),
+  // and no control character echoed.
+  m = refusal("{\"" + std::string(63, 'k') + "\xC3\xA9\xC3\xA9\": 1}");
+  EXPECT_TRUE(rb::is_valid_utf8(m)) << m;
+  EXPECT_NE(m.find(std::string(63, 'k') + "...\""), std::string::npos) << m;
+  m = refusal(R"({"a\u001b[31mb": 1})");
+  EXPECT_NE(m.find("\"a?[31mb\""), std::string::npos) << m;
 }
 
 TEST(BundlePublishOptions, RefusesWrongTypesAndValues) {
