@@ -175,8 +175,12 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
       candidates.clear();
       for (std::size_t j = plan.first_job; j < plan.first_job + plan.jobs; j++) {
         const RvScanJob& job = jobs[j];
-        for (std::uint64_t s = job.first; s < job.end; s++)
+        for (std::uint64_t s = job.first; s < job.end; s++) {
+          if (params.skip_count > 0 &&
+              std::binary_search(params.skip, params.skip + params.skip_count, v.ids[s]))
+            continue;
           candidates.emplace_back(estimates[job.out + (s - job.first)], v.ids[s], s);
+        }
       }
       std::size_t n = std::min(keep, candidates.size());
       std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());

@@ -32,6 +32,9 @@ constexpr std::size_t kAlign = 64;
 // k-means trains on at most this many rows per list, spread evenly over the collection.
 constexpr std::size_t kSamplePerList = 64;
 constexpr std::size_t kBatch = 4096;
+// The image was built on another image's centroids (build_on_centroids): it may have more
+// lists than rows, and empty ones.
+constexpr std::uint32_t kOnCentroids = 1;
 
 struct Header {
   char magic[8];
@@ -40,7 +43,7 @@ struct Header {
   std::uint32_t padded_dim;
   std::uint32_t metric;
   std::uint32_t lists;
-  std::uint32_t reserved;
+  std::uint32_t flags;  // kOnCentroids
   std::uint64_t rows;
   std::uint64_t seed;
   std::uint64_t centroids;  // section offsets from the start of the image
@@ -96,7 +99,8 @@ Header read_header(const void* image, std::size_t size) {
          "rulake index image version " + std::to_string(h.version) + " is not supported");
   Header expect = h;
   if (h.dim == 0 || h.dim > kMaxDim || h.padded_dim != rabitq::padded_dimensions(h.dim) ||
-      !is_metric(h.metric) || h.lists > h.rows || (h.rows > 0 && h.lists == 0) ||
+      !is_metric(h.metric) || (h.flags & ~kOnCentroids) != 0 ||
+      (h.lists > h.rows && (h.flags & kOnCentroids) == 0) || (h.rows > 0 && h.lists == 0) ||
       !layout(&expect) || expect.centroids != h.centroids || expect.list_start != h.list_start ||
       expect.codes != h.codes || expect.factors != h.factors || expect.ids != h.ids ||
       expect.vectors != h.vectors || expect.total != h.total) {
@@ -180,6 +184,78 @@ T* grow(T* block, std::size_t bytes) {
   void* p = std::realloc(block, std::max<std::size_t>(bytes, 1));
   if (p == nullptr) throw std::bad_alloc();
   return static_cast<T*>(p);
+}
+
+// Puts the rows at the image's vectors section (in the order added, ids likewise) into
+// their lists: pass 1 finds each row's nearest centroid, pass 2 encodes it into the list's
+// next slot (row order within a list), then ids and rows move to their slots in place.
+// Rows are prepared and rotated twice rather than kept rotated, to bound memory.
+void place_rows(const Header& h, unsigned char* bytes, unsigned threads) {
+  const std::size_t n = h.rows;
+  if (n == 0) return;
+  const std::uint32_t dim = h.dim;
+  const std::uint32_t padded = h.padded_dim;
+  const Metric metric = static_cast<Metric>(h.metric);
+  const std::size_t row_bytes = sizeof(float) * dim;
+  auto row = [&](unsigned char* base, std::size_t i) {
+    return reinterpret_cast<float*>(base + i * row_bytes);
+  };
+  auto* out_ids = section<std::int64_t>(bytes, h.ids);
+  auto* rows_in = bytes + h.vectors;
+  const float* rotated_centroids = section<float>(bytes, h.centroids);
+  rabitq::Rotator rotator(dim, h.seed);
+  std::vector<float> prepared(dim);
+  std::vector<std::uint32_t> order(n);  // a row's list, then its slot
+  std::vector<float> batch(std::min(kBatch, n) * padded);
+  auto rotate_batch = [&](std::size_t from, std::size_t count) {
+    for (std::size_t r = 0; r < count; r++) {
+      rabitq::prepare_vector(metric, row(rows_in, from + r), static_cast<int>(dim),
+                             prepared.data());
+      rotator.rotate(prepared.data(), batch.data() + r * padded);
+    }
+  };
+  for (std::size_t from = 0; from < n; from += kBatch) {
+    std::size_t count = std::min(kBatch, n - from);
+    rotate_batch(from, count);
+    ivf::nearest_centroids_batch(batch.data(), count, rotated_centroids, h.lists, padded, false,
+                                 threads, order.data() + from);
+  }
+  auto* starts = section<std::uint64_t>(bytes, h.list_start);
+  for (std::size_t i = 0; i < n; i++) starts[order[i] + 1]++;
+  for (std::uint32_t c = 0; c < h.lists; c++) starts[c + 1] += starts[c];
+  std::vector<std::uint64_t> next(starts, starts + h.lists);
+
+  auto* codes = section<std::uint64_t>(bytes, h.codes);
+  auto* factors = section<rabitq::CodeFactors>(bytes, h.factors);
+  std::vector<float> residual(padded);
+  const std::size_t words = code_words(padded);
+  for (std::size_t from = 0; from < n; from += kBatch) {
+    std::size_t count = std::min(kBatch, n - from);
+    rotate_batch(from, count);
+    for (std::size_t r = 0; r < count; r++) {
+      std::size_t i = from + r;
+      std::uint32_t list = order[i];
+      std::uint64_t slot = next[list]++;
+      const float* c = rotated_centroids + std::size_t{list} * padded;
+      const float* x = batch.data() + r * padded;
+      for (std::uint32_t j = 0; j < padded; j++) residual[j] = x[j] - c[j];
+      rabitq::encode(residual.data(), padded, codes + slot * words, &factors[slot]);
+      order[i] = static_cast<std::uint32_t>(slot);
+    }
+  }
+
+  // Ids and rows move to their slots in place: each swap puts one row where it belongs.
+  std::vector<float> held(dim);
+  for (std::size_t i = 0; i < n; i++) {
+    while (order[i] != i) {
+      std::size_t j = order[i];
+      std::memcpy(held.data(), row(rows_in, i), row_bytes);
+      std::memcpy(row(rows_in, i), row(rows_in, j), row_bytes);
+      std::memcpy(row(rows_in, j), held.data(), row_bytes);
+      std::swap(out_ids[i], out_ids[j]);
+      std::swap(order[i], order[j]);
+    }
+  }
 }
 
 }  // namespace
@@ -328,8 +404,7 @@ Image IndexBuilder::finish() {
   std::memcpy(bytes, &h, sizeof(h));
   if (n == 0) return image;
   const std::uint32_t padded = h.padded_dim;
-  auto* out_ids = section<std::int64_t>(bytes, h.ids);
-  auto* rows_in = bytes + h.vectors;  // in the order added, until the last step
+  auto* rows_in = bytes + h.vectors;
   auto prepare = [&](std::size_t i, float* out) {
     rabitq::prepare_vector(metric, row(rows_in, i), static_cast<int>(dim), out);
   };
@@ -350,58 +425,7 @@ Image IndexBuilder::finish() {
                    rotated_centroids + std::size_t{c} * padded);
   }
 
-  // Pass 1: each row's list. Pass 2: encode into the list's slots, in row order within a
-  // list. Rows are prepared and rotated twice rather than kept rotated, to bound memory.
-  std::vector<std::uint32_t> order(n);  // a row's list, then its slot
-  std::vector<float> batch(std::min(kBatch, n) * padded);
-  auto rotate_batch = [&](std::size_t from, std::size_t count) {
-    for (std::size_t r = 0; r < count; r++) {
-      prepare(from + r, prepared.data());
-      rotator.rotate(prepared.data(), batch.data() + r * padded);
-    }
-  };
-  for (std::size_t from = 0; from < n; from += kBatch) {
-    std::size_t count = std::min(kBatch, n - from);
-    rotate_batch(from, count);
-    ivf::nearest_centroids_batch(batch.data(), count, rotated_centroids, h.lists, padded, false,
-                                 km.threads, order.data() + from);
-  }
-  auto* starts = section<std::uint64_t>(bytes, h.list_start);
-  for (std::size_t i = 0; i < n; i++) starts[order[i] + 1]++;
-  for (std::uint32_t c = 0; c < h.lists; c++) starts[c + 1] += starts[c];
-  std::vector<std::uint64_t> next(starts, starts + h.lists);
-
-  auto* codes = section<std::uint64_t>(bytes, h.codes);
-  auto* factors = section<rabitq::CodeFactors>(bytes, h.factors);
-  std::vector<float> residual(padded);
-  const std::size_t words = code_words(padded);
-  for (std::size_t from = 0; from < n; from += kBatch) {
-    std::size_t count = std::min(kBatch, n - from);
-    rotate_batch(from, count);
-    for (std::size_t r = 0; r < count; r++) {
-      std::size_t i = from + r;
-      std::uint32_t list = order[i];
-      std::uint64_t slot = next[list]++;
-      const float* c = rotated_centroids + std::size_t{list} * padded;
-      const float* x = batch.data() + r * padded;
-      for (std::uint32_t j = 0; j < padded; j++) residual[j] = x[j] - c[j];
-      rabitq::encode(residual.data(), padded, codes + slot * words, &factors[slot]);
-      order[i] = static_cast<std::uint32_t>(slot);
-    }
-  }
-
-  // Ids and rows move to their slots in place: each swap puts one row where it belongs.
-  std::vector<float> held(dim);
-  for (std::size_t i = 0; i < n; i++) {
-    while (order[i] != i) {
-      std::size_t j = order[i];
-      std::memcpy(held.data(), row(rows_in, i), row_bytes);
-      std::memcpy(row(rows_in, i), row(rows_in, j), row_bytes);
-      std::memcpy(row(rows_in, j), held.data(), row_bytes);
-      std::swap(out_ids[i], out_ids[j]);
-      std::swap(order[i], order[j]);
-    }
-  }
+  place_rows(h, bytes, km.threads);
   return image;
 }
 
@@ -411,6 +435,45 @@ std::vector<unsigned char> build_index(const IndexParams& params, const std::int
   builder.add(ids, vectors, count);
   Image image = builder.finish();
   return std::vector<unsigned char>(image.data(), image.data() + image.size());
+}
+
+Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
+                         const float* vectors, std::size_t count) {
+  const Header b = read_header(base, base_size);
+  const std::uint32_t dim = b.dim;
+  const Metric metric = static_cast<Metric>(b.metric);
+  for (std::size_t i = 0; i < count * dim; i++) {
+    if (!std::isfinite(vectors[i]))
+      throw std::invalid_argument("row " + std::to_string(i / dim) +
+                                  " has a NaN or infinite value");
+  }
+  // Cosine rows without a direction are left out, as finish() leaves them out.
+  std::vector<std::size_t> keep;
+  keep.reserve(count);
+  std::vector<float> prepared(dim);
+  for (std::size_t i = 0; i < count; i++) {
+    if (metric != Metric::kCosine ||
+        rabitq::prepare_vector(metric, vectors + i * dim, static_cast<int>(dim), prepared.data()))
+      keep.push_back(i);
+  }
+  Header h = b;
+  h.rows = keep.size();
+  h.flags = kOnCentroids;
+  if (!layout(&h)) throw std::invalid_argument("collection is too large for one index image");
+  auto* bytes = static_cast<unsigned char*>(std::calloc(1, h.total));
+  if (bytes == nullptr) throw std::bad_alloc();
+  Image image(bytes, h.total);
+  std::memcpy(bytes, &h, sizeof(h));
+  std::memcpy(bytes + h.centroids, section<unsigned char>(base, b.centroids),
+              std::size_t{b.lists} * b.padded_dim * sizeof(float));
+  auto* out_ids = section<std::int64_t>(bytes, h.ids);
+  auto* out_rows = section<float>(bytes, h.vectors);
+  for (std::size_t r = 0; r < keep.size(); r++) {
+    out_ids[r] = ids[keep[r]];
+    std::memcpy(out_rows + r * dim, vectors + keep[r] * dim, sizeof(float) * dim);
+  }
+  place_rows(h, bytes, 1);
+  return image;
 }
 
 ImageInfo image_info(const void* image, std::size_t size) {

@@ -114,6 +114,13 @@ class IndexBuilder {
   std::uint64_t rows_ = 0;
 };
 
+// The image of `count` rows placed in the lists of `base` (a checked image): its centroids,
+// rotation, metric and dimensions, no k-means. An overlay (rulake/overlay.h) holds the rows
+// written since `base` was built this way, so that they are searched as `base`'s would be.
+// Its lists may outnumber its rows. Throws as IndexBuilder::add does for a bad value.
+Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
+                         const float* vectors, std::size_t count);
+
 struct ImageInfo {
   std::uint32_t dim;
   std::uint32_t padded_dim;
@@ -144,6 +151,10 @@ struct SearchParams {
   std::uint32_t k = 10;
   std::uint32_t rerank_factor = 20;  // k × rerank_factor candidates get exact distances
   std::uint32_t probes = 0;          // lists probed, nearest centroids first; 0: all
+  // Ids never returned, sorted ascending: the rows an overlay has replaced or deleted. They
+  // are left out before the candidates are chosen, so they take no rerank slot.
+  const std::int64_t* skip = nullptr;
+  std::size_t skip_count = 0;
 };
 
 struct Hit {

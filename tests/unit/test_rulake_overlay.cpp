@@ -1,0 +1,210 @@
+// Overlays (src/rulake/overlay.h): a base image plus the rows written since must answer as
+// a full rebuild of the current rows does, for any sequence of inserts, updates and
+// deletes, carried over from overlay to overlay as ruLake carries them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "rulake/batch_search.h"
+#include "rulake/collection_index.h"
+#include "rulake/cpu_scan_kernel.h"
+#include "rulake/overlay.h"
+#include "util/error.h"
+
+namespace rl = ruvector::rulake;
+using ruvector::rabitq::Metric;
+
+namespace {
+
+constexpr std::uint32_t kDim = 12;
+using Rows = std::map<std::int64_t, std::vector<float>>;
+
+std::vector<float> random_row(std::mt19937_64& gen) {
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  std::vector<float> v(kDim);
+  for (float& x : v) x = noise(gen);
+  return v;
+}
+
+rl::Image full_build(Metric metric, const Rows& rows, std::uint32_t lists) {
+  std::vector<std::int64_t> ids;
+  std::vector<float> data;
+  for (const auto& [id, v] : rows) {
+    ids.push_back(id);
+    data.insert(data.end(), v.begin(), v.end());
+  }
+  rl::IndexParams p;
+  p.dim = kDim;
+  p.metric = metric;
+  p.seed = 7;
+  p.lists = lists;
+  rl::IndexBuilder b(p);
+  b.add(ids.data(), data.data(), ids.size());
+  return b.finish();
+}
+
+// Every list probed and every row a candidate: the answer is exact.
+rl::SearchParams exhaustive(std::uint32_t k, std::size_t rows) {
+  rl::SearchParams s;
+  s.k = k;
+  s.probes = 0;
+  s.rerank_factor = static_cast<std::uint32_t>(rows + 1);
+  return s;
+}
+
+std::vector<std::vector<rl::Hit>> search_full(const rl::Image& image, const std::vector<float>& q,
+                                              const rl::SearchParams& s) {
+  std::vector<std::vector<rl::Hit>> out;
+  rl::search_batch(image.data(), image.size(), q.data(), q.size() / kDim, s, rl::cpu_scan_kernel(),
+                   0, &out);
+  return out;
+}
+
+void expect_same(const std::vector<std::vector<rl::Hit>>& a,
+                 const std::vector<std::vector<rl::Hit>>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t q = 0; q < a.size(); q++) {
+    ASSERT_EQ(a[q].size(), b[q].size()) << "query " << q;
+    for (std::size_t i = 0; i < a[q].size(); i++) {
+      EXPECT_EQ(a[q][i].id, b[q][i].id) << "query " << q << " hit " << i;
+      EXPECT_EQ(a[q][i].distance, b[q][i].distance) << "query " << q << " hit " << i;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(RulakeOverlay, RandomWritesAnswerAsAFullRebuild) {
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    for (std::uint64_t seed = 1; seed <= 4; seed++) {
+      std::mt19937_64 gen(seed * 31 + static_cast<int>(metric));
+      Rows rows;
+      for (std::int64_t id = 0; id < 300; id++) rows[id * 3] = random_row(gen);
+      const std::uint32_t lists = 6;
+      rl::Image base = full_build(metric, rows, lists);
+      rl::Image overlay;  // none yet
+      std::vector<float> queries;
+      for (int q = 0; q < 8; q++) {
+        std::vector<float> v = random_row(gen);
+        queries.insert(queries.end(), v.begin(), v.end());
+      }
+      std::int64_t next_id = 1000;
+      for (int round = 0; round < 6; round++) {
+        // A batch of writes: inserts of new ids, updates and deletes of existing ones,
+        // sometimes of the same id twice, and a delete of an id that never existed.
+        std::set<std::int64_t> changed;
+        int writes = 1 + static_cast<int>(gen() % 25);
+        for (int w = 0; w < writes; w++) {
+          int op = static_cast<int>(gen() % 3);
+          if (op == 0 || rows.empty()) {
+            rows[next_id] = random_row(gen);
+            changed.insert(next_id++);
+          } else {
+            auto it = rows.begin();
+            std::advance(it, static_cast<long>(gen() % rows.size()));
+            changed.insert(it->first);
+            if (op == 1) {
+              it->second = random_row(gen);
+            } else {
+              rows.erase(it);
+            }
+          }
+        }
+        changed.insert(-5);
+        std::vector<std::int64_t> ch(changed.begin(), changed.end());
+        std::vector<std::int64_t> fetched_ids;
+        std::vector<float> fetched;
+        for (std::int64_t id : ch) {
+          auto it = rows.find(id);
+          if (it == rows.end()) continue;
+          fetched_ids.push_back(id);
+          fetched.insert(fetched.end(), it->second.begin(), it->second.end());
+        }
+        const void* prev = overlay.size() > 0 ? overlay.data() : nullptr;
+        std::size_t expect_tombstones =
+            rl::next_tombstone_count(prev, overlay.size(), ch.data(), ch.size());
+        overlay =
+            rl::next_overlay(base.data(), base.size(), prev, overlay.size(), ch.data(), ch.size(),
+                             fetched_ids.data(), fetched.data(), fetched_ids.size());
+        EXPECT_EQ(rl::overlay_view(overlay.data(), overlay.size()).tombstone_count,
+                  expect_tombstones);
+
+        for (std::uint32_t k : {1u, 10u, 500u}) {
+          rl::SearchParams s = exhaustive(k, 2000);
+          std::vector<std::vector<rl::Hit>> got;
+          rl::search_overlay_batch(base.data(), base.size(), overlay.data(), overlay.size(),
+                                   queries.data(), queries.size() / kDim, s, rl::cpu_scan_kernel(),
+                                   0, &got);
+          rl::Image rebuilt = full_build(metric, rows, lists);
+          SCOPED_TRACE(testing::Message() << "metric " << static_cast<int>(metric) << " seed "
+                                          << seed << " round " << round << " k " << k);
+          expect_same(got, search_full(rebuilt, queries, s));
+        }
+      }
+    }
+  }
+}
+
+TEST(RulakeOverlay, SkippedIdsTakeNoCandidateSlot) {
+  std::mt19937_64 gen(3);
+  Rows rows;
+  for (std::int64_t id = 0; id < 200; id++) rows[id] = random_row(gen);
+  rl::Image image = full_build(Metric::kL2, rows, 4);
+  std::vector<float> q = random_row(gen);
+  rl::SearchParams s = exhaustive(5, 200);
+  std::vector<std::vector<rl::Hit>> all = search_full(image, q, s);
+  // Skip the best three: the next five come back, with a candidate pool of exactly k rows.
+  std::vector<std::int64_t> skip = {all[0][0].id, all[0][1].id, all[0][2].id};
+  std::sort(skip.begin(), skip.end());
+  s.skip = skip.data();
+  s.skip_count = skip.size();
+  s.rerank_factor = 1000;
+  std::vector<std::vector<rl::Hit>> rest = search_full(image, q, s);
+  ASSERT_EQ(rest[0].size(), 5u);
+  EXPECT_EQ(rest[0][0].id, all[0][3].id);
+  EXPECT_EQ(rest[0][1].id, all[0][4].id);
+  for (const rl::Hit& h : rest[0]) EXPECT_FALSE(std::binary_search(skip.begin(), skip.end(), h.id));
+}
+
+TEST(RulakeOverlay, RejectsBadInputAndCorruptBytes) {
+  std::mt19937_64 gen(5);
+  Rows rows;
+  for (std::int64_t id = 0; id < 50; id++) rows[id] = random_row(gen);
+  rl::Image base = full_build(Metric::kL2, rows, 3);
+  std::vector<std::int64_t> unsorted = {4, 2};
+  EXPECT_THROW(rl::build_overlay(base.data(), base.size(), unsorted.data(), 2, nullptr, nullptr, 0),
+               std::invalid_argument);
+  std::vector<std::int64_t> tomb = {2, 4};
+  std::vector<std::int64_t> outside = {3};
+  std::vector<float> row = random_row(gen);
+  EXPECT_THROW(
+      rl::build_overlay(base.data(), base.size(), tomb.data(), 2, outside.data(), row.data(), 1),
+      std::invalid_argument);
+  row[0] = std::nanf("");
+  std::vector<std::int64_t> inside = {4};
+  EXPECT_THROW(
+      rl::build_overlay(base.data(), base.size(), tomb.data(), 2, inside.data(), row.data(), 1),
+      std::invalid_argument);
+
+  row[0] = 1;
+  rl::Image ov =
+      rl::build_overlay(base.data(), base.size(), tomb.data(), 2, inside.data(), row.data(), 1);
+  EXPECT_TRUE(rl::is_overlay(ov.data(), ov.size()));
+  EXPECT_FALSE(rl::is_overlay(base.data(), base.size()));
+  std::vector<unsigned char> bad(ov.data(), ov.data() + ov.size());
+  EXPECT_THROW(rl::overlay_view(bad.data(), bad.size() - 64), ruvector::Error);
+  bad[8] = 9;  // version
+  EXPECT_THROW(rl::overlay_view(bad.data(), bad.size()), ruvector::Error);
+  // An overlay searched with another base of other lists is refused, not misread.
+  rl::Image other = full_build(Metric::kL2, rows, 5);
+  std::vector<std::vector<rl::Hit>> out;
+  EXPECT_THROW(
+      rl::search_overlay_batch(other.data(), other.size(), ov.data(), ov.size(), row.data(), 1,
+                               exhaustive(3, 50), rl::cpu_scan_kernel(), 0, &out),
+      ruvector::Error);
+}
