@@ -47,11 +47,16 @@ struct CacheEntry {
   bool used;
   bool dead;  // evicted or invalidated while pinned: the last unpin frees it
   CacheKey key;
-  dsa_pointer image;
+  dsa_pointer image;  // an index image, or an overlay (src/rulake/overlay.h) when base >= 0
   uint64 bytes;
   uint64 rows;
   uint32 pins;
   uint64 last_used;  // RulakeShared::clock when last searched
+  // An overlay's base entry, which it keeps pinned for its whole life; -1 for an image.
+  int base;
+  // A table's rows were read under this snapshot (pg_snapshot text, in the area): what the
+  // next overlay compares the write log with. Invalid for bundles.
+  dsa_pointer snapshot;
 };
 
 struct CollectionState {
@@ -65,6 +70,7 @@ struct CollectionState {
   uint64 hits;
   uint64 misses;
   uint64 evictions;  // times the image this collection used was evicted to make room
+  uint64 deltas;     // writes folded into an overlay instead of a full prime
   TimestampTz last_primed;
   TimestampTz last_searched;  // by a backend: the refill worker re-primes on this demand
   TimestampTz last_checked;   // when the source's witness was last compared (eventual)
@@ -122,6 +128,7 @@ extern char* allowed_hosts;
 extern int fetch_timeout_s;
 extern int max_fetch_mb;
 extern int max_prime_memory_mb;
+extern double rebuild_threshold;
 
 void init_gucs();
 void init_shmem_hooks();  // from _PG_init while preloading
@@ -133,18 +140,27 @@ RulakeShared* shared();
 bool attached();
 dsa_area* area();
 
-// A pinned entry: its image stays valid until unpin(), even if evicted meanwhile.
+// A pinned entry: its image stays valid until unpin(), even if evicted meanwhile. For an
+// overlay, `image` is the overlay and base_image the image it lies over (kept alive by it).
 struct Pinned {
   int entry;  // index into entries, -1 when nothing was found
   const void* image;
   Size bytes;
+  int base_entry;  // -1 for an image
+  const void* base_image;
+  Size base_bytes;
+  const char* snapshot;       // nullptr when the entry has none
+  const char* base_snapshot;  // the base's, for an overlay
 };
 Pinned pin_entry(const CacheKey& key);
 void unpin_entry(int entry);
 // Copies an image into the cache under `key`, evicting least recently used entries to make
 // room; returns false when it cannot fit even in an empty cache. An entry already there
 // under the same key (primed concurrently) is kept, the copy discarded, and *added false.
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added);
+// `snapshot` (may be nullptr) is kept with it. An overlay names its base entry, which the
+// caller has pinned; false, too, when that base was dropped meanwhile.
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added,
+                   const char* snapshot = nullptr, int base = -1);
 // Marks the entry dead (freed now, or by its last unpin).
 void drop_entry(const CacheKey& key);
 bool entry_present(const CacheKey& key, uint64* bytes);

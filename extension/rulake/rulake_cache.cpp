@@ -71,10 +71,29 @@ void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransacti
 
 bool dead_and_unpinned(const CacheEntry& e) { return e.used && e.dead && e.pins == 0; }
 
-// Frees an entry's image and its slot. Lock held exclusively.
+void unpin_locked(int index);
+
+// Frees an entry's image and its slot; an overlay lets go of its base. Lock held
+// exclusively.
 void free_entry(CacheEntry* e) {
   if (DsaPointerIsValid(e->image)) dsa_free(dsa, e->image);
+  if (DsaPointerIsValid(e->snapshot)) dsa_free(dsa, e->snapshot);
+  int base = e->base;
   memset(e, 0, sizeof(*e));
+  e->base = -1;
+  if (base >= 0) unpin_locked(base);
+}
+
+// Marks entry i dead, and the overlays over it, freeing whichever nobody has pinned. Lock
+// held exclusively.
+void kill_entry(int i) {
+  CacheEntry* e = &state->entries[i];
+  e->dead = true;
+  for (int j = 0; j < state->capacity; j++) {
+    CacheEntry* o = &state->entries[j];
+    if (o->used && !o->dead && o->base == i) kill_entry(j);
+  }
+  if (e->used && e->pins == 0) free_entry(e);
 }
 
 // Removes the least recently used live, unpinned entry; false when there is none.
@@ -108,6 +127,11 @@ int find_entry(const CacheKey& key) {
     if (e.used && !e.dead && keys_equal(e.key, key)) return i;
   }
   return -1;
+}
+
+const char* snapshot_of(const CacheEntry& e) {
+  return DsaPointerIsValid(e.snapshot) ? static_cast<const char*>(dsa_get_address(dsa, e.snapshot))
+                                       : nullptr;
 }
 
 }  // namespace
@@ -158,6 +182,10 @@ constexpr int kMaxLocalPins = 4;
 int local_pins[kMaxLocalPins];
 int nlocal_pins = 0;
 
+}  // namespace
+
+namespace {
+
 void unpin_locked(int index) {
   CacheEntry* e = &state->entries[index];
   Assert(e->pins > 0);
@@ -187,7 +215,7 @@ void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransacti
 
 Pinned pin_entry(const CacheKey& key) {
   RulakeShared* s = shared();
-  Pinned out{-1, nullptr, 0};
+  Pinned out{-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
   if (nlocal_pins == kMaxLocalPins) elog(ERROR, "rulake: too many pinned cache entries");
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   int i = find_entry(key);
@@ -198,6 +226,15 @@ Pinned pin_entry(const CacheKey& key) {
     out.entry = i;
     out.image = dsa_get_address(dsa, e->image);
     out.bytes = e->bytes;
+    out.snapshot = snapshot_of(*e);
+    if (e->base >= 0) {
+      CacheEntry* b = &s->entries[e->base];
+      b->last_used = s->clock;
+      out.base_entry = e->base;
+      out.base_image = dsa_get_address(dsa, b->image);
+      out.base_bytes = b->bytes;
+      out.base_snapshot = snapshot_of(*b);
+    }
     local_pins[nlocal_pins++] = i;
   }
   LWLockRelease(s->lock);
@@ -218,26 +255,57 @@ void unpin_entry(int entry) {
   LWLockRelease(s->lock);
 }
 
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added) {
-  RulakeShared* s = shared();
-  *added = false;
-  dsa_pointer p = InvalidDsaPointer;
+namespace {
+
+// Allocates `bytes` in the area, evicting least recently used entries until they fit;
+// InvalidDsaPointer when even an empty cache cannot hold them.
+dsa_pointer allocate_evicting(Size bytes) {
+  RulakeShared* s = state;
   for (;;) {
-    p = dsa_allocate_extended(dsa, bytes, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
-    if (DsaPointerIsValid(p)) break;
+    dsa_pointer p = dsa_allocate_extended(dsa, bytes, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
+    if (DsaPointerIsValid(p)) return p;
     LWLockAcquire(s->lock, LW_EXCLUSIVE);
     bool evicted = evict_one();
     LWLockRelease(s->lock);
-    if (!evicted) return false;
+    if (!evicted) return InvalidDsaPointer;
+  }
+}
+
+}  // namespace
+
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added,
+                   const char* snapshot, int base) {
+  RulakeShared* s = shared();
+  *added = false;
+  dsa_pointer p = allocate_evicting(bytes);
+  if (!DsaPointerIsValid(p)) return false;
+  dsa_pointer snap = InvalidDsaPointer;
+  if (snapshot != nullptr) {
+    snap = allocate_evicting(strlen(snapshot) + 1);
+    if (!DsaPointerIsValid(snap)) {
+      dsa_free(dsa, p);
+      return false;
+    }
+    strcpy(static_cast<char*>(dsa_get_address(dsa, snap)), snapshot);
   }
   // The copy runs without the lock: searches of other entries go on meanwhile.
   memcpy(dsa_get_address(dsa, p), image, bytes);
 
+  auto discard = [&] {
+    dsa_free(dsa, p);
+    if (DsaPointerIsValid(snap)) dsa_free(dsa, snap);
+  };
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   if (find_entry(key) >= 0) {
     LWLockRelease(s->lock);
-    dsa_free(dsa, p);  // primed concurrently by another backend: keep theirs
+    discard();  // primed concurrently by another backend: keep theirs
     return true;
+  }
+  // The caller's pin keeps the base's slot; dead, it is gone for new overlays.
+  if (base >= 0 && s->entries[base].dead) {
+    LWLockRelease(s->lock);
+    discard();
+    return false;
   }
   int slot = -1;
   for (;;) {
@@ -248,7 +316,7 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   }
   if (slot < 0) {
     LWLockRelease(s->lock);
-    dsa_free(dsa, p);
+    discard();
     return false;
   }
   CacheEntry* e = &s->entries[slot];
@@ -259,6 +327,9 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   e->bytes = bytes;
   e->rows = rows;
   e->last_used = ++s->clock;
+  e->snapshot = snap;
+  e->base = base;
+  if (base >= 0) s->entries[base].pins++;
   LWLockRelease(s->lock);
   *added = true;
   ConditionVariableBroadcast(&s->changed);
@@ -269,11 +340,7 @@ void drop_entry(const CacheKey& key) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   int i = find_entry(key);
-  if (i >= 0) {
-    CacheEntry* e = &s->entries[i];
-    e->dead = true;
-    if (e->pins == 0) free_entry(e);
-  }
+  if (i >= 0) kill_entry(i);
   LWLockRelease(s->lock);
 }
 
@@ -281,7 +348,10 @@ bool entry_present(const CacheKey& key, uint64* bytes) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_SHARED);
   int i = find_entry(key);
-  if (i >= 0 && bytes != nullptr) *bytes = s->entries[i].bytes;
+  if (i >= 0 && bytes != nullptr) {
+    const CacheEntry& e = s->entries[i];
+    *bytes = e.bytes + (e.base >= 0 ? s->entries[e.base].bytes : 0);  // an overlay's base too
+  }
   LWLockRelease(s->lock);
   return i >= 0;
 }

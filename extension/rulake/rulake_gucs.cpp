@@ -14,6 +14,7 @@ int max_collections = 256;
 int max_collections_per_role = 32;
 int refresh_interval_s = 60;
 int reprime_window_s = 600;
+double rebuild_threshold = 0.1;
 int cold_wait_ms = 10000;
 char* worker_database = nullptr;
 char* bundle_root = nullptr;
@@ -47,6 +48,12 @@ void init_gucs() {
       "asks for it, so a cache smaller than the registered data does not thrash. 0: never "
       "re-prime in the background.",
       &reprime_window_s, 600, 0, 86400 * 7, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomRealVariable(
+      "rulake.rebuild_threshold",
+      "Fraction of a table collection's rows that may change before its image is rebuilt.",
+      "Below it, the writes since the image was primed are folded into an overlay searched "
+      "with it; past it, the whole image is primed again. 0 primes again on every write.",
+      &rebuild_threshold, 0.1, 0.0, 1.0, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "rulake.cold_wait", "How long a search waits for the refill worker to fetch a remote bundle.",
       "0 raises an error at once when the bundle has not been fetched yet.", &cold_wait_ms, 10000,

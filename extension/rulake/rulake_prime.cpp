@@ -69,6 +69,8 @@ struct TableCursor {
   bool started;
   uint64 generation;
   bool own_writes;
+  char* snapshot;  // pg_snapshot text of the rows read, in `caller`
+  MemoryContext caller;
   uint32 dim;  // of the rows read so far; 0 before the first
 };
 
@@ -112,12 +114,15 @@ void open_table_cursor(const Collection& c, TableCursor* out) {
                     errhint("Unregister the collection with rulake.unregister.")));
   }
   memset(out, 0, sizeof(*out));
+  out->caller = CurrentMemoryContext;
   out->batch_context =
       AllocSetContextCreate(CurrentMemoryContext, "rulake prime batch", ALLOCSET_DEFAULT_SIZES);
   StringInfoData sql;
   initStringInfo(&sql);
   appendStringInfo(&sql,
-                   "SELECT w.generation, w.mine, t.id, t.v FROM (%s) w LEFT JOIN LATERAL"
+                   "SELECT w.generation, w.mine, t.id, t.v, w.snapshot FROM"
+                   " (SELECT g.*, pg_current_snapshot()::text AS snapshot FROM (%s) g) w"
+                   " LEFT JOIN LATERAL"
                    " (SELECT %s::bigint AS id, %s AS v FROM %s WHERE %s IS NOT NULL) t ON true"
                    " ORDER BY t.id",
                    kGenerationQuery, quote_identifier(c.id_column),
@@ -163,6 +168,7 @@ TableBatch fetch_table_batch(const Collection& c, TableCursor* cursor) {
       cursor->generation =
           static_cast<uint64>(DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull)));
       cursor->own_writes = DatumGetBool(SPI_getbinval(tuple, desc, 2, &isnull));
+      cursor->snapshot = MemoryContextStrdup(cursor->caller, SPI_getvalue(tuple, desc, 5));
       cursor->started = true;
     }
     Datum id = SPI_getbinval(tuple, desc, 3, &isnull);
@@ -198,10 +204,11 @@ void close_table_cursor(TableCursor* cursor) {
 
 // Installs the image, or keeps it as this search's private image: its bytes change hands
 // without a copy, so a prime never holds two images.
-void finish_prime(core::Image* image, uint64 rows, bool share, Primed* out) {
+void finish_prime(core::Image* image, uint64 rows, bool share, const char* snapshot, Primed* out) {
   if (share) {
-    out->installed = pg_call(
-        [&] { return install_entry(out->key, image->data(), image->size(), rows, &out->added); });
+    out->installed = pg_call([&] {
+      return install_entry(out->key, image->data(), image->size(), rows, &out->added, snapshot);
+    });
     if (!out->installed) {
       pg_call([&] {
         ereport(WARNING,
@@ -248,7 +255,7 @@ Primed prime_table(const Collection& c) {
     out.rerank_factor = c.rerank_factor;
     uint64 rows = builder.rows();
     core::Image image = builder.finish();
-    finish_prime(&image, rows, !cursor.own_writes, &out);
+    finish_prime(&image, rows, !cursor.own_writes, cursor.snapshot, &out);
   });
   return out;
 }
@@ -303,7 +310,7 @@ Primed prime_bundle(const Collection& c) {
     out.rerank_factor = s.rerank_factor;
     uint64 rows = primer.builder().rows();
     core::Image image = primer.builder().finish();
-    finish_prime(&image, rows, true, &out);
+    finish_prime(&image, rows, true, nullptr, &out);
   });
   return out;
 }

@@ -16,6 +16,7 @@
 #include "rulake/cpu_scan_kernel.h"
 #include "util/error.h"
 #include "rulake/collection_index.h"
+#include "rulake/overlay.h"
 
 extern "C" {
 #include "pgstat.h"
@@ -118,6 +119,12 @@ uint64 image_key(const CacheKey& key) {
   return h != 0 ? h : 1;
 }
 
+// What a served entry's image is cached under on a device: an overlay changes with every
+// write, so its base is scanned without a device copy.
+uint64 served_key(const Pinned& pin, const CacheKey& key) {
+  return pin.base_entry >= 0 ? 0 : image_key(key);
+}
+
 // prime(), keeping why it failed for rulake.stats; the error goes on to the searcher.
 Primed prime_noting_failure(const Collection& c) {
   MemoryContext caller = CurrentMemoryContext;
@@ -175,10 +182,21 @@ Served serve(const Collection& c) {
   out.rerank_factor = source.rerank_factor;
   if (!source.own_writes) {
     out.pin = pin_entry(source.key);
-    out.image_key = image_key(source.key);
+    out.image_key = served_key(out.pin, source.key);
     if (out.pin.entry >= 0) {
       count(c, true, &source.key);
       return out;
+    }
+    // The cache holds another state of the table: fold the writes since into it.
+    if (c.kind == kSourceTable && v.has_key) {
+      bool newest = false;
+      out.pin = advance(c, v.key, source.key, &newest);
+      out.image_key = served_key(out.pin, source.key);
+      if (out.pin.entry >= 0) {
+        note_advanced(c, source.key, newest);
+        count(c, true, &source.key);
+        return out;
+      }
     }
   }
   // A miss: prime. Only the entry's own backend waits for it; others keep searching.
@@ -233,8 +251,10 @@ namespace {
 // longjmp over, and in palloc'd arrays.
 struct ImageSearch {
   const Collection* collection;
-  const void* image;
+  const void* image;  // the image, or an overlay over `base`
   Size bytes;
+  const void* base;  // nullptr unless `image` is an overlay
+  Size base_bytes;
   uint64 image_key;
   const RvScanKernel* kernel;
   bool may_fall_back;
@@ -257,6 +277,10 @@ void start(ImageSearch* s, const Collection& c, const Served& served, const floa
   memset(s, 0, sizeof(*s));
   s->collection = &c;
   s->image = served_image(served, &s->bytes);
+  if (served.private_image == nullptr && served.pin.base_entry >= 0) {
+    s->base = served.pin.base_image;
+    s->base_bytes = served.pin.base_bytes;
+  }
   s->image_key = served.image_key;
   s->kernel = &gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
   s->may_fall_back = gpu::may_fall_back();
@@ -275,7 +299,8 @@ void start(ImageSearch* s, const Collection& c, const Served& served, const floa
 // The image lives in shared memory or this backend's memory; the search makes no Postgres
 // call (but `interrupt`, when given), and its vectors are freed before any error leaves.
 void run(ImageSearch* s, InterruptCheck interrupt) {
-  core::ImageInfo info = core::image_info(s->image, s->bytes);
+  core::ImageInfo info = s->base != nullptr ? core::image_info(s->base, s->base_bytes)
+                                            : core::image_info(s->image, s->bytes);
   for (int q = 0; q < s->nqueries; q++) s->counts[q] = 0;
   if (info.rows == 0) return;
   if (static_cast<int>(info.dim) != s->dim) {
@@ -288,15 +313,23 @@ void run(ImageSearch* s, InterruptCheck interrupt) {
   params.probes = s->collection->probes;
   std::vector<std::vector<core::Hit>> hits;
   const RvScanKernel& cpu = core::cpu_scan_kernel();
+  auto search = [&](const RvScanKernel& kernel) {
+    const auto n = static_cast<std::size_t>(s->nqueries);
+    if (s->base != nullptr) {
+      core::search_overlay_batch(s->base, s->base_bytes, s->image, s->bytes, s->queries, n, params,
+                                 kernel, s->image_key, &hits, interrupt);
+    } else {
+      core::search_batch(s->image, s->bytes, s->queries, n, params, kernel, s->image_key, &hits,
+                         interrupt);
+    }
+  };
   try {
-    core::search_batch(s->image, s->bytes, s->queries, static_cast<std::size_t>(s->nqueries),
-                       params, *s->kernel, s->image_key, &hits, interrupt);
+    search(*s->kernel);
   } catch (const Error& e) {
     const bool kernel_fault = e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kProgramLimit;
     if (s->kernel == &cpu || !s->may_fall_back || !kernel_fault) throw;
     strlcpy(s->gpu_failure, e.what(), sizeof(s->gpu_failure));
-    core::search_batch(s->image, s->bytes, s->queries, static_cast<std::size_t>(s->nqueries),
-                       params, cpu, s->image_key, &hits, interrupt);
+    search(cpu);
   }
   for (int q = 0; q < s->nqueries; q++) {
     for (const core::Hit& h : hits[q]) {
@@ -332,8 +365,8 @@ void search_served_batch(const Collection& c, const Served& served, const float*
 }
 
 void search_served_each(const Collection* const* collections, const Served* served, int n,
-                        const float* query, int dim, int k, const uint32* rerank_factors,
-                        Hit* out, int* counts, int threads) {
+                        const float* query, int dim, int k, const uint32* rerank_factors, Hit* out,
+                        int* counts, int threads) {
   auto* searches = static_cast<ImageSearch*>(palloc(sizeof(ImageSearch) * n));
   bool all_cpu = true;
   for (int i = 0; i < n; i++) {

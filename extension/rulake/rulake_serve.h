@@ -41,7 +41,7 @@ void search_served_batch(const Collection& c, const Served& served, const float*
 // included): image i's hits go to out + i * k, their number to counts[i], exactly as n
 // calls of search_served would write them.
 void search_served_each(const Collection* const* collections, const Served* served, int n,
-                        const float* query, int dim, int k, const uint32* rerank_factors,
-                        Hit* out, int* counts, int threads);
+                        const float* query, int dim, int k, const uint32* rerank_factors, Hit* out,
+                        int* counts, int threads);
 
 }  // namespace ruvector::pg::rulake

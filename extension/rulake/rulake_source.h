@@ -93,6 +93,21 @@ struct Primed {
 };
 Primed prime(const Collection& c);
 
+// Serves `target`, the key a table collection has now, from `start`, an entry primed or
+// advanced earlier, by folding the writes logged since into an overlay (rulake_delta.cpp):
+// the pinned new entry, or entry -1 when that cannot be done (the write log does not name
+// every id, the changes pass rulake.rebuild_threshold, `start` is newer than this
+// snapshot or gone), and the caller primes instead. Never for this transaction's own
+// writes: the caller checks SourceKey::own_writes. *newest says whether `target` carried
+// `start` forward (and replaced it) rather than serving an older snapshot from the base.
+Pinned advance(const Collection& c, const CacheKey& start, const CacheKey& target, bool* newest);
+// Counts an entry advance() installed in rulake.stats(); the collection uses it from now
+// on when it is the newest.
+void note_advanced(const Collection& c, const CacheKey& key, bool newest);
+// Whether the entry under `key` is an overlay past half of rulake.rebuild_threshold, which
+// the refill worker primes again in the background before searches have to.
+bool overlay_heavy(const CacheKey& key);
+
 // A table collection's rows in memory, ordered by id, palloc'd (for publishing it).
 struct BundleRows {
   uint64 generation;

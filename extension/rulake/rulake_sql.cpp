@@ -331,8 +331,8 @@ RUVECTOR_FUNCTION(rulake_stats) {
                          : state.last_error[0] != '\0'      ? "failed"
                                                             : "cold";
     uint64 total = state.hits + state.misses;
-    Datum values[13];
-    bool nulls[13] = {false};
+    Datum values[14];
+    bool nulls[14] = {false};
     values[0] = CStringGetTextDatum(names[i]);
     if (state.has_key) {
       values[1] = CStringGetTextDatum(rl::witness_hex(state.key.witness));
@@ -361,13 +361,14 @@ RUVECTOR_FUNCTION(rulake_stats) {
       nulls[10] = true;
     }
     // Under 0.4.0's definition (before ALTER EXTENSION ruvector UPDATE) the result has 11
-    // columns, and forming the tuple ignores these two.
+    // columns, and forming the tuple ignores the last three.
     values[11] = Int64GetDatum(static_cast<int64>(state.evictions));
     if (state.last_searched != 0) {
       values[12] = TimestampTzGetDatum(state.last_searched);
     } else {
       nulls[12] = true;
     }
+    values[13] = Int64GetDatum(static_cast<int64>(state.deltas));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return static_cast<Datum>(0);

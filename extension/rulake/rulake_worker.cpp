@@ -73,6 +73,27 @@ Due read_due(const char* name) {
   return d;
 }
 
+// Folds the write log of relation $1, keeping what overlays need (docs/rulake.md#writes).
+// A folded row's weight is the sum, so the generation stays; its ids are the union and its
+// xid the newest of the rows it replaces, so that a snapshot that may miss any of them
+// sees the whole row as a change (a superset: re-reading an unchanged row is harmless).
+// Writes that named their ids fold apart from those that did not, per id column, so that
+// one bulk load does not hide which ids later writes touched; a row of 5000 ids or more is
+// left as it is. The xid is kept at most this transaction's own: a restored log holds
+// another cluster's xids, and those must not look newer than every snapshot forever.
+const char kFoldLog[] =
+    "WITH gone AS (DELETE FROM rulake.table_writes WHERE relid = $1"
+    " AND coalesce(cardinality(ids) < 5000, true)"
+    " AND (SELECT count(*) FROM rulake.table_writes WHERE relid = $1"
+    " AND coalesce(cardinality(ids) < 5000, true)) > 1"
+    " RETURNING weight, xid, id_column, ids)"
+    " INSERT INTO rulake.table_writes (relid, weight, xid, id_column, ids, folded)"
+    " SELECT $1, sum(weight), least(max(xid), pg_current_xact_id()), id_column,"
+    " CASE WHEN bool_and(ids IS NOT NULL) THEN (SELECT coalesce(array_agg(DISTINCT i ORDER BY i),"
+    " '{}') FROM gone g, unnest(g.ids) i WHERE g.ids IS NOT NULL"
+    " AND g.id_column IS NOT DISTINCT FROM gone.id_column) END, true"
+    " FROM gone GROUP BY id_column, ids IS NULL";
+
 bool interval_passed(TimestampTz since) {
   return TimestampDifferenceExceeds(since, GetCurrentTimestamp(), refresh_interval_s * 1000);
 }
@@ -122,23 +143,33 @@ void refill_one(const char* name) {
     find_collection(name, IfAbsent::kCreate)->last_checked = GetCurrentTimestamp();
     LWLockRelease(s->lock);
   }
-  if (prime_now && current_key(c).present) {
-    Primed p = prime(c);
-    note_primed(c, p);
-    free_private_image(p.private_image);
+  // An overlay grown past half the rebuild threshold is primed again here, so that the
+  // searches that would pass it do not have to.
+  if (!prime_now && !evicted && due.ready && c.kind == kSourceTable && overlay_heavy(due.key))
+    prime_now = true;
+  SourceKey now = current_key(c);
+  if (prime_now && now.present) {
+    // A table written since its last prime: fold the writes in, when the log allows.
+    Pinned advanced = {-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
+    bool newest = false;
+    if (due.ready && !evicted && !now.own_writes && !overlay_heavy(due.key))
+      advanced = advance(c, due.key, now.key, &newest);
+    if (advanced.entry >= 0) {
+      unpin_entry(advanced.entry);
+      note_advanced(c, now.key, newest);
+    } else {
+      Primed p = prime(c);
+      note_primed(c, p);
+      free_private_image(p.private_image);
+    }
   }
   // The write log is ours, not the owner's: fold it as the worker.
   restore_user(saved);
   if (c.kind == kSourceTable) {
-    // Fold the write log: one row whose weight is the sum keeps the generation unchanged.
     Oid types[1] = {OIDOID};
     Datum values[1] = {ObjectIdGetDatum(c.relid)};
     SPI_connect();
-    SPI_execute_with_args(
-        "WITH gone AS (DELETE FROM rulake.table_writes WHERE relid = $1 RETURNING weight)"
-        " INSERT INTO rulake.table_writes (relid, weight)"
-        " SELECT $1, sum(weight) FROM gone HAVING count(*) > 0",
-        1, types, values, nullptr, false, 0);
+    SPI_execute_with_args(kFoldLog, 1, types, values, nullptr, false, 0);
     SPI_finish();
   }
   ConditionVariableBroadcast(&shared()->changed);

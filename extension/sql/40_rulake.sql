@@ -30,9 +30,15 @@ COMMENT ON TABLE rulake.collections IS 'registered ruLake collections; change th
 
 CREATE TABLE rulake.table_writes (
 	relid regclass NOT NULL,
-	weight bigint NOT NULL DEFAULT 1 CHECK (weight > 0)
+	weight bigint NOT NULL DEFAULT 1 CHECK (weight > 0),
+	-- What lets a cached image absorb the write instead of a full prime (docs/rulake.md#writes):
+	-- the writing transaction, and the ids it touched in id_column (NULL: not known).
+	xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	id_column name,
+	ids bigint[],
+	folded boolean NOT NULL DEFAULT false  -- stands for several writes, xid the newest
 );
-CREATE INDEX table_writes_relid ON rulake.table_writes (relid);
+CREATE INDEX table_writes_relid ON rulake.table_writes (relid, xid);
 COMMENT ON TABLE rulake.table_writes IS 'one row per write statement on a registered table, folded by the refill worker; the visible sum of weights is the generation';
 
 SELECT pg_catalog.pg_extension_config_dump('rulake.collections', '');
@@ -73,16 +79,73 @@ ALTER TABLE rulake.table_writes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY table_writes_read ON rulake.table_writes FOR SELECT
 	USING (coalesce(pg_catalog.has_any_column_privilege(relid, 'SELECT'), false));
 
--- Statement trigger on registered tables. SECURITY DEFINER: writers need no privilege on
+-- Statement triggers on registered tables. SECURITY DEFINER: writers need no privilege on
 -- the log. One row per statement: inserts never conflict, so writers never wait on it.
+-- With an argument (the id column) the insert, update and delete triggers see the rows in
+-- transition tables rulake_old and rulake_new, and log the ids they touched, up to 10000;
+-- more, a TRUNCATE, or a trigger created before 0.5.0 log none, and the next search
+-- primes the collection in full.
 CREATE FUNCTION rulake.note_write() RETURNS trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_col name;
+	v_ids bigint[];
+	v_rows text;
 BEGIN
 	-- A trigger left behind on a table its unregistering role did not own logs nothing.
-	INSERT INTO rulake.table_writes (relid)
-		SELECT TG_RELID WHERE EXISTS (SELECT 1 FROM rulake.collections WHERE relid = TG_RELID);
+	IF NOT EXISTS (SELECT 1 FROM rulake.collections WHERE relid = TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	-- A renamed or retyped id column must not make the table's writes fail: log no ids.
+	IF TG_NARGS = 1 AND TG_OP <> 'TRUNCATE' AND EXISTS (SELECT 1 FROM pg_attribute
+			WHERE attrelid = TG_RELID AND attname = TG_ARGV[0] AND NOT attisdropped
+				AND atttypid IN ('bigint'::regtype, 'integer'::regtype, 'smallint'::regtype)) THEN
+		v_col := TG_ARGV[0];
+		v_rows := CASE TG_OP
+			WHEN 'INSERT' THEN format('SELECT %I FROM rulake_new', v_col)
+			WHEN 'DELETE' THEN format('SELECT %I FROM rulake_old', v_col)
+			ELSE format('SELECT %1$I FROM rulake_old UNION ALL SELECT %1$I FROM rulake_new', v_col)
+		END;
+		EXECUTE format('SELECT CASE WHEN count(*) <= 10000 THEN coalesce(array_agg(DISTINCT i::bigint)'
+			' FILTER (WHERE i IS NOT NULL), ''{}'') END FROM (%s LIMIT 10001) s(i)', v_rows)
+			INTO v_ids;
+	END IF;
+	INSERT INTO rulake.table_writes (relid, id_column, ids) VALUES (TG_RELID, v_col, v_ids);
 	RETURN NULL;
+END
+$$;
+-- Creates the write triggers on a registered table (those of its first registration, whose
+-- id column they log).
+CREATE FUNCTION rulake._log_writes(regclass, name) RETURNS void
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1 AND tgname = 'rulake_generation') THEN
+		RETURN;
+	END IF;
+	EXECUTE format('CREATE TRIGGER rulake_generation AFTER TRUNCATE ON %s '
+		'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write()', $1);
+	EXECUTE format('CREATE TRIGGER rulake_writes_insert AFTER INSERT ON %s '
+		'REFERENCING NEW TABLE AS rulake_new '
+		'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write(%L)', $1, $2);
+	EXECUTE format('CREATE TRIGGER rulake_writes_update AFTER UPDATE ON %s '
+		'REFERENCING OLD TABLE AS rulake_old NEW TABLE AS rulake_new '
+		'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write(%L)', $1, $2);
+	EXECUTE format('CREATE TRIGGER rulake_writes_delete AFTER DELETE ON %s '
+		'REFERENCING OLD TABLE AS rulake_old '
+		'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write(%L)', $1, $2);
+END
+$$;
+-- And drops them.
+CREATE FUNCTION rulake._unlog_writes(regclass) RETURNS void
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', $1);
+	EXECUTE format('DROP TRIGGER IF EXISTS rulake_writes_insert ON %s', $1);
+	EXECUTE format('DROP TRIGGER IF EXISTS rulake_writes_update ON %s', $1);
+	EXECUTE format('DROP TRIGGER IF EXISTS rulake_writes_delete ON %s', $1);
 END
 $$;
 
@@ -191,10 +254,7 @@ BEGIN
 		END IF;
 		v_kind := 'table';
 		v_location := v_relid::regclass::text;
-		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = v_relid AND tgname = 'rulake_generation') THEN
-			EXECUTE format('CREATE TRIGGER rulake_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
-				'FOR EACH STATEMENT EXECUTE FUNCTION rulake.note_write()', v_relid::regclass);
-		END IF;
+		PERFORM rulake._log_writes(v_relid, v_id);
 	ELSIF source LIKE 'bundle:%' THEN
 		v_kind := 'bundle';
 		v_location := substr(source, 8);
@@ -252,7 +312,7 @@ BEGIN
 	IF c.relid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rulake.collections WHERE relid = c.relid)
 			AND EXISTS (SELECT 1 FROM pg_class WHERE oid = c.relid
 				AND pg_has_role(current_user, relowner, 'MEMBER')) THEN
-		EXECUTE format('DROP TRIGGER IF EXISTS rulake_generation ON %s', c.relid::regclass);
+		PERFORM rulake._unlog_writes(c.relid);
 	END IF;
 END
 $$;
@@ -285,12 +345,12 @@ CREATE FUNCTION rulake.witness(name text) RETURNS text
 CREATE FUNCTION rulake.stats()
 	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
 		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
-		last_error text, evictions bigint, last_searched timestamptz)
+		last_error text, evictions bigint, last_searched timestamptz, deltas bigint)
 	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.invalidate(text) IS 'drop the cached index of a collection; the next search primes it again';
 COMMENT ON FUNCTION rulake.refresh(text) IS 'compare the source with the cache: up_to_date, invalidated or bundle_missing';
 COMMENT ON FUNCTION rulake.witness(text) IS 'hex SHAKE-256 witness the collection is cached under';
-COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error, evictions, last search';
+COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error, evictions, last search, writes folded in';
 
 -- options: pii_policy, lineage_id (strings) and generation (a number or a string, e.g. an
 -- Iceberg snapshot id); the defaults are "", the collection's name and the table's generation.

@@ -1,0 +1,230 @@
+// Folding a table collection's writes into an overlay (src/rulake/overlay.h) instead of
+// priming it again (docs/rulake.md#writes). The write log, rulake.table_writes, has a row
+// per write statement naming the ids it touched and the transaction that wrote it; a cached
+// entry keeps the snapshot its rows were read under. The ids written since that snapshot
+// are read again, in this search's snapshot, and replace the entry's rows of those ids:
+// the result holds exactly the rows this snapshot sees, as a full prime would.
+//
+// Postgres-facing code is C-style (palloc, trivially destructible values); the overlay is
+// built in a narrow C++ scope under guard().
+#include <algorithm>
+#include <cmath>
+
+#include "extension/boundary.h"
+#include "extension/rulake/rulake_source.h"
+#include "extension/vector/vector_type.h"
+#include "rulake/collection_index.h"
+#include "rulake/overlay.h"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+namespace ruvector::pg::rulake {
+
+namespace core = ::ruvector::rulake;
+
+namespace {
+
+// The writes since `since` that this snapshot sees. Usable when `since` is older than this
+// snapshot (everything it saw, this one sees) and every such write named its ids in the
+// collection's id column; a folded log row stands for all the writes it folded, so it
+// counts as soon as any of them may be newer than `since` (its xid is their newest).
+const char kChangesQuery[] =
+    "WITH changes AS (SELECT ids, id_column FROM rulake.table_writes"
+    " WHERE relid = $1 AND xid >= pg_snapshot_xmin($2::pg_snapshot)"
+    " AND (folded OR NOT pg_visible_in_snapshot(xid, $2::pg_snapshot)))"
+    " SELECT pg_snapshot_xmax($2::pg_snapshot) <= pg_snapshot_xmax(pg_current_snapshot())"
+    " AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) x"
+    " WHERE x < pg_snapshot_xmax($2::pg_snapshot) AND pg_visible_in_snapshot(x, $2::pg_snapshot))"
+    " AND NOT coalesce((SELECT bool_or(ids IS NULL OR id_column IS DISTINCT FROM $3)"
+    " FROM changes), false),"
+    " pg_current_snapshot()::text,"
+    " (SELECT coalesce(array_agg(DISTINCT i ORDER BY i), '{}') FROM changes, unnest(ids) i"
+    " WHERE i IS NOT NULL)";
+
+struct Changes {
+  bool usable;
+  char* now;   // this snapshot, pg_snapshot text
+  int64* ids;  // sorted, distinct
+  uint64 count;
+};
+
+// Postgres code, in the caller's memory context.
+Changes read_changes(const Collection& c, const char* since) {
+  Changes out{false, nullptr, nullptr, 0};
+  MemoryContext caller = CurrentMemoryContext;
+  Oid types[3] = {OIDOID, TEXTOID, NAMEOID};
+  Datum values[3] = {ObjectIdGetDatum(c.relid), CStringGetTextDatum(since),
+                     CStringGetDatum(c.id_column)};
+  SPI_connect();
+  if (SPI_execute_with_args(kChangesQuery, 3, types, values, nullptr, true, 1) != SPI_OK_SELECT ||
+      SPI_processed != 1)
+    elog(ERROR, "rulake: reading the write log of relation %u failed", c.relid);
+  HeapTuple t = SPI_tuptable->vals[0];
+  TupleDesc d = SPI_tuptable->tupdesc;
+  bool isnull = false;
+  out.usable = DatumGetBool(SPI_getbinval(t, d, 1, &isnull)) && !isnull;
+  if (out.usable) {
+    MemoryContext old = MemoryContextSwitchTo(caller);
+    out.now = pstrdup(SPI_getvalue(t, d, 2));
+    ArrayType* array = DatumGetArrayTypePCopy(SPI_getbinval(t, d, 3, &isnull));
+    Datum* elems = nullptr;
+    int n = 0;
+    deconstruct_array(array, INT8OID, 8, true, TYPALIGN_DOUBLE, &elems, nullptr, &n);
+    out.ids = static_cast<int64*>(palloc(sizeof(int64) * std::max(n, 1)));
+    for (int i = 0; i < n; i++) out.ids[i] = DatumGetInt64(elems[i]);
+    out.count = static_cast<uint64>(n);
+    MemoryContextSwitchTo(old);
+  }
+  SPI_finish();
+  return out;
+}
+
+// The current rows of `ids`, ordered by id, palloc'd in the caller's context.
+struct Fetched {
+  bool ok;  // false: a row of other dimensions (a full prime reports it)
+  uint64 count;
+  int64* ids;
+  float* vectors;
+};
+
+// Postgres code, in the caller's memory context.
+Fetched fetch_rows(const Collection& c, const int64* ids, uint64 count, uint32 dim) {
+  Fetched out{true, 0, nullptr, nullptr};
+  if (count == 0) return out;
+  MemoryContext caller = CurrentMemoryContext;
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+  for (uint64 i = 0; i < count; i++) elems[i] = Int64GetDatum(ids[i]);
+  ArrayType* array =
+      construct_array(elems, static_cast<int>(count), INT8OID, 8, true, TYPALIGN_DOUBLE);
+  StringInfoData sql;
+  initStringInfo(&sql);
+  const char* id = quote_identifier(c.id_column);
+  const char* vec = quote_identifier(c.vector_column);
+  appendStringInfo(&sql,
+                   "SELECT %s::bigint, %s FROM %s WHERE %s = ANY($1) AND %s IS NOT NULL"
+                   " ORDER BY 1",
+                   id, vec,
+                   quote_qualified_identifier(get_namespace_name(get_rel_namespace(c.relid)),
+                                              get_rel_name(c.relid)),
+                   id, vec);
+  Oid types[1] = {INT8ARRAYOID};
+  Datum values[1] = {PointerGetDatum(array)};
+  SPI_connect();
+  if (SPI_execute_with_args(sql.data, 1, types, values, nullptr, true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "rulake: reading the written rows of relation %u failed", c.relid);
+  uint64 n = SPI_processed;
+  out.ids = static_cast<int64*>(MemoryContextAlloc(caller, sizeof(int64) * std::max<uint64>(n, 1)));
+  out.vectors = static_cast<float*>(
+      MemoryContextAllocHuge(caller, sizeof(float) * std::max<uint64>(n, 1) * dim));
+  for (uint64 r = 0; r < n; r++) {
+    bool isnull = false;
+    HeapTuple t = SPI_tuptable->vals[r];
+    Datum idd = SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull);
+    if (isnull) continue;  // rows without an id are not in the image either
+    RuVector* v = datum_get_ruvector(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+    if (static_cast<uint32>(v->dim) != dim) {
+      out.ok = false;
+      break;
+    }
+    out.ids[out.count] = DatumGetInt64(idd);
+    memcpy(out.vectors + out.count * dim, v->x, sizeof(float) * dim);
+    out.count++;
+  }
+  SPI_finish();
+  return out;
+}
+
+// How many rows may change before the image is primed again.
+uint64 allowance(uint64 base_rows) {
+  return std::max<uint64>(64, static_cast<uint64>(std::ceil(rebuild_threshold * base_rows)));
+}
+
+// Installs the overlay of `start` (or of its base alone, when from_base) that holds the
+// writes since, under `target`. False when it cannot.
+bool fold(const Collection& c, const Pinned& start, bool from_base, const CacheKey& target) {
+  const bool overlay = start.base_entry >= 0;
+  const void* base = overlay ? start.base_image : start.image;
+  const Size base_bytes = overlay ? start.base_bytes : start.bytes;
+  const int base_entry = overlay ? start.base_entry : start.entry;
+  const void* previous = overlay && !from_base ? start.image : nullptr;
+  const Size previous_bytes = previous != nullptr ? start.bytes : 0;
+  const char* since = overlay && from_base ? start.base_snapshot : start.snapshot;
+  if (since == nullptr) return false;
+  core::ImageInfo info = guard([&] { return core::image_info(base, base_bytes); });
+  if (info.rows == 0 || info.lists == 0) return false;  // nothing to place rows in
+
+  Changes changes = read_changes(c, since);
+  if (!changes.usable) return false;
+  uint64 tombstones = guard([&] {
+    return core::next_tombstone_count(previous, previous_bytes, changes.ids, changes.count);
+  });
+  if (tombstones > allowance(info.rows)) return false;
+  Fetched rows = fetch_rows(c, changes.ids, changes.count, info.dim);
+  if (!rows.ok) return false;
+  return guard([&] {
+    core::Image image = core::next_overlay(base, base_bytes, previous, previous_bytes, changes.ids,
+                                           changes.count, rows.ids, rows.vectors, rows.count);
+    return pg_call([&] {
+      bool added = false;
+      return install_entry(target, image.data(), image.size(), info.rows, &added, changes.now,
+                           base_entry);
+    });
+  });
+}
+
+}  // namespace
+
+Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& target,
+               bool* newest) {
+  Pinned none{-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
+  *newest = false;
+  if (c.kind != kSourceTable || rebuild_threshold <= 0) return none;
+  Pinned start = pin_entry(start_key);
+  if (start.entry < 0) return none;
+  // From the latest overlay, or, when that one is newer than this snapshot (a search of an
+  // older snapshot, e.g. REPEATABLE READ), from its base.
+  *newest = fold(c, start, false, target);
+  bool done = *newest || (start.base_entry >= 0 && fold(c, start, true, target));
+  unpin_entry(start.entry);
+  if (!done) return none;
+  // The overlay it carried forward is superseded: one live overlay per base keeps the
+  // cache small.
+  if (*newest && start.base_entry >= 0 && !keys_equal(start_key, target)) drop_entry(start_key);
+  return pin_entry(target);
+}
+
+void note_advanced(const Collection& c, const CacheKey& key, bool newest) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
+  if (newest) {
+    state->has_key = true;
+    state->key = key;
+    state->status = kReady;
+  }
+  state->deltas++;
+  LWLockRelease(s->lock);
+}
+
+bool overlay_heavy(const CacheKey& key) {
+  if (rebuild_threshold <= 0) return false;
+  Pinned p = pin_entry(key);
+  if (p.entry < 0) return false;
+  bool heavy = false;
+  if (p.base_entry >= 0) {
+    heavy = guard([&] {
+      core::OverlayView v = core::overlay_view(p.image, p.bytes);
+      return v.tombstone_count * 2 > allowance(core::image_info(p.base_image, p.base_bytes).rows);
+    });
+  }
+  unpin_entry(p.entry);
+  return heavy;
+}
+
+}  // namespace ruvector::pg::rulake
