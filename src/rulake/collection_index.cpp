@@ -186,6 +186,48 @@ T* grow(T* block, std::size_t bytes) {
   return static_cast<T*>(p);
 }
 
+// Rotates rows and encodes them against the rotated centroids of an image's header: what
+// placing a row in its list takes, shared by a build and by rows placed on another image's
+// centroids.
+class ListEncoder {
+ public:
+  ListEncoder(const Header& h, const float* rotated_centroids)
+      : h_(h),
+        centroids_(rotated_centroids),
+        rotator_(h.dim, h.seed),
+        prepared_(h.dim),
+        residual_(h.padded_dim) {}
+
+  // The row prepared for the metric and rotated into `out` (padded_dim floats); false for a
+  // cosine row without a direction.
+  bool rotate(const float* row, float* out) {
+    if (!rabitq::prepare_vector(static_cast<Metric>(h_.metric), row, static_cast<int>(h_.dim),
+                                prepared_.data()))
+      return false;
+    rotator_.rotate(prepared_.data(), out);
+    return true;
+  }
+  // Each of `count` rotated rows' nearest list.
+  void nearest(const float* rotated, std::size_t count, unsigned threads, std::uint32_t* lists) {
+    ivf::nearest_centroids_batch(rotated, count, centroids_, h_.lists, h_.padded_dim, false,
+                                 threads, lists);
+  }
+  void encode(const float* rotated, std::uint32_t list, std::uint64_t* code,
+              rabitq::CodeFactors* factors) {
+    const std::uint32_t padded = h_.padded_dim;
+    const float* c = centroids_ + std::size_t{list} * padded;
+    for (std::uint32_t j = 0; j < padded; j++) residual_[j] = rotated[j] - c[j];
+    rabitq::encode(residual_.data(), padded, code, factors);
+  }
+
+ private:
+  const Header& h_;
+  const float* centroids_;
+  rabitq::Rotator rotator_;
+  std::vector<float> prepared_;
+  std::vector<float> residual_;
+};
+
 // Puts the rows at the image's vectors section (in the order added, ids likewise) into
 // their lists: pass 1 finds each row's nearest centroid, pass 2 encodes it into the list's
 // next slot (row order within a list), then ids and rows move to their slots in place.
@@ -195,30 +237,23 @@ void place_rows(const Header& h, unsigned char* bytes, unsigned threads) {
   if (n == 0) return;
   const std::uint32_t dim = h.dim;
   const std::uint32_t padded = h.padded_dim;
-  const Metric metric = static_cast<Metric>(h.metric);
   const std::size_t row_bytes = sizeof(float) * dim;
   auto row = [&](unsigned char* base, std::size_t i) {
     return reinterpret_cast<float*>(base + i * row_bytes);
   };
   auto* out_ids = section<std::int64_t>(bytes, h.ids);
   auto* rows_in = bytes + h.vectors;
-  const float* rotated_centroids = section<float>(bytes, h.centroids);
-  rabitq::Rotator rotator(dim, h.seed);
-  std::vector<float> prepared(dim);
+  ListEncoder encoder(h, section<float>(bytes, h.centroids));
   std::vector<std::uint32_t> order(n);  // a row's list, then its slot
   std::vector<float> batch(std::min(kBatch, n) * padded);
   auto rotate_batch = [&](std::size_t from, std::size_t count) {
-    for (std::size_t r = 0; r < count; r++) {
-      rabitq::prepare_vector(metric, row(rows_in, from + r), static_cast<int>(dim),
-                             prepared.data());
-      rotator.rotate(prepared.data(), batch.data() + r * padded);
-    }
+    for (std::size_t r = 0; r < count; r++)
+      encoder.rotate(row(rows_in, from + r), batch.data() + r * padded);
   };
   for (std::size_t from = 0; from < n; from += kBatch) {
     std::size_t count = std::min(kBatch, n - from);
     rotate_batch(from, count);
-    ivf::nearest_centroids_batch(batch.data(), count, rotated_centroids, h.lists, padded, false,
-                                 threads, order.data() + from);
+    encoder.nearest(batch.data(), count, threads, order.data() + from);
   }
   auto* starts = section<std::uint64_t>(bytes, h.list_start);
   for (std::size_t i = 0; i < n; i++) starts[order[i] + 1]++;
@@ -227,7 +262,6 @@ void place_rows(const Header& h, unsigned char* bytes, unsigned threads) {
 
   auto* codes = section<std::uint64_t>(bytes, h.codes);
   auto* factors = section<rabitq::CodeFactors>(bytes, h.factors);
-  std::vector<float> residual(padded);
   const std::size_t words = code_words(padded);
   for (std::size_t from = 0; from < n; from += kBatch) {
     std::size_t count = std::min(kBatch, n - from);
@@ -236,10 +270,7 @@ void place_rows(const Header& h, unsigned char* bytes, unsigned threads) {
       std::size_t i = from + r;
       std::uint32_t list = order[i];
       std::uint64_t slot = next[list]++;
-      const float* c = rotated_centroids + std::size_t{list} * padded;
-      const float* x = batch.data() + r * padded;
-      for (std::uint32_t j = 0; j < padded; j++) residual[j] = x[j] - c[j];
-      rabitq::encode(residual.data(), padded, codes + slot * words, &factors[slot]);
+      encoder.encode(batch.data() + r * padded, list, codes + slot * words, &factors[slot]);
       order[i] = static_cast<std::uint32_t>(slot);
     }
   }
@@ -437,27 +468,55 @@ std::vector<unsigned char> build_index(const IndexParams& params, const std::int
   return std::vector<unsigned char>(image.data(), image.data() + image.size());
 }
 
-Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
-                         const float* vectors, std::size_t count) {
-  const Header b = read_header(base, base_size);
-  const std::uint32_t dim = b.dim;
-  const Metric metric = static_cast<Metric>(b.metric);
+void place_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
+                        const float* vectors, std::size_t count, PlacedRows* out) {
+  const Header h = read_header(base, base_size);
+  const std::uint32_t dim = h.dim;
+  const std::uint32_t padded = h.padded_dim;
   for (std::size_t i = 0; i < count * dim; i++) {
     if (!std::isfinite(vectors[i]))
       throw std::invalid_argument("row " + std::to_string(i / dim) +
                                   " has a NaN or infinite value");
   }
-  // Cosine rows without a direction are left out, as finish() leaves them out.
-  std::vector<std::size_t> keep;
-  keep.reserve(count);
-  std::vector<float> prepared(dim);
-  for (std::size_t i = 0; i < count; i++) {
-    if (metric != Metric::kCosine ||
-        rabitq::prepare_vector(metric, vectors + i * dim, static_cast<int>(dim), prepared.data()))
-      keep.push_back(i);
+  if (h.lists == 0) throw std::invalid_argument("an image without lists has no centroids");
+  ListEncoder encoder(h, section<float>(base, h.centroids));
+  const std::size_t words = code_words(padded);
+  std::vector<float> batch(std::min(kBatch, count) * padded);
+  std::vector<std::size_t> taken;
+  std::vector<std::uint32_t> lists;
+  for (std::size_t from = 0; from < count; from += kBatch) {
+    const std::size_t n = std::min(kBatch, count - from);
+    // Cosine rows without a direction are left out, as a build leaves them out.
+    taken.clear();
+    for (std::size_t r = 0; r < n; r++) {
+      if (encoder.rotate(vectors + (from + r) * dim, batch.data() + taken.size() * padded))
+        taken.push_back(from + r);
+    }
+    lists.resize(taken.size());
+    encoder.nearest(batch.data(), taken.size(), 1, lists.data());
+    for (std::size_t t = 0; t < taken.size(); t++) {
+      const std::size_t i = taken[t];
+      const std::size_t at = out->ids.size();
+      out->ids.push_back(ids[i]);
+      out->vectors.insert(out->vectors.end(), vectors + i * dim, vectors + (i + 1) * dim);
+      out->lists.push_back(lists[t]);
+      out->codes.resize((at + 1) * words);
+      out->factors.resize(at + 1);
+      encoder.encode(batch.data() + t * padded, lists[t], out->codes.data() + at * words,
+                     &out->factors[at]);
+    }
   }
+}
+
+Image image_on_centroids(const void* base, std::size_t base_size, const PlacedRows& rows) {
+  const Header b = read_header(base, base_size);
+  const std::size_t n = rows.ids.size();
+  const std::size_t words = code_words(b.padded_dim);
+  if (rows.vectors.size() != n * b.dim || rows.lists.size() != n ||
+      rows.codes.size() != n * words || rows.factors.size() != n)
+    throw std::invalid_argument("placed rows do not match the image's shape");
   Header h = b;
-  h.rows = keep.size();
+  h.rows = n;
   h.flags = kOnCentroids;
   if (!layout(&h)) throw std::invalid_argument("collection is too large for one index image");
   auto* bytes = static_cast<unsigned char*>(std::calloc(1, h.total));
@@ -466,14 +525,32 @@ Image build_on_centroids(const void* base, std::size_t base_size, const std::int
   std::memcpy(bytes, &h, sizeof(h));
   std::memcpy(bytes + h.centroids, section<unsigned char>(base, b.centroids),
               std::size_t{b.lists} * b.padded_dim * sizeof(float));
-  auto* out_ids = section<std::int64_t>(bytes, h.ids);
-  auto* out_rows = section<float>(bytes, h.vectors);
-  for (std::size_t r = 0; r < keep.size(); r++) {
-    out_ids[r] = ids[keep[r]];
-    std::memcpy(out_rows + r * dim, vectors + keep[r] * dim, sizeof(float) * dim);
+  auto* starts = section<std::uint64_t>(bytes, h.list_start);
+  for (std::size_t i = 0; i < n; i++) {
+    if (rows.lists[i] >= h.lists) throw std::invalid_argument("a placed row's list is out of range");
+    starts[rows.lists[i] + 1]++;
   }
-  place_rows(h, bytes, 1);
+  for (std::uint32_t c = 0; c < h.lists; c++) starts[c + 1] += starts[c];
+  std::vector<std::uint64_t> next(starts, starts + h.lists);
+  auto* codes = section<std::uint64_t>(bytes, h.codes);
+  auto* factors = section<rabitq::CodeFactors>(bytes, h.factors);
+  auto* ids = section<std::int64_t>(bytes, h.ids);
+  auto* vectors = section<float>(bytes, h.vectors);
+  for (std::size_t i = 0; i < n; i++) {
+    const std::uint64_t slot = next[rows.lists[i]]++;
+    std::memcpy(codes + slot * words, rows.codes.data() + i * words, words * sizeof(std::uint64_t));
+    factors[slot] = rows.factors[i];
+    ids[slot] = rows.ids[i];
+    std::memcpy(vectors + slot * h.dim, rows.vectors.data() + i * h.dim, sizeof(float) * h.dim);
+  }
   return image;
+}
+
+Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
+                         const float* vectors, std::size_t count) {
+  PlacedRows rows;
+  place_on_centroids(base, base_size, ids, vectors, count, &rows);
+  return image_on_centroids(base, base_size, rows);
 }
 
 ImageInfo image_info(const void* image, std::size_t size) {

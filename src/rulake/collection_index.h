@@ -114,10 +114,26 @@ class IndexBuilder {
   std::uint64_t rows_ = 0;
 };
 
-// The image of `count` rows placed in the lists of `base` (a checked image): its centroids,
-// rotation, metric and dimensions, no k-means. An overlay (rulake/overlay.h) holds the rows
-// written since `base` was built this way, so that they are searched as `base`'s would be.
-// Its lists may outnumber its rows. Throws as IndexBuilder::add does for a bad value.
+// Rows placed in the lists of a base image without k-means, each with its list, code and
+// factors as the base's own rows would have them. An overlay (rulake/overlay.h) holds the
+// rows written since `base` was built this way, so that they are searched as `base`'s
+// would be, and carries them from one overlay to the next without encoding them again.
+struct PlacedRows {
+  std::vector<std::int64_t> ids;
+  std::vector<float> vectors;  // dim floats a row, as given
+  std::vector<std::uint32_t> lists;
+  std::vector<std::uint64_t> codes;  // padded_dim / 64 words a row
+  std::vector<rabitq::CodeFactors> factors;
+};
+// Appends `count` rows (ids[i] with the dim floats at vectors + i * dim) placed on the
+// centroids of `base` (a checked image with lists); cosine rows without a direction are
+// left out. Throws as IndexBuilder::add does for a bad value.
+void place_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
+                        const float* vectors, std::size_t count, PlacedRows* out);
+// The image of placed rows on `base`'s centroids, rotation, metric and dimensions; within a
+// list rows keep their order in `rows`. Its lists may outnumber its rows.
+Image image_on_centroids(const void* base, std::size_t base_size, const PlacedRows& rows);
+// Both at once.
 Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
                          const float* vectors, std::size_t count);
 

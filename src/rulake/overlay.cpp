@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <string>
 #include <new>
 #include <stdexcept>
 #include <tuple>
@@ -40,35 +41,52 @@ bool is_overlay(const void* bytes, std::size_t size) {
          std::memcmp(bytes, kMagic, sizeof(kMagic)) == 0;
 }
 
-Image build_overlay(const void* base, std::size_t base_size, const std::int64_t* tombstones,
-                    std::size_t tombstone_count, const std::int64_t* ids, const float* vectors,
-                    std::size_t count) {
-  for (std::size_t i = 1; i < tombstone_count; i++) {
-    if (tombstones[i - 1] >= tombstones[i])
-      throw std::invalid_argument("overlay tombstones must be sorted and distinct");
+namespace {
+
+void check_sorted(const std::int64_t* ids, std::size_t n, const char* what) {
+  for (std::size_t i = 1; i < n; i++) {
+    if (ids[i - 1] >= ids[i])
+      throw std::invalid_argument(std::string(what) + " must be sorted and distinct");
   }
-  for (std::size_t i = 0; i < count; i++) {
-    if (!std::binary_search(tombstones, tombstones + tombstone_count, ids[i]))
-      throw std::invalid_argument("overlay row " + std::to_string(ids[i]) +
+}
+
+// The overlay of placed rows whose ids are all among the tombstones.
+Image assemble(const void* base, std::size_t base_size, const std::vector<std::int64_t>& tombstones,
+               const PlacedRows& rows) {
+  for (std::int64_t id : rows.ids) {
+    if (!std::binary_search(tombstones.begin(), tombstones.end(), id))
+      throw std::invalid_argument("overlay row " + std::to_string(id) +
                                   " is not among its tombstones");
   }
-  Image delta = build_on_centroids(base, base_size, ids, vectors, count);
+  Image delta = image_on_centroids(base, base_size, rows);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
   h.version = kVersion;
-  h.tombstone_count = tombstone_count;
+  h.tombstone_count = tombstones.size();
   h.tombstones = align(sizeof(Header));
-  h.delta = align(h.tombstones + tombstone_count * sizeof(std::int64_t));
+  h.delta = align(h.tombstones + tombstones.size() * sizeof(std::int64_t));
   h.delta_size = delta.size();
   h.total = align(h.delta + delta.size());
   auto* bytes = static_cast<unsigned char*>(std::calloc(1, h.total));
   if (bytes == nullptr) throw std::bad_alloc();
   Image out(bytes, h.total);
   std::memcpy(bytes, &h, sizeof(h));
-  if (tombstone_count > 0)
-    std::memcpy(bytes + h.tombstones, tombstones, tombstone_count * sizeof(std::int64_t));
+  if (!tombstones.empty())
+    std::memcpy(bytes + h.tombstones, tombstones.data(), tombstones.size() * sizeof(std::int64_t));
   std::memcpy(bytes + h.delta, delta.data(), delta.size());
   return out;
+}
+
+}  // namespace
+
+Image build_overlay(const void* base, std::size_t base_size, const std::int64_t* tombstones,
+                    std::size_t tombstone_count, const std::int64_t* ids, const float* vectors,
+                    std::size_t count) {
+  check_sorted(tombstones, tombstone_count, "overlay tombstones");
+  PlacedRows rows;
+  place_on_centroids(base, base_size, ids, vectors, count, &rows);
+  return assemble(base, base_size,
+                  std::vector<std::int64_t>(tombstones, tombstones + tombstone_count), rows);
 }
 
 OverlayView overlay_view(const void* overlay, std::size_t size) {
@@ -114,30 +132,34 @@ std::size_t next_tombstone_count(const void* previous, std::size_t previous_size
 
 Image next_overlay(const void* base, std::size_t base_size, const void* previous,
                    std::size_t previous_size, const std::int64_t* changed,
-                   std::size_t changed_count, const std::int64_t* fetched_ids, const float* fetched,
-                   std::size_t count) {
-  for (std::size_t i = 1; i < changed_count; i++) {
-    if (changed[i - 1] >= changed[i])
-      throw std::invalid_argument("changed ids must be sorted and distinct");
-  }
-  const std::uint32_t dim = image_info(base, base_size).dim;
+                   std::size_t changed_count, const std::int64_t* fetched_ids,
+                   const float* fetched, std::size_t count) {
+  check_sorted(changed, changed_count, "changed ids");
   std::vector<std::int64_t> tombstones(changed, changed + changed_count);
-  std::vector<std::int64_t> ids;
-  std::vector<float> rows;
+  PlacedRows rows;
   if (previous != nullptr) {
+    // The previous rows of ids not changed since keep their lists and codes.
     OverlayView p = overlay_view(previous, previous_size);
     tombstones = union_sorted(p.tombstones, p.tombstone_count, changed, changed_count);
     ImageView d = image_view(p.delta, p.delta_size);
-    for (std::uint64_t r = 0; r < d.info.rows; r++) {
-      if (std::binary_search(changed, changed + changed_count, d.ids[r])) continue;
-      ids.push_back(d.ids[r]);
-      rows.insert(rows.end(), d.vectors + r * dim, d.vectors + (r + 1) * dim);
+    const ImageInfo b = image_info(base, base_size);
+    if (d.info.dim != b.dim || d.info.lists != b.lists)
+      fail(ErrorKind::kIntegrity, "rulake overlay does not belong to its base image");
+    const std::size_t words = d.info.padded_dim / 64;
+    for (std::uint32_t list = 0; list < d.info.lists; list++) {
+      for (std::uint64_t r = d.list_start[list]; r < d.list_start[list + 1]; r++) {
+        if (std::binary_search(changed, changed + changed_count, d.ids[r])) continue;
+        rows.ids.push_back(d.ids[r]);
+        rows.vectors.insert(rows.vectors.end(), d.vectors + r * d.info.dim,
+                            d.vectors + (r + 1) * d.info.dim);
+        rows.lists.push_back(list);
+        rows.codes.insert(rows.codes.end(), d.codes + r * words, d.codes + (r + 1) * words);
+        rows.factors.push_back(d.factors[r]);
+      }
     }
   }
-  ids.insert(ids.end(), fetched_ids, fetched_ids + count);
-  rows.insert(rows.end(), fetched, fetched + count * dim);
-  return build_overlay(base, base_size, tombstones.data(), tombstones.size(), ids.data(),
-                       rows.data(), ids.size());
+  place_on_centroids(base, base_size, fetched_ids, fetched, count, &rows);
+  return assemble(base, base_size, tombstones, rows);
 }
 
 void search_overlay_batch(const void* base, std::size_t base_size, const void* overlay,
