@@ -851,11 +851,15 @@ REVOKE ALL ON FUNCTION a2a._claim(integer), a2a._resume(), a2a._due(),
 
 -- Handing memory to another agent: a data part carrying a verified bundle's witness and
 -- data_ref instead of its vectors, a few hundred bytes whatever the bundle holds. The
--- receiver fetches the bundle and checks it against the witness (docs/bundle-format.md).
+-- receiver checks the bundle against the witness and registers it
+-- (rulake.register_from_part). version: 1.0 had no version field and no "bundle"; 1.1
+-- adds the directory, relative to rulake.bundle_root. A new major version is one an older
+-- reader must refuse.
 CREATE FUNCTION a2a.rulake_part(bundle_dir text) RETURNS jsonb
 	LANGUAGE sql STRICT
 AS $$
-	SELECT jsonb_build_object('data', jsonb_build_object('rulake_witness', b - 'valid'),
+	SELECT jsonb_build_object('data', jsonb_build_object('version', '1.1', 'bundle', bundle_dir,
+			'rulake_witness', b - 'valid'),
 		'metadata', jsonb_build_object('kind', 'rulake_witness'))
 	FROM rulake.verify_bundle(bundle_dir) b
 $$;
