@@ -57,7 +57,8 @@ SELECT a2a.send('local', 'two') AS t2 \gset
 SELECT a2a.send('local', 'three') AS t3 \gset
 SELECT state, reason FROM a2a.tasks WHERE id = :'t3';
 SELECT seq, kind, state, payload->>'reason' AS reason FROM a2a.task_events WHERE task_id = :'t3';
-SELECT message, depth, trace_id FROM a2a.tasks WHERE id = :'t1';
+SELECT message #- '{metadata,task_id}' AS message, message #>> '{metadata,task_id}' = id::text AS task_id,
+	depth, trace_id FROM a2a.tasks WHERE id = :'t1';
 
 -- cancel before sending; cancel again; unknown task
 SELECT a2a.cancel(:'t1');

@@ -24,6 +24,13 @@ int connect_timeout_ms = 5000;
 int max_response_kb = 1024;
 int max_events_per_task = 1000;
 
+namespace {
+// Read by a2a.send through current_setting(); the C side never needs them, so they stay
+// out of a2a.h.
+int max_trace_tasks = 1000;
+int max_trace_cost = 0;
+}  // namespace
+
 void init_gucs() {
   DefineCustomStringVariable("a2a.database", "Database whose tasks the a2a dispatch worker sends.",
                              nullptr, &worker_database, "postgres", PGC_POSTMASTER, 0, nullptr,
@@ -82,6 +89,15 @@ void init_gucs() {
                           "A task whose agent sends more fails with the reason.",
                           &max_events_per_task, 1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  // Depth bounds a chain, not a fan-out: an agent that delegates to many at each level
+  // stays within a2a.max_depth. A trace's totals cap both.
+  DefineCustomIntVariable("a2a.max_trace_tasks", "Tasks one trace may hold, at every depth.",
+                          "a2a.send refuses a task that would take its trace past it.",
+                          &max_trace_tasks, 1000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("a2a.max_trace_cost", "Cost units one trace may spend; 0 is no limit.",
+                          "a2a.send refuses a task whose cost would take its trace past it.",
+                          &max_trace_cost, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("a2a");
 }
 

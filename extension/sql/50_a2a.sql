@@ -67,13 +67,19 @@ CREATE TABLE a2a.tasks (
 	created timestamptz NOT NULL DEFAULT now(),
 	sent timestamptz,
 	updated timestamptz NOT NULL DEFAULT now(),
-	interruptions integer NOT NULL DEFAULT 0  -- worker stops while it was in flight
+	interruptions integer NOT NULL DEFAULT 0,  -- worker stops while it was in flight
+	-- The task this one was sent for (a2a.trace): one of this database, or the id a peer's
+	-- inbound metadata named. No foreign key: a dump restores rows in any order.
+	parent_task uuid,
+	remote_parent text
 );
 CREATE INDEX tasks_open ON a2a.tasks (next_attempt)
 	WHERE state NOT IN ('completed', 'canceled', 'failed', 'rejected');
 CREATE INDEX tasks_agent_created ON a2a.tasks (agent, created);
 -- The per-role budgets of a2a.send count a role's recent and open tasks.
 CREATE INDEX tasks_owner_created ON a2a.tasks (owner, created);
+-- a2a.trace and the trace budgets of a2a.send read a trace's tasks.
+CREATE INDEX tasks_trace ON a2a.tasks (trace_id);
 COMMENT ON TABLE a2a.tasks IS 'one row per task sent with a2a.send; its state follows the peer';
 
 CREATE TABLE a2a.task_events (
@@ -321,6 +327,10 @@ DECLARE
 	v_n bigint;
 	v_limit integer;
 	v_timeout interval;
+	v_parent a2a.tasks;
+	v_remote_parent text;
+	v_inbound jsonb;
+	v_spent bigint;
 BEGIN
 	IF agent IS NULL OR message IS NULL OR options IS NULL THEN
 		RAISE EXCEPTION 'a2a.send: arguments must not be null' USING ERRCODE = '22004';
@@ -335,13 +345,62 @@ BEGIN
 		RAISE EXCEPTION 'a2a.send: options must be a JSON object' USING ERRCODE = '22023';
 	END IF;
 	FOR v_key IN SELECT jsonb_object_keys(options) LOOP
-		IF v_key NOT IN ('trace_id', 'depth', 'cost', 'timeout') THEN
+		IF v_key NOT IN ('trace_id', 'depth', 'cost', 'timeout', 'parent_task', 'inbound') THEN
 			RAISE EXCEPTION 'a2a.send: unknown option "%"', v_key USING ERRCODE = '22023',
-				HINT = 'Options are trace_id, depth, cost and timeout.';
+				HINT = 'Options are trace_id, depth, cost, timeout, parent_task and inbound.';
 		END IF;
 	END LOOP;
-	v_trace := coalesce((options->>'trace_id')::uuid, gen_random_uuid());
+	IF options ? 'parent_task' AND options ? 'inbound' THEN
+		RAISE EXCEPTION 'a2a.send: give parent_task or inbound, not both' USING ERRCODE = '22023';
+	END IF;
+	-- With a parent, depth is the parent's plus one: a caller cannot reset its own depth to
+	-- slip under a2a.max_depth.
+	IF (options ? 'parent_task' OR options ? 'inbound') AND options ? 'depth' THEN
+		RAISE EXCEPTION 'a2a.send: depth is derived from %, not given', CASE WHEN options ? 'inbound'
+			THEN 'inbound' ELSE 'parent_task' END USING ERRCODE = '22023';
+	END IF;
+	v_trace := (options->>'trace_id')::uuid;
 	v_depth := coalesce((options->>'depth')::integer, 0) + 1;
+	IF options ? 'parent_task' THEN
+		-- Only a task the caller may see (a2a.task's rule) can be a parent.
+		SELECT * INTO v_parent FROM a2a.tasks t WHERE t.id = (options->>'parent_task')::uuid
+			AND pg_has_role(session_user, t.owner, 'MEMBER');
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'a2a.send: parent_task % does not exist', options->>'parent_task'
+				USING ERRCODE = '42704';
+		END IF;
+		IF v_trace IS NOT NULL AND v_trace <> v_parent.trace_id THEN
+			RAISE EXCEPTION 'a2a.send: trace_id % is not parent_task''s trace %', v_trace,
+				v_parent.trace_id USING ERRCODE = '22023';
+		END IF;
+		v_trace := v_parent.trace_id;
+		v_depth := v_parent.depth + 1;
+	ELSIF options ? 'inbound' THEN
+		-- The metadata of the message this work arrived with: its task_id is the sender's
+		-- task, which this one serves. Nothing here can be checked, only recorded.
+		v_inbound := options->'inbound';
+		IF jsonb_typeof(v_inbound) <> 'object' THEN
+			RAISE EXCEPTION 'a2a.send: inbound must be the received message''s metadata object'
+				USING ERRCODE = '22023';
+		END IF;
+		IF jsonb_typeof(v_inbound->'depth') NOT IN ('number', 'null')
+				OR jsonb_typeof(v_inbound->'task_id') NOT IN ('string', 'null')
+				OR jsonb_typeof(v_inbound->'trace_id') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'a2a.send: inbound trace_id and task_id must be strings, depth a number'
+				USING ERRCODE = '22023';
+		END IF;
+		IF v_trace IS NOT NULL AND v_trace IS DISTINCT FROM (v_inbound->>'trace_id')::uuid THEN
+			RAISE EXCEPTION 'a2a.send: trace_id % is not the inbound trace %', v_trace,
+				coalesce(v_inbound->>'trace_id', 'none') USING ERRCODE = '22023';
+		END IF;
+		v_trace := (v_inbound->>'trace_id')::uuid;
+		v_depth := coalesce((v_inbound->>'depth')::integer, 0) + 1;
+		v_remote_parent := v_inbound->>'task_id';
+		IF octet_length(v_remote_parent) > 1024 THEN
+			RAISE EXCEPTION 'a2a.send: inbound task_id is longer than 1024 bytes' USING ERRCODE = '22023';
+		END IF;
+	END IF;
+	v_trace := coalesce(v_trace, gen_random_uuid());
 	v_cost := coalesce((options->>'cost')::integer, 1);
 	IF v_depth < 1 OR v_cost < 0 THEN
 		RAISE EXCEPTION 'a2a.send: depth and cost must not be negative' USING ERRCODE = '22023';
@@ -356,8 +415,28 @@ BEGIN
 	v_timeout := coalesce(v_timeout, least((a.options->>'timeout')::interval,
 		current_setting('a2a.task_timeout')::interval), current_setting('a2a.task_timeout')::interval);
 	v_message := a2a._normalize_message(message);
+	-- What an agent relays to keep one trace: the receiver passes this object back as
+	-- inbound (task_id becomes its task's parent).
 	v_message := jsonb_set(v_message, '{metadata}', coalesce(v_message->'metadata', '{}')
-		|| jsonb_build_object('trace_id', v_trace, 'depth', v_depth));
+		|| jsonb_strip_nulls(jsonb_build_object('trace_id', v_trace, 'depth', v_depth,
+			'task_id', v_id, 'parent_task', coalesce(v_parent.id::text, v_remote_parent))));
+
+	-- The trace's budget: depth bounds a chain, these a fan-out too. Refused outright, like
+	-- depth: the task would be one more link of a runaway delegation, not a late one.
+	PERFORM pg_advisory_xact_lock(hashtext('a2a.trace:' || v_trace));
+	SELECT count(*), coalesce(sum(t.cost), 0) INTO v_n, v_spent FROM a2a.tasks t
+		WHERE t.trace_id = v_trace AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_n >= current_setting('a2a.max_trace_tasks')::integer THEN
+		RAISE EXCEPTION 'a2a.send: trace % already holds % tasks (a2a.max_trace_tasks)', v_trace, v_n
+			USING ERRCODE = '54000',
+			HINT = 'A superuser raises a2a.max_trace_tasks if a trace is meant to hold more.';
+	END IF;
+	v_limit := current_setting('a2a.max_trace_cost')::integer;
+	IF v_limit > 0 AND v_spent + v_cost > v_limit THEN
+		RAISE EXCEPTION 'a2a.send: trace % has spent % of % cost units, this task costs % (a2a.max_trace_cost)',
+			v_trace, v_spent, v_limit, v_cost USING ERRCODE = '54000',
+			HINT = 'A superuser raises a2a.max_trace_cost if a trace is meant to spend more.';
+	END IF;
 
 	-- Budgets, per agent (its options) and global (GUCs). Serialised per agent so that
 	-- concurrent senders cannot both take the last slot.
@@ -406,9 +485,10 @@ BEGIN
 		v_reason := format('budget exceeded: agent %s has spent %s of %s cost units this hour, this task costs %s', a.name, v_n, v_limit, v_cost);
 	END IF;
 
-	INSERT INTO a2a.tasks (id, agent, message, state, trace_id, depth, cost, deadline, owner, reason)
+	INSERT INTO a2a.tasks (id, agent, message, state, trace_id, depth, cost, deadline, owner, reason,
+		parent_task, remote_parent)
 	VALUES (v_id, a.name, v_message, CASE WHEN v_reason IS NULL THEN 'queued' ELSE 'failed' END,
-		v_trace, v_depth, v_cost, v_timeout, v_owner, v_reason);
+		v_trace, v_depth, v_cost, v_timeout, v_owner, v_reason, v_parent.id, v_remote_parent);
 	IF v_reason IS NOT NULL THEN
 		INSERT INTO a2a.task_events (task_id, seq, kind, state, payload, trace_id)
 		VALUES (v_id, 1, 'error', 'failed', jsonb_build_object('reason', v_reason), v_trace);
@@ -430,13 +510,146 @@ CREATE FUNCTION a2a.task(id uuid) RETURNS jsonb
 AS $$
 	SELECT jsonb_build_object('id', t.id, 'agent', t.agent, 'state', t.state,
 		'reason', t.reason, 'remote_task_id', t.remote_task_id, 'context_id', t.context_id,
-		'trace_id', t.trace_id, 'depth', t.depth, 'attempts', t.attempts, 'seq', t.seq,
+		'trace_id', t.trace_id, 'depth', t.depth, 'parent_task', t.parent_task,
+		'remote_parent', t.remote_parent, 'cost', t.cost, 'attempts', t.attempts, 'seq', t.seq,
 		'created', t.created, 'updated', t.updated, 'result', t.result,
 		'events', coalesce((SELECT jsonb_agg(jsonb_build_object('seq', e.seq, 'kind', e.kind,
 			'state', e.state, 'payload', e.payload) ORDER BY e.seq)
 			FROM a2a.task_events e WHERE e.task_id = t.id), '[]'))
 	FROM a2a.tasks t WHERE t.id = task.id
 $$;
+
+-- The skills each usable agent's card advertises, one row per skill. Modes are lower-case
+-- (MIME types are case-insensitive) and fall back to the card's defaults, as the A2A spec
+-- says. security_invoker: the caller's row security on a2a.agents decides what shows.
+CREATE FUNCTION a2a._strings(jsonb) RETURNS text[]
+	LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN jsonb_typeof($1) = 'array' THEN coalesce((SELECT array_agg(e #>> '{}' ORDER BY n)
+		FROM jsonb_array_elements($1) WITH ORDINALITY AS x(e, n) WHERE jsonb_typeof(e) = 'string'),
+		'{}') END
+$$;
+CREATE FUNCTION a2a._lower(text[]) RETURNS text[]
+	LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN $1 IS NOT NULL THEN coalesce((SELECT array_agg(lower(x) ORDER BY n)
+		FROM unnest($1) WITH ORDINALITY AS u(x, n)), '{}') END
+$$;
+CREATE VIEW a2a.skills WITH (security_invoker = true) AS
+	SELECT a.name AS agent, s.skill->>'id' AS skill, s.skill->>'name' AS name,
+		s.skill->>'description' AS description,
+		coalesce(a2a._strings(s.skill->'tags'), '{}') AS tags,
+		a2a._lower(coalesce(a2a._strings(s.skill->'inputModes'),
+			a2a._strings(a.card->'defaultInputModes'), '{}')) AS input_modes,
+		a2a._lower(coalesce(a2a._strings(s.skill->'outputModes'),
+			a2a._strings(a.card->'defaultOutputModes'), '{}')) AS output_modes
+	FROM a2a.agents a,
+		jsonb_array_elements(CASE WHEN jsonb_typeof(a.card->'skills') = 'array'
+			THEN a.card->'skills' ELSE '[]' END) AS s(skill)
+	WHERE jsonb_typeof(s.skill) = 'object';
+COMMENT ON VIEW a2a.skills IS 'one row per skill of every agent you may use, as its AgentCard advertises it';
+GRANT SELECT ON a2a.skills TO PUBLIC;
+
+-- The selector's list of strings ("a" or ["a", "b"]), or NULL when absent.
+CREATE FUNCTION a2a._selector_list(selector jsonb, key text) RETURNS text[]
+	LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT selector ? key THEN
+		RETURN NULL;
+	ELSIF jsonb_typeof(selector->key) = 'string' THEN
+		RETURN ARRAY[selector->>key];
+	ELSIF jsonb_typeof(selector->key) = 'array'
+			AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(selector->key) e
+				WHERE jsonb_typeof(e) <> 'string') THEN
+		RETURN a2a._strings(selector->key);
+	END IF;
+	RAISE EXCEPTION 'a2a.route: selector % must be a string or an array of strings', key
+		USING ERRCODE = '22023';
+END
+$$;
+
+-- Picks the agent for a selector among those the session user may use: one skill must
+-- match all of it. Deterministic: fewest unfinished tasks, then name. SECURITY DEFINER to
+-- count every role's tasks, since in-flight work at an agent is shared whoever sent it.
+CREATE FUNCTION a2a.route(selector jsonb) RETURNS text
+	LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_key text;
+	v_skill text;
+	v_tags text[];
+	v_in text[];
+	v_out text[];
+	v_agent text;
+BEGIN
+	IF selector IS NULL OR jsonb_typeof(selector) <> 'object' THEN
+		RAISE EXCEPTION 'a2a.route: selector must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	FOR v_key IN SELECT jsonb_object_keys(selector) LOOP
+		IF v_key NOT IN ('skill', 'tags', 'input_modes', 'output_modes') THEN
+			RAISE EXCEPTION 'a2a.route: unknown selector key "%"', v_key USING ERRCODE = '22023',
+				HINT = 'Selectors name skill, tags, input_modes and output_modes.';
+		END IF;
+	END LOOP;
+	IF selector = '{}' THEN
+		RAISE EXCEPTION 'a2a.route: the selector asks for nothing' USING ERRCODE = '22023',
+			HINT = 'Name a skill, tags, input_modes or output_modes.';
+	END IF;
+	IF selector ? 'skill' AND jsonb_typeof(selector->'skill') <> 'string' THEN
+		RAISE EXCEPTION 'a2a.route: selector skill must be a string' USING ERRCODE = '22023';
+	END IF;
+	v_skill := selector->>'skill';
+	v_tags := a2a._selector_list(selector, 'tags');
+	v_in := a2a._lower(a2a._selector_list(selector, 'input_modes'));
+	v_out := a2a._lower(a2a._selector_list(selector, 'output_modes'));
+	SELECT s.agent INTO v_agent FROM a2a.skills s
+	WHERE a2a._may_use(s.agent)
+		AND (v_skill IS NULL OR s.skill = v_skill)
+		AND (v_tags IS NULL OR s.tags @> v_tags)
+		AND (v_in IS NULL OR s.input_modes @> v_in)
+		AND (v_out IS NULL OR s.output_modes @> v_out)
+	GROUP BY s.agent
+	ORDER BY (SELECT count(*) FROM a2a.tasks t WHERE t.agent = s.agent
+			AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required')),
+		s.agent COLLATE "C"
+	LIMIT 1;
+	IF v_agent IS NULL THEN
+		RAISE EXCEPTION 'a2a.route: no agent you may use offers %', selector USING ERRCODE = '42704',
+			HINT = 'a2a.skills lists the skills of the agents you may use.';
+	END IF;
+	RETURN v_agent;
+END
+$$;
+COMMENT ON FUNCTION a2a.route(jsonb) IS 'the agent to send to for a skill, tags or modes: among those you may use, fewest tasks in flight, then name';
+
+-- A trace as a tree: roots first (a task whose parent is not here or not visible), each
+-- followed by its children in the order they were sent. Invoker's rights: row security
+-- shows the caller its own tasks only, as a2a.task does.
+CREATE FUNCTION a2a.trace(trace_id uuid)
+	RETURNS TABLE (task uuid, parent_task uuid, remote_parent text, agent text, state text,
+		depth integer, cost integer, created timestamptz, sent timestamptz, updated timestamptz)
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE visible AS (
+		SELECT t.*, to_char(t.created AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || t.id AS sort_key
+		FROM a2a.tasks t WHERE t.trace_id = $1
+	), tree AS (
+		SELECT v.id, ARRAY[v.sort_key] AS path FROM visible v
+		WHERE coalesce(v.parent_task::text, v.remote_parent) IS NULL
+			OR NOT EXISTS (SELECT 1 FROM visible p
+				WHERE p.id::text = coalesce(v.parent_task::text, v.remote_parent))
+		UNION ALL
+		SELECT c.id, tree.path || c.sort_key FROM tree
+		JOIN visible c ON coalesce(c.parent_task::text, c.remote_parent) = tree.id::text
+		WHERE c.sort_key <> ALL (tree.path)
+	)
+	SELECT v.id, v.parent_task, v.remote_parent, v.agent, v.state, v.depth, v.cost, v.created,
+		v.sent, v.updated
+	FROM tree JOIN visible v ON v.id = tree.id
+	ORDER BY tree.path
+$$;
+COMMENT ON FUNCTION a2a.trace(uuid) IS 'the tasks of a trace you may see, as a tree: task, parent, agent, state, cost and times';
 
 CREATE FUNCTION a2a.cancel(id uuid) RETURNS text
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -638,11 +851,15 @@ REVOKE ALL ON FUNCTION a2a._claim(integer), a2a._resume(), a2a._due(),
 
 -- Handing memory to another agent: a data part carrying a verified bundle's witness and
 -- data_ref instead of its vectors, a few hundred bytes whatever the bundle holds. The
--- receiver fetches the bundle and checks it against the witness (docs/bundle-format.md).
+-- receiver checks the bundle against the witness and registers it
+-- (rulake.register_from_part). version: 1.0 had no version field and no "bundle"; 1.1
+-- adds the directory, relative to rulake.bundle_root. A new major version is one an older
+-- reader must refuse.
 CREATE FUNCTION a2a.rulake_part(bundle_dir text) RETURNS jsonb
 	LANGUAGE sql STRICT
 AS $$
-	SELECT jsonb_build_object('data', jsonb_build_object('rulake_witness', b - 'valid'),
+	SELECT jsonb_build_object('data', jsonb_build_object('version', '1.1', 'bundle', bundle_dir,
+			'rulake_witness', b - 'valid'),
 		'metadata', jsonb_build_object('kind', 'rulake_witness'))
 	FROM rulake.verify_bundle(bundle_dir) b
 $$;

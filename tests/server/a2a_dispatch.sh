@@ -3,8 +3,9 @@
 # tests/a2a/peer) and misbehaving peers (tests/a2a/hostile_peer.py), a throwaway cluster
 # with the dispatch worker. Checks v1.0 and v0.3, streaming with every update recorded and
 # notified in order (asyncio listener), cancel, failure, signed and tampered cards,
-# transactional send, budgets, depth, retries, hostile answers, a peer that is down, and
-# a server restart in the middle of a task.
+# transactional send, budgets, depth, retries, hostile answers, a peer that is down, a
+# server restart in the middle of a task, a witness part registered on the receiving side,
+# a three-level delegation with its trace and trace budgets, and routing by skill.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
@@ -157,6 +158,49 @@ if [[ $SDK -eq 1 ]]; then
   t=$(q "SELECT a2a.send('echo', jsonb_build_object('parts', jsonb_build_array(
           jsonb_build_object('text', 'memory'), '$part'::jsonb)))")
   expect "a task carrying the part completes" "$(q "SELECT a2a.wait('$t', '20 s')->>'state'")" completed
+
+  expect "the part's bundle, checked against its witness, registers on the receiving side" \
+    "$(q "SET rulake.bundle_root = '$CLUSTER_DIR/bundles';
+          SELECT rulake.register_from_part('docs_received', '$part'::jsonb, 'frozen') IS NOT NULL;
+          SELECT string_agg(id::text, ',' ORDER BY id) FROM rulake.search('docs_received', array_fill(7::real, ARRAY[64])::ruvector, 3)" | tail -1)" \
+    "6,7,8"
+
+  # A three-level delegation: a task, a subtask of it (parent_task), and one sent on
+  # behalf of the peer's answer (inbound: the metadata the peer relayed back).
+  a=$(q "SELECT a2a.send('echo', 'level 1')")
+  q "SELECT a2a.wait('$a', '20 s')" >/dev/null
+  b=$(q "SELECT a2a.send('echo', 'level 2', jsonb_build_object('parent_task', '$a'::uuid))")
+  expect "level 2 completes, and the peer saw its parent" \
+    "$(q "SELECT a2a.wait('$b', '20 s')->>'state'") $(q "SELECT result #>> '{metadata,parent_task}' = '$a' FROM a2a.tasks WHERE id = '$b'")" \
+    "completed t"
+  c=$(q "SELECT a2a.send('echo', 'level 3', jsonb_build_object('inbound', result->'metadata')) FROM a2a.tasks WHERE id = '$b'")
+  expect "level 3 completes" "$(q "SELECT a2a.wait('$c', '20 s')->>'state'")" completed
+  trace=$(q "SELECT trace_id FROM a2a.tasks WHERE id = '$a'")
+  expect "a2a.trace: one tree, parent links local and remote, depth from the parent" \
+    "$(q "SELECT string_agg(concat_ws(':', CASE task WHEN '$a' THEN 'a' WHEN '$b' THEN 'b' WHEN '$c' THEN 'c' END,
+            CASE coalesce(parent_task::text, remote_parent) WHEN '$a' THEN 'a' WHEN '$b' THEN 'b' ELSE '-' END,
+            (remote_parent IS NOT NULL)::text, depth, state), ' ') FROM a2a.trace('$trace')")" \
+    "a:-:false:1:completed b:a:false:2:completed c:b:true:3:completed"
+  err=$("${PSQL[@]}" -c "SET a2a.max_trace_tasks = 3; SELECT a2a.send('echo', 'level 4', '{\"parent_task\": \"$c\"}')" 2>&1 || true)
+  [[ "$err" == *"already holds 3 tasks (a2a.max_trace_tasks)"* ]] || die "trace task cap: $err"
+  ok "a trace past a2a.max_trace_tasks is refused"
+  err=$("${PSQL[@]}" -c "SET a2a.max_trace_cost = 4; SELECT a2a.send('echo', 'level 4', '{\"parent_task\": \"$c\", \"cost\": 2}')" 2>&1 || true)
+  [[ "$err" == *"has spent 3 of 4 cost units, this task costs 2 (a2a.max_trace_cost)"* ]] || die "trace cost cap: $err"
+  ok "a trace past a2a.max_trace_cost is refused"
+
+  # Routing by skill, as a plain login role that may use one agent only.
+  expect "route: a skill picks the agent that offers it" "$(q "SELECT a2a.route('{\"skill\": \"echo\"}')")" echo
+  q "CREATE ROLE a2a_router LOGIN; SELECT a2a.grant_agent('streamer', 'a2a_router')" >/dev/null
+  RPSQL=(psql -X -v ON_ERROR_STOP=1 -qtA -U a2a_router)
+  expect "route as a login role: among the agents it may use only" \
+    "$("${RPSQL[@]}" -c "SELECT a2a.route('{\"tags\": [\"test\"], \"input_modes\": \"text/plain\"}')")" streamer
+  t=$("${RPSQL[@]}" -c "SELECT a2a.send(a2a.route('{\"tags\": \"test\"}'), 'routed')")
+  expect "a routed task completes" "$("${RPSQL[@]}" -c "SELECT a2a.wait('$t', '20 s')->>'state'")" completed
+  err=$("${RPSQL[@]}" -c "SELECT a2a.route('{\"skill\": \"echo\"}')" 2>&1 || true)
+  [[ "$err" == *'no agent you may use offers {"skill": "echo"}'* ]] || die "route without permission: $err"
+  ok "route as a login role: an agent it may not use is never chosen"
+  q "SELECT a2a.revoke_agent('streamer', 'a2a_router'); DELETE FROM a2a.tasks WHERE owner = 'a2a_router'::regrole;
+     DROP ROLE a2a_router" >/dev/null
 
   t=$(q "SELECT a2a.send('failing', 'x')")
   expect "a failing agent's task fails with its message" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_dump and pg_restore of a database with ruLake table and bundle collections, an A2A
-# agent with credentials and a grant, into a fresh database after its roles were dropped
+# agent with credentials and a grant, a task tree, into a fresh database after its roles were dropped
 # and made again (so every role and table has a new OID): the restored rows name their
 # owners and tables, and searches and sends work there, for the owner and the grantee.
 set -euo pipefail
@@ -33,6 +33,13 @@ SELECT a2a.grant_agent('echo', 'bob');" >/dev/null
 SELECT rulake.publish_bundle('items', 'items_bundle');
 SELECT rulake.register('items_b', 'bundle:items_bundle', 'frozen', '{"lists": 4}');
 SQL
+# A task and its subtask (queued: the worker serves dst). The parent's row is written again
+# after the child's, so the dump lists the child first: parent_task must not need order.
+parent=$(as alice src "SELECT a2a.send('echo', 'parent')")
+child=$(as alice src "SELECT a2a.send('echo', 'child', jsonb_build_object('parent_task', '$parent'::uuid))")
+"${PSQL[@]}" -d src -c "UPDATE a2a.tasks SET updated = now() WHERE id = '$parent'" >/dev/null
+[[ "$("${PSQL[@]}" -d src -c "SELECT (SELECT ctid FROM a2a.tasks WHERE id = '$child') < (SELECT ctid FROM a2a.tasks WHERE id = '$parent')")" == t ]] ||
+  fail "the child's row is not before its parent's; the test proves nothing"
 query="SELECT string_agg(id::text, ',') FROM rulake.search('items', '[7,2,0.75,1]', 5)"
 expected=$(as alice src "$query")
 old_alice=$("${PSQL[@]}" -c "SELECT oid FROM pg_roles WHERE rolname = 'alice'")
@@ -62,6 +69,11 @@ as alice dst "INSERT INTO items VALUES (1000, '[70,20,0,1]')" >/dev/null
 [[ "$(as alice dst "SELECT id FROM rulake.search('items', '[70,20,0,1]', 1)")" == 1000 ]] ||
   fail "the restored table's generation trigger"
 echo "dump_restore_owners: collections restored by name: ok"
+trace=$(as alice dst "SELECT trace_id FROM a2a.tasks WHERE id = '$parent'")
+[[ "$(as alice dst "SELECT string_agg(CASE task WHEN '$parent' THEN 'parent' ELSE 'child' END || '<' ||
+       coalesce(CASE parent_task WHEN '$parent' THEN 'parent' END, '-'), ' ') FROM a2a.trace('$trace')")" == "parent<- child<parent" ]] ||
+  fail "the task tree after restore: $(as alice dst "SELECT * FROM a2a.trace('$trace')")"
+echo "dump_restore_owners: a task tree restored, child before parent in the dump: ok"
 
 # The workers serve dst: sends by the owner and by the grantee go out with the credentials.
 for who in alice bob; do
