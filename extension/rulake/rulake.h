@@ -11,8 +11,11 @@
 //   CacheEntry[max_collections]       one per cached image: key, image, pins, LRU tick
 //   CollectionState[max_collections]  one per (database, collection): the key it uses,
 //                                     counters for rulake.stats(), refill requests
-// Searches pin an entry and read the image without the lock; priming builds the image
-// with no lock held and takes the lock only to install it.
+// A search takes the lock in shared mode only: pins, the LRU clock and the counters are
+// atomics, and what they sit in (a slot's key, image and liveness) changes only under the
+// exclusive lock. Searches read the image without the lock; priming builds the image with
+// no lock held and takes the lock only to install it; one backend at a time builds a
+// collection's image (the build claim), the others wait for it.
 #pragma once
 
 #include "extension/pg_wrapper.h"
@@ -20,6 +23,7 @@
 extern "C" {
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
+#include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/dsa.h"
 #include "utils/timestamp.h"
@@ -50,8 +54,8 @@ struct CacheEntry {
   dsa_pointer image;  // an index image, or an overlay (src/rulake/overlay.h) when base >= 0
   uint64 bytes;
   uint64 rows;
-  uint32 pins;
-  uint64 last_used;  // RulakeShared::clock when last searched
+  pg_atomic_uint32 pins;
+  pg_atomic_uint64 last_used;  // RulakeShared::clock when last searched
   // An overlay's base entry, which it keeps pinned for its whole life; -1 for an image.
   int base;
   // A table's rows were read under this snapshot (pg_snapshot text, in the area): what the
@@ -67,14 +71,16 @@ struct CollectionState {
   CacheKey key;
   int status;  // CollectionStatus
   uint64 primes;
-  uint64 hits;
-  uint64 misses;
-  uint64 evictions;  // times the image this collection used was evicted to make room
-  uint64 deltas;     // writes folded into an overlay instead of a full prime
+  pg_atomic_uint64 hits;
+  pg_atomic_uint64 misses;
+  uint64 evictions;         // times the image this collection used was evicted to make room
+  pg_atomic_uint64 deltas;  // writes folded into an overlay instead of a full prime
   TimestampTz last_primed;
-  TimestampTz last_searched;  // by a backend: the refill worker re-primes on this demand
-  TimestampTz last_checked;   // when the source's witness was last compared (eventual)
-  bool refill_wanted;         // a backend waits for the worker to fetch or prime this
+  // TimestampTz, by a backend: the refill worker re-primes on this demand.
+  pg_atomic_uint64 last_searched;
+  int builder;               // pid of the backend priming or advancing its image, 0 when none
+  TimestampTz last_checked;  // when the source's witness was last compared (eventual)
+  bool refill_wanted;        // a backend waits for the worker to fetch or prime this
   char last_error[512];
   // The refill worker backs off a collection that fails, and separately a remote bundle
   // whose fetch fails (back_off in rulake_source.cpp); a success resets the count.
@@ -106,7 +112,7 @@ struct RulakeShared {
   LWLock* lock;
   ConditionVariable changed;  // broadcast when an entry is installed or a refill ends
   Latch* worker_latch;        // the refill worker's, while it runs
-  uint64 clock;
+  pg_atomic_uint64 clock;
   int capacity;  // rulake.max_collections at startup: length of both arrays
   Size dsa_bytes;
   CacheEntry* entries;
@@ -170,6 +176,17 @@ enum class IfAbsent { kNull, kCreate };
 // Finds the state of a collection of this database, or creates it (lock held by the caller
 // in exclusive mode for kCreate).
 CollectionState* find_collection(const char* name, IfAbsent if_absent);
+// The same with the lock taken here: shared when the state exists, exclusive to create it.
+// The caller releases shared()->lock.
+CollectionState* lock_collection(const char* name);
+
+// The build claim: whether this backend may prime or advance the collection's image now
+// (no other backend is); a claim is kept until end_build, or an abort or exit releases it.
+bool claim_build(const char* name);
+void end_build();
+// Waits until no backend holds the collection's build claim, or the deadline passes;
+// false at the deadline.
+bool wait_for_build(const char* name, TimestampTz deadline);
 // Frees the states of this database's collections that are not among `names` (the
 // registered ones): a state outlives a registration that was rolled back or a row deleted
 // by hand, and must not hold its slot until the server restarts.

@@ -4,10 +4,12 @@
 // no dynamic shared memory segments (which the postmaster cannot create).
 #include "extension/rulake/rulake.h"
 
+#include <algorithm>
 #include <cstring>
 
 extern "C" {
 #include "access/xact.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 }
@@ -36,6 +38,22 @@ void request_shmem() {
   RequestNamedLWLockTranche("rulake", 1);
 }
 
+// A free slot. The atomics are initialised, not just zeroed (they need not be plain words).
+void clear_entry(CacheEntry* e) {
+  memset(e, 0, sizeof(*e));
+  e->base = -1;
+  pg_atomic_init_u32(&e->pins, 0);
+  pg_atomic_init_u64(&e->last_used, 0);
+}
+
+void clear_state(CollectionState* c) {
+  memset(c, 0, sizeof(*c));
+  pg_atomic_init_u64(&c->hits, 0);
+  pg_atomic_init_u64(&c->misses, 0);
+  pg_atomic_init_u64(&c->deltas, 0);
+  pg_atomic_init_u64(&c->last_searched, 0);
+}
+
 void startup_shmem() {
   if (prev_startup_hook) prev_startup_hook();
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
@@ -49,8 +67,11 @@ void startup_shmem() {
     p += MAXALIGN(sizeof(CacheEntry) * max_collections);
     s->collections = reinterpret_cast<CollectionState*>(p);
     p += MAXALIGN(sizeof(CollectionState) * max_collections);
-    memset(s->entries, 0, sizeof(CacheEntry) * max_collections);
-    memset(s->collections, 0, sizeof(CollectionState) * max_collections);
+    for (int i = 0; i < max_collections; i++) {
+      clear_entry(&s->entries[i]);
+      clear_state(&s->collections[i]);
+    }
+    pg_atomic_init_u64(&s->clock, 0);
     s->dsa_place = p;
     s->dsa_bytes = dsa_size();
     s->lock = &GetNamedLWLockTranche("rulake")[0].lock;
@@ -69,7 +90,14 @@ void release_pins_at_exit(int, Datum);
 void release_pins_at_abort(XactEvent event, void*);
 void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransactionId, void*);
 
-bool dead_and_unpinned(const CacheEntry& e) { return e.used && e.dead && e.pins == 0; }
+uint32 pins_of(const CacheEntry& e) {
+  return pg_atomic_read_u32(const_cast<pg_atomic_uint32*>(&e.pins));
+}
+uint64 last_used_of(const CacheEntry& e) {
+  return pg_atomic_read_u64(const_cast<pg_atomic_uint64*>(&e.last_used));
+}
+
+bool dead_and_unpinned(const CacheEntry& e) { return e.used && e.dead && pins_of(e) == 0; }
 
 void unpin_locked(int index);
 
@@ -79,8 +107,7 @@ void free_entry(CacheEntry* e) {
   if (DsaPointerIsValid(e->image)) dsa_free(dsa, e->image);
   if (DsaPointerIsValid(e->snapshot)) dsa_free(dsa, e->snapshot);
   int base = e->base;
-  memset(e, 0, sizeof(*e));
-  e->base = -1;
+  clear_entry(e);
   if (base >= 0) unpin_locked(base);
 }
 
@@ -93,7 +120,7 @@ void kill_entry(int i) {
     CacheEntry* o = &state->entries[j];
     if (o->used && !o->dead && o->base == i) kill_entry(j);
   }
-  if (e->used && e->pins == 0) free_entry(e);
+  if (e->used && pins_of(*e) == 0) free_entry(e);
 }
 
 // Removes the least recently used live, unpinned entry; false when there is none.
@@ -107,8 +134,8 @@ bool evict_one() {
       free_entry(e);
       return true;
     }
-    if (e->dead || e->pins > 0) continue;
-    if (victim == nullptr || e->last_used < victim->last_used) victim = e;
+    if (e->dead || pins_of(*e) > 0) continue;
+    if (victim == nullptr || last_used_of(*e) < last_used_of(*victim)) victim = e;
   }
   if (victim == nullptr) return false;
   // Counted on every collection that was using the image (several may share one key), for
@@ -186,10 +213,11 @@ int nlocal_pins = 0;
 
 namespace {
 
+// Lock held exclusively.
 void unpin_locked(int index) {
   CacheEntry* e = &state->entries[index];
-  Assert(e->pins > 0);
-  e->pins--;
+  Assert(pins_of(*e) > 0);
+  pg_atomic_fetch_sub_u32(&e->pins, 1);
   if (dead_and_unpinned(*e)) free_entry(e);
 }
 
@@ -203,12 +231,24 @@ void release_local_pins() {
 // Pins last for one search call and never span statements, so any pin still held when a
 // (sub)transaction aborts or the backend exits belongs to a search an error interrupted;
 // without this an evicted image would stay allocated forever.
-void release_pins_at_exit(int, Datum) { release_local_pins(); }
+void release_claim();
+
+// A build claim likewise never outlives the search that took it.
+void release_pins_at_exit(int, Datum) {
+  release_local_pins();
+  release_claim();
+}
 void release_pins_at_abort(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) release_local_pins();
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
+    release_local_pins();
+    release_claim();
+  }
 }
 void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-  if (event == SUBXACT_EVENT_ABORT_SUB) release_local_pins();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    release_local_pins();
+    release_claim();
+  }
 }
 
 }  // namespace
@@ -217,19 +257,22 @@ Pinned pin_entry(const CacheKey& key) {
   RulakeShared* s = shared();
   Pinned out{-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
   if (nlocal_pins == kMaxLocalPins) elog(ERROR, "rulake: too many pinned cache entries");
-  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  // Shared: the slot cannot be freed or reused while the lock is held, and an eviction
+  // (exclusive) sees the pin once it is taken.
+  LWLockAcquire(s->lock, LW_SHARED);
   int i = find_entry(key);
   if (i >= 0) {
     CacheEntry* e = &s->entries[i];
-    e->pins++;
-    e->last_used = ++s->clock;
+    pg_atomic_fetch_add_u32(&e->pins, 1);
+    uint64 tick = pg_atomic_add_fetch_u64(&s->clock, 1);
+    pg_atomic_write_u64(&e->last_used, tick);
     out.entry = i;
     out.image = dsa_get_address(dsa, e->image);
     out.bytes = e->bytes;
     out.snapshot = snapshot_of(*e);
     if (e->base >= 0) {
       CacheEntry* b = &s->entries[e->base];
-      b->last_used = s->clock;
+      pg_atomic_write_u64(&b->last_used, tick);
       out.base_entry = e->base;
       out.base_image = dsa_get_address(dsa, b->image);
       out.base_bytes = b->bytes;
@@ -244,15 +287,24 @@ Pinned pin_entry(const CacheKey& key) {
 void unpin_entry(int entry) {
   if (entry < 0) return;
   RulakeShared* s = shared();
-  LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  unpin_locked(entry);
   for (int i = 0; i < nlocal_pins; i++) {
     if (local_pins[i] == entry) {
       local_pins[i] = local_pins[--nlocal_pins];
       break;
     }
   }
+  CacheEntry* e = &s->entries[entry];
+  LWLockAcquire(s->lock, LW_SHARED);
+  bool last = pg_atomic_sub_fetch_u32(&e->pins, 1) == 0;
+  bool dead = e->dead;
   LWLockRelease(s->lock);
+  // The last pin of an entry evicted or invalidated meanwhile frees it. Another backend may
+  // have freed and reused the slot since: free it only if it is still dead and unpinned.
+  if (last && dead) {
+    LWLockAcquire(s->lock, LW_EXCLUSIVE);
+    if (dead_and_unpinned(*e)) free_entry(e);
+    LWLockRelease(s->lock);
+  }
 }
 
 namespace {
@@ -320,16 +372,16 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
     return false;
   }
   CacheEntry* e = &s->entries[slot];
-  memset(e, 0, sizeof(*e));
+  clear_entry(e);
   e->used = true;
   e->key = key;
   e->image = p;
   e->bytes = bytes;
   e->rows = rows;
-  e->last_used = ++s->clock;
+  pg_atomic_write_u64(&e->last_used, pg_atomic_add_fetch_u64(&s->clock, 1));
   e->snapshot = snap;
   e->base = base;
-  if (base >= 0) s->entries[base].pins++;
+  if (base >= 0) pg_atomic_fetch_add_u32(&s->entries[base].pins, 1);
   LWLockRelease(s->lock);
   *added = true;
   ConditionVariableBroadcast(&s->changed);
@@ -373,7 +425,7 @@ CollectionState* find_collection(const char* name, IfAbsent if_absent) {
                     errmsg("ruLake tracks at most %d collections", s->capacity),
                     errhint("Raise rulake.max_collections and restart the server.")));
   }
-  memset(free_slot, 0, sizeof(*free_slot));
+  clear_state(free_slot);
   free_slot->used = true;
   free_slot->database = MyDatabaseId;
   namestrcpy(&free_slot->name, name);
@@ -388,7 +440,7 @@ void reclaim_states(char* const* names, int n) {
     if (!c->used || c->database != MyDatabaseId) continue;
     bool registered = false;
     for (int j = 0; j < n && !registered; j++) registered = strcmp(NameStr(c->name), names[j]) == 0;
-    if (!registered) memset(c, 0, sizeof(*c));
+    if (!registered) clear_state(c);
   }
   LWLockRelease(s->lock);
 }
@@ -397,8 +449,77 @@ void forget_collection(const char* name) {
   RulakeShared* s = shared();
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   CollectionState* c = find_collection(name, IfAbsent::kNull);
-  if (c != nullptr) memset(c, 0, sizeof(*c));
+  if (c != nullptr) clear_state(c);
   LWLockRelease(s->lock);
+}
+
+CollectionState* lock_collection(const char* name) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_SHARED);
+  CollectionState* c = find_collection(name, IfAbsent::kNull);
+  if (c != nullptr) return c;
+  LWLockRelease(s->lock);
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  return find_collection(name, IfAbsent::kCreate);
+}
+
+namespace {
+
+// The collection whose build claim this backend holds, if any (one at a time).
+NameData claimed;
+Oid claimed_database = InvalidOid;
+
+void release_claim() {
+  if (claimed_database == InvalidOid || state == nullptr) return;
+  LWLockAcquire(state->lock, LW_EXCLUSIVE);
+  for (int i = 0; i < state->capacity; i++) {
+    CollectionState* c = &state->collections[i];
+    if (c->used && c->database == claimed_database &&
+        strcmp(NameStr(c->name), NameStr(claimed)) == 0 && c->builder == MyProcPid)
+      c->builder = 0;
+  }
+  LWLockRelease(state->lock);
+  claimed_database = InvalidOid;
+  ConditionVariableBroadcast(&state->changed);
+}
+
+}  // namespace
+
+bool claim_build(const char* name) {
+  RulakeShared* s = shared();
+  if (claimed_database != InvalidOid) return false;  // one claim at a time
+  LWLockAcquire(s->lock, LW_EXCLUSIVE);
+  CollectionState* c = find_collection(name, IfAbsent::kCreate);
+  bool mine = c->builder == 0;
+  if (mine) {
+    c->builder = MyProcPid;
+    namestrcpy(&claimed, name);
+    claimed_database = MyDatabaseId;
+  }
+  LWLockRelease(s->lock);
+  return mine;
+}
+
+void end_build() { release_claim(); }
+
+bool wait_for_build(const char* name, TimestampTz deadline) {
+  RulakeShared* s = shared();
+  ConditionVariablePrepareToSleep(&s->changed);
+  for (;;) {
+    LWLockAcquire(s->lock, LW_SHARED);
+    CollectionState* c = find_collection(name, IfAbsent::kNull);
+    bool building = c != nullptr && c->builder != 0;
+    LWLockRelease(s->lock);
+    if (!building) break;
+    long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+    if (left <= 0) {
+      ConditionVariableCancelSleep();
+      return false;
+    }
+    ConditionVariableTimedSleep(&s->changed, std::min<long>(left, 100), PG_WAIT_EXTENSION);
+  }
+  ConditionVariableCancelSleep();
+  return true;
 }
 
 void wake_worker() {

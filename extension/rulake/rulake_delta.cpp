@@ -208,7 +208,7 @@ void note_advanced(const Collection& c, const CacheKey& key, bool newest) {
     state->key = key;
     state->status = kReady;
   }
-  state->deltas++;
+  pg_atomic_fetch_add_u64(&state->deltas, 1);
   LWLockRelease(s->lock);
 }
 

@@ -55,9 +55,11 @@ void init_gucs() {
       "with it; past it, the whole image is primed again. 0 primes again on every write.",
       &rebuild_threshold, 0.1, 0.0, 1.0, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
-      "rulake.cold_wait", "How long a search waits for the refill worker to fetch a remote bundle.",
-      "0 raises an error at once when the bundle has not been fetched yet.", &cold_wait_ms, 10000,
-      0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      "rulake.cold_wait",
+      "How long a search waits for a remote bundle's fetch or another backend's build.",
+      "0 raises an error at once when the bundle has not been fetched yet, and builds the "
+      "image without waiting for a backend building it.",
+      &cold_wait_ms, 10000, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomStringVariable(
       "rulake.database", "Database whose collections the refill worker serves.", nullptr,
       &worker_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);

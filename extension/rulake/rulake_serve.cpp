@@ -40,8 +40,7 @@ StateView view_state(const Collection& c) {
   StateView v;
   memset(&v, 0, sizeof(v));
   RulakeShared* s = shared();
-  LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
+  CollectionState* state = lock_collection(c.name);
   v.has_key = state->has_key && state->status == kReady;
   v.key = state->key;
   v.last_checked = state->last_checked;
@@ -51,23 +50,25 @@ StateView view_state(const Collection& c) {
   return v;
 }
 
+// Counts the search; a search of `key` makes it the collection's key. The counters are
+// atomics: the usual hit under an unchanged key takes the lock in shared mode only.
 void count(const Collection& c, bool hit, const CacheKey* key) {
   RulakeShared* s = shared();
   TimestampTz now = GetCurrentTimestamp();
-  LWLockAcquire(s->lock, LW_EXCLUSIVE);
-  CollectionState* state = find_collection(c.name, IfAbsent::kCreate);
-  state->last_searched = now;
-  if (hit) {
-    state->hits++;
-  } else {
-    state->misses++;
-  }
-  if (key != nullptr) {
+  CollectionState* state = lock_collection(c.name);
+  pg_atomic_write_u64(&state->last_searched, static_cast<uint64>(now));
+  pg_atomic_fetch_add_u64(hit ? &state->hits : &state->misses, 1);
+  bool changed = key != nullptr &&
+                 !(state->has_key && state->status == kReady && keys_equal(state->key, *key));
+  LWLockRelease(s->lock);
+  if (changed) {
+    LWLockAcquire(s->lock, LW_EXCLUSIVE);
+    state = find_collection(c.name, IfAbsent::kCreate);
     state->has_key = true;
     state->key = *key;
     state->status = kReady;
+    LWLockRelease(s->lock);
   }
-  LWLockRelease(s->lock);
 }
 
 void mark_checked(const Collection& c) {
@@ -180,6 +181,7 @@ Served serve(const Collection& c) {
     if (c.consistency == kEventual) mark_checked(c);
   }
   out.rerank_factor = source.rerank_factor;
+  bool claimed = false;  // this backend holds the collection's build claim
   if (!source.own_writes) {
     out.pin = pin_entry(source.key);
     out.image_key = served_key(out.pin, source.key);
@@ -187,12 +189,26 @@ Served serve(const Collection& c) {
       count(c, true, &source.key);
       return out;
     }
+    // One backend at a time builds a collection's image: the others wait for it (up to
+    // rulake.cold_wait, then build their own) and search what it installed.
+    TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), cold_wait_ms);
+    while (!(claimed = claim_build(c.name))) {
+      if (!wait_for_build(c.name, deadline)) break;
+      out.pin = pin_entry(source.key);
+      out.image_key = served_key(out.pin, source.key);
+      if (out.pin.entry >= 0) {
+        count(c, true, &source.key);
+        return out;
+      }
+      v = view_state(c);
+    }
     // The cache holds another state of the table: fold the writes since into it.
     if (c.kind == kSourceTable && v.has_key) {
       bool newest = false;
       out.pin = advance(c, v.key, source.key, &newest);
       out.image_key = served_key(out.pin, source.key);
       if (out.pin.entry >= 0) {
+        if (claimed) end_build();
         note_advanced(c, source.key, newest);
         count(c, true, &source.key);
         return out;
@@ -203,6 +219,8 @@ Served serve(const Collection& c) {
   for (int attempt = 0;; attempt++) {
     Primed p = prime_noting_failure(c);
     note_primed(c, p);
+    if (claimed) end_build();
+    claimed = false;
     count(c, false, nullptr);
     out.rerank_factor = p.rerank_factor;
     if (!p.installed) {

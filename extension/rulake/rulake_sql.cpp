@@ -330,7 +330,9 @@ RUVECTOR_FUNCTION(rulake_stats) {
                          : state.status == rl::kInvalidated ? "invalidated"
                          : state.last_error[0] != '\0'      ? "failed"
                                                             : "cold";
-    uint64 total = state.hits + state.misses;
+    uint64 hits = pg_atomic_read_u64(&state.hits);
+    uint64 misses = pg_atomic_read_u64(&state.misses);
+    uint64 total = hits + misses;
     Datum values[14];
     bool nulls[14] = {false};
     values[0] = CStringGetTextDatum(names[i]);
@@ -342,10 +344,10 @@ RUVECTOR_FUNCTION(rulake_stats) {
     values[2] = CStringGetTextDatum(modes[i]);
     values[3] = CStringGetTextDatum(status);
     values[4] = Int64GetDatum(static_cast<int64>(state.primes));
-    values[5] = Int64GetDatum(static_cast<int64>(state.hits));
-    values[6] = Int64GetDatum(static_cast<int64>(state.misses));
+    values[5] = Int64GetDatum(static_cast<int64>(hits));
+    values[6] = Int64GetDatum(static_cast<int64>(misses));
     if (total > 0) {
-      values[7] = Float8GetDatum(static_cast<double>(state.hits) / static_cast<double>(total));
+      values[7] = Float8GetDatum(static_cast<double>(hits) / static_cast<double>(total));
     } else {
       nulls[7] = true;
     }
@@ -363,12 +365,13 @@ RUVECTOR_FUNCTION(rulake_stats) {
     // Under 0.4.0's definition (before ALTER EXTENSION ruvector UPDATE) the result has 11
     // columns, and forming the tuple ignores the last three.
     values[11] = Int64GetDatum(static_cast<int64>(state.evictions));
-    if (state.last_searched != 0) {
-      values[12] = TimestampTzGetDatum(state.last_searched);
+    auto last_searched = static_cast<TimestampTz>(pg_atomic_read_u64(&state.last_searched));
+    if (last_searched != 0) {
+      values[12] = TimestampTzGetDatum(last_searched);
     } else {
       nulls[12] = true;
     }
-    values[13] = Int64GetDatum(static_cast<int64>(state.deltas));
+    values[13] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&state.deltas)));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
   return static_cast<Datum>(0);

@@ -66,7 +66,7 @@ Due read_due(const char* name) {
   d.last_checked = c->last_checked;
   d.last_fetched = c->last_fetched;
   d.fetch_retry_at = c->fetch_retry_at;
-  d.last_searched = c->last_searched;
+  d.last_searched = static_cast<TimestampTz>(pg_atomic_read_u64(&c->last_searched));
   d.fetched = c->fetched;
   c->fetched = false;
   LWLockRelease(s->lock);
@@ -148,7 +148,8 @@ void refill_one(const char* name) {
   if (!prime_now && !evicted && due.ready && c.kind == kSourceTable && overlay_heavy(due.key))
     prime_now = true;
   SourceKey now = current_key(c);
-  if (prime_now && now.present) {
+  // A backend building the image now makes this one needless (the next cycle sees it).
+  if (prime_now && now.present && claim_build(c.name)) {
     // A table written since its last prime: fold the writes in, when the log allows.
     Pinned advanced = {-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
     bool newest = false;
@@ -162,6 +163,7 @@ void refill_one(const char* name) {
       note_primed(c, p);
       free_private_image(p.private_image);
     }
+    end_build();
   }
   // The write log is ours, not the owner's: fold it as the worker.
   restore_user(saved);
