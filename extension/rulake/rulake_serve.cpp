@@ -147,6 +147,19 @@ Primed prime_noting_failure(const Collection& c) {
   return p;
 }
 
+void check_still_frozen(const Collection& c, const CacheKey& frozen) {
+  SourceKey now = current_key(c);
+  if (now.present && keys_equal(now.key, frozen)) return;
+  ereport(ERROR,
+          (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+           errmsg("rulake collection \"%s\" is frozen, and its source changed after its "
+                  "image was evicted",
+                  c.name),
+           errdetail("Its image was primed from witness %s; the source now %s.",
+                     witness_hex(frozen.witness), now.present ? "has another" : "has no bundle"),
+           errhint("rulake.refresh('%s') primes it from the source as it is now.", c.name)));
+}
+
 }  // namespace
 
 Served serve(const Collection& c) {
@@ -189,6 +202,9 @@ Served serve(const Collection& c) {
       count(c, true, &source.key);
       return out;
     }
+    // A frozen collection answers from the rows it was primed with: evicted, it is primed
+    // again only from the same source state, never silently from newer rows.
+    if (use_state && c.consistency == kFrozen) check_still_frozen(c, v.key);
     // One backend at a time builds a collection's image: the others wait for it (up to
     // rulake.cold_wait, then build their own) and search what it installed.
     TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), cold_wait_ms);

@@ -148,6 +148,9 @@ void refill_one(const char* name) {
   if (!prime_now && !evicted && due.ready && c.kind == kSourceTable && overlay_heavy(due.key))
     prime_now = true;
   SourceKey now = current_key(c);
+  // A frozen collection is primed again only from the source state it was frozen at.
+  if (prime_now && c.consistency == kFrozen && due.ready && !keys_equal(now.key, due.key))
+    prime_now = false;
   // A backend building the image now makes this one needless (the next cycle sees it).
   if (prime_now && now.present && claim_build(c.name)) {
     // A table written since its last prime: fold the writes in, when the log allows.
