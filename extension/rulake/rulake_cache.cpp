@@ -148,6 +148,28 @@ bool evict_one() {
   return true;
 }
 
+// Overlays kept per base: the newest serves searches of the latest snapshot, the few
+// before it searches whose snapshots are a write or two older (another backend folded the
+// next write in meanwhile), which would otherwise fold everything since the base again.
+constexpr int kOverlaysPerBase = 4;
+
+// Kills the least recently used overlays of `base` past kOverlaysPerBase. Lock held
+// exclusively.
+void retire_old_overlays(int base) {
+  for (;;) {
+    int n = 0;
+    int oldest = -1;
+    for (int i = 0; i < state->capacity; i++) {
+      const CacheEntry& e = state->entries[i];
+      if (!e.used || e.dead || e.base != base) continue;
+      n++;
+      if (oldest < 0 || last_used_of(e) < last_used_of(state->entries[oldest])) oldest = i;
+    }
+    if (n <= kOverlaysPerBase) return;
+    kill_entry(oldest);
+  }
+}
+
 int find_entry(const CacheKey& key) {
   for (int i = 0; i < state->capacity; i++) {
     const CacheEntry& e = state->entries[i];
@@ -381,7 +403,10 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   pg_atomic_write_u64(&e->last_used, pg_atomic_add_fetch_u64(&s->clock, 1));
   e->snapshot = snap;
   e->base = base;
-  if (base >= 0) pg_atomic_fetch_add_u32(&s->entries[base].pins, 1);
+  if (base >= 0) {
+    pg_atomic_fetch_add_u32(&s->entries[base].pins, 1);
+    retire_old_overlays(base);
+  }
   LWLockRelease(s->lock);
   *added = true;
   ConditionVariableBroadcast(&s->changed);

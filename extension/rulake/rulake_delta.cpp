@@ -40,14 +40,16 @@ const char kChangesQuery[] =
     " AND (folded OR NOT pg_visible_in_snapshot(xid, $2::pg_snapshot)))"
     " SELECT pg_snapshot_xmax($2::pg_snapshot) <= pg_snapshot_xmax(pg_current_snapshot())"
     " AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) x"
-    " WHERE x < pg_snapshot_xmax($2::pg_snapshot) AND pg_visible_in_snapshot(x, $2::pg_snapshot))"
-    " AND NOT coalesce((SELECT bool_or(ids IS NULL OR id_column IS DISTINCT FROM $3)"
+    " WHERE x < pg_snapshot_xmax($2::pg_snapshot) AND pg_visible_in_snapshot(x, $2::pg_snapshot)),"
+    " NOT coalesce((SELECT bool_or(ids IS NULL OR id_column IS DISTINCT FROM $3)"
     " FROM changes), false),"
     " pg_current_snapshot()::text,"
     " (SELECT coalesce(array_agg(DISTINCT i ORDER BY i), '{}') FROM changes, unnest(ids) i"
     " WHERE i IS NOT NULL)";
 
 struct Changes {
+  bool contained;  // everything `since` saw, this snapshot sees
+  bool known;      // and every write since named its ids
   bool usable;
   char* now;   // this snapshot, pg_snapshot text
   int64* ids;  // sorted, distinct
@@ -56,7 +58,7 @@ struct Changes {
 
 // Postgres code, in the caller's memory context.
 Changes read_changes(const Collection& c, const char* since) {
-  Changes out{false, nullptr, nullptr, 0};
+  Changes out{false, false, false, nullptr, nullptr, 0};
   MemoryContext caller = CurrentMemoryContext;
   Oid types[3] = {OIDOID, TEXTOID, NAMEOID};
   Datum values[3] = {ObjectIdGetDatum(c.relid), CStringGetTextDatum(since),
@@ -68,11 +70,13 @@ Changes read_changes(const Collection& c, const char* since) {
   HeapTuple t = SPI_tuptable->vals[0];
   TupleDesc d = SPI_tuptable->tupdesc;
   bool isnull = false;
-  out.usable = DatumGetBool(SPI_getbinval(t, d, 1, &isnull)) && !isnull;
+  out.contained = DatumGetBool(SPI_getbinval(t, d, 1, &isnull)) && !isnull;
+  out.known = DatumGetBool(SPI_getbinval(t, d, 2, &isnull)) && !isnull;
+  out.usable = out.contained && out.known;
   if (out.usable) {
     MemoryContext old = MemoryContextSwitchTo(caller);
-    out.now = pstrdup(SPI_getvalue(t, d, 2));
-    ArrayType* array = DatumGetArrayTypePCopy(SPI_getbinval(t, d, 3, &isnull));
+    out.now = pstrdup(SPI_getvalue(t, d, 3));
+    ArrayType* array = DatumGetArrayTypePCopy(SPI_getbinval(t, d, 4, &isnull));
     Datum* elems = nullptr;
     int n = 0;
     deconstruct_array(array, INT8OID, 8, true, TYPALIGN_DOUBLE, &elems, nullptr, &n);
@@ -140,6 +144,12 @@ Fetched fetch_rows(const Collection& c, const int64* ids, uint64 count, uint32 d
   return out;
 }
 
+// Why a fold was not done, at DEBUG1: the full prime that follows is the cost.
+bool not_folded(const Collection& c, const char* why) {
+  elog(DEBUG1, "rulake: writes to collection \"%s\" not folded in: %s", c.name, why);
+  return false;
+}
+
 // How many rows may change before the image is primed again.
 uint64 allowance(uint64 base_rows) {
   return std::max<uint64>(64, static_cast<uint64>(std::ceil(rebuild_threshold * base_rows)));
@@ -155,18 +165,20 @@ bool fold(const Collection& c, const Pinned& start, bool from_base, const CacheK
   const void* previous = overlay && !from_base ? start.image : nullptr;
   const Size previous_bytes = previous != nullptr ? start.bytes : 0;
   const char* since = overlay && from_base ? start.base_snapshot : start.snapshot;
-  if (since == nullptr) return false;
+  if (since == nullptr) return not_folded(c, "the entry has no snapshot");
   core::ImageInfo info = guard([&] { return core::image_info(base, base_bytes); });
-  if (info.rows == 0 || info.lists == 0) return false;  // nothing to place rows in
+  if (info.rows == 0 || info.lists == 0) return not_folded(c, "the image is empty");
 
   Changes changes = read_changes(c, since);
-  if (!changes.usable) return false;
+  if (!changes.contained) return not_folded(c, "the entry is newer than this snapshot");
+  if (!changes.known)
+    return not_folded(c, "the write log does not name every change since the entry's snapshot");
   uint64 tombstones = guard([&] {
     return core::next_tombstone_count(previous, previous_bytes, changes.ids, changes.count);
   });
-  if (tombstones > allowance(info.rows)) return false;
+  if (tombstones > allowance(info.rows)) return not_folded(c, "rulake.rebuild_threshold is passed");
   Fetched rows = fetch_rows(c, changes.ids, changes.count, info.dim);
-  if (!rows.ok) return false;
+  if (!rows.ok) return not_folded(c, "a written row has other dimensions");
   return guard([&] {
     core::Image image = core::next_overlay(base, base_bytes, previous, previous_bytes, changes.ids,
                                            changes.count, rows.ids, rows.vectors, rows.count);
@@ -193,9 +205,6 @@ Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& t
   bool done = *newest || (start.base_entry >= 0 && fold(c, start, true, target));
   unpin_entry(start.entry);
   if (!done) return none;
-  // The overlay it carried forward is superseded: one live overlay per base keeps the
-  // cache small.
-  if (*newest && start.base_entry >= 0 && !keys_equal(start_key, target)) drop_entry(start_key);
   return pin_entry(target);
 }
 
