@@ -12,10 +12,12 @@ second in every configuration so that it costs all of them the same. Printed: se
 of the two readers, their p50/p99 latency, the writes/s reached, hit rate, primes and
 writes folded into overlays (rulake.stats()), and recall. The row "fresh, full re-prime"
 is fresh with rulake.rebuild_threshold = 0, which primes the whole image on every write,
-as ruLake did before overlays: the baseline, in the same run.
+as ruLake did before overlays: the baseline, in the same run. The rows "fresh, probes N"
+are a tuned configuration beside the defaults (TUNED_PROBES, 40).
 Environment: PGHOST, PGPORT, SECONDS (10 per configuration), RATES ("0 10 100 1000"),
 DATASETS ("clustered fashion").
 """
+import json
 import os
 import random
 import statistics
@@ -33,6 +35,7 @@ import ruvector.psycopg as rv  # noqa: E402
 
 SECONDS = float(os.environ.get("SECONDS", "10"))
 RATES = [int(r) for r in os.environ.get("RATES", "0 10 100 1000").split()]
+TUNED_PROBES = int(os.environ.get("TUNED_PROBES", "40"))
 DATASETS = os.environ.get("DATASETS", "clustered fashion").split()
 K = 10
 
@@ -164,15 +167,18 @@ def main():
     for name in DATASETS:
         rows, queries = clustered() if name == "clustered" else fashion_data()
         table = f"w_{name}"
-        configs = [("fresh", "fresh", r, None) for r in RATES]
-        configs += [("eventual", "eventual", r, None) for r in RATES if r > 0]
-        configs += [("fresh, full re-prime", "fresh", r, "0") for r in (10, 100) if r in RATES]
-        for label, mode, rate, threshold in configs:
+        configs = [("fresh", "fresh", r, None, {}) for r in RATES]
+        configs += [("eventual", "eventual", r, None, {}) for r in RATES if r > 0]
+        configs += [("fresh, full re-prime", "fresh", r, "0", {}) for r in (10, 100) if r in RATES]
+        configs += [(f"fresh, probes {TUNED_PROBES}", "fresh", r, None, {"probes": TUNED_PROBES})
+                    for r in (0, 100) if r in RATES]
+        for label, mode, rate, threshold, options in configs:
             # Each configuration starts from the loaded rows and a primed collection.
             load(admin, table, rows)
             coll = f"{name}_{mode}"
             admin.execute("SELECT rulake.unregister(name) FROM rulake.collections WHERE name = %s", (coll,))
-            admin.execute("SELECT rulake.register(%s, %s, %s)", (coll, f"table:public.{table}(id, embedding)", mode))
+            admin.execute("SELECT rulake.register(%s, %s, %s, %s::jsonb)",
+                          (coll, f"table:public.{table}(id, embedding)", mode, json.dumps(options)))
             setting = threshold if threshold is not None else "DEFAULT"
             admin.execute(f"ALTER SYSTEM SET rulake.rebuild_threshold = {setting}")
             admin.execute("SELECT pg_reload_conf()")

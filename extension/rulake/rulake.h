@@ -146,18 +146,23 @@ RulakeShared* shared();
 bool attached();
 dsa_area* area();
 
-// A pinned entry: its image stays valid until unpin(), even if evicted meanwhile. For an
-// overlay, `image` is the overlay and base_image the image it lies over (kept alive by it).
+// A pinned entry: its bytes stay valid until unpin(), even if evicted meanwhile. An
+// overlay lies over the entry below it (an image, or an overlay of one), which it keeps
+// alive: layer[0] is the image, layer[depth] this entry.
 struct Pinned {
-  int entry;  // index into entries, -1 when nothing was found
-  const void* image;
+  int entry;          // index into entries, -1 when nothing was found
+  const void* image;  // this entry's bytes: layer[depth]
   Size bytes;
-  int base_entry;  // -1 for an image
-  const void* base_image;
-  Size base_bytes;
-  const char* snapshot;       // nullptr when the entry has none
-  const char* base_snapshot;  // the base's, for an overlay
+  const char* snapshot;  // this entry's, nullptr when it has none
+  int depth;             // 0: an image; 1 or 2: an overlay
+  struct Layer {
+    int entry;
+    const void* bytes;
+    Size size;
+    const char* snapshot;
+  } layer[3];
 };
+constexpr int kMaxOverlayDepth = 2;
 Pinned pin_entry(const CacheKey& key);
 void unpin_entry(int entry);
 // Copies an image into the cache under `key`, evicting least recently used entries to make

@@ -277,7 +277,9 @@ void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransacti
 
 Pinned pin_entry(const CacheKey& key) {
   RulakeShared* s = shared();
-  Pinned out{-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
+  Pinned out;
+  memset(&out, 0, sizeof(out));
+  out.entry = -1;
   if (nlocal_pins == kMaxLocalPins) elog(ERROR, "rulake: too many pinned cache entries");
   // Shared: the slot cannot be freed or reused while the lock is held, and an eviction
   // (exclusive) sees the pin once it is taken.
@@ -292,13 +294,16 @@ Pinned pin_entry(const CacheKey& key) {
     out.image = dsa_get_address(dsa, e->image);
     out.bytes = e->bytes;
     out.snapshot = snapshot_of(*e);
-    if (e->base >= 0) {
-      CacheEntry* b = &s->entries[e->base];
-      pg_atomic_write_u64(&b->last_used, tick);
-      out.base_entry = e->base;
-      out.base_image = dsa_get_address(dsa, b->image);
-      out.base_bytes = b->bytes;
-      out.base_snapshot = snapshot_of(*b);
+    // The layers below: each overlay keeps the one below it pinned.
+    int chain[kMaxOverlayDepth + 1];
+    int n = 0;
+    for (int at = i; at >= 0 && n <= kMaxOverlayDepth; at = s->entries[at].base) chain[n++] = at;
+    out.depth = n - 1;
+    for (int l = 0; l < n; l++) {
+      CacheEntry* le = &s->entries[chain[n - 1 - l]];
+      pg_atomic_write_u64(&le->last_used, tick);
+      out.layer[l] = {chain[n - 1 - l], dsa_get_address(dsa, le->image),
+                      static_cast<Size>(le->bytes), snapshot_of(*le)};
     }
     local_pins[nlocal_pins++] = i;
   }
@@ -426,8 +431,9 @@ bool entry_present(const CacheKey& key, uint64* bytes) {
   LWLockAcquire(s->lock, LW_SHARED);
   int i = find_entry(key);
   if (i >= 0 && bytes != nullptr) {
-    const CacheEntry& e = s->entries[i];
-    *bytes = e.bytes + (e.base >= 0 ? s->entries[e.base].bytes : 0);  // an overlay's base too
+    *bytes = 0;  // an overlay's, and the layers under it
+    for (int at = i, n = 0; at >= 0 && n <= kMaxOverlayDepth; at = s->entries[at].base, n++)
+      *bytes += s->entries[at].bytes;
   }
   LWLockRelease(s->lock);
   return i >= 0;

@@ -155,56 +155,78 @@ uint64 allowance(uint64 base_rows) {
   return std::max<uint64>(64, static_cast<uint64>(std::ceil(rebuild_threshold * base_rows)));
 }
 
-// Installs the overlay of `start` (or of its base alone, when from_base) that holds the
-// writes since, under `target`. False when it cannot.
-bool fold(const Collection& c, const Pinned& start, bool from_base, const CacheKey& target) {
-  const bool overlay = start.base_entry >= 0;
-  const void* base = overlay ? start.base_image : start.image;
-  const Size base_bytes = overlay ? start.base_bytes : start.bytes;
-  const int base_entry = overlay ? start.base_entry : start.entry;
-  const void* previous = overlay && !from_base ? start.image : nullptr;
-  const Size previous_bytes = previous != nullptr ? start.bytes : 0;
-  const char* since = overlay && from_base ? start.base_snapshot : start.snapshot;
-  if (since == nullptr) return not_folded(c, "the entry has no snapshot");
-  core::ImageInfo info = guard([&] { return core::image_info(base, base_bytes); });
-  if (info.rows == 0 || info.lists == 0) return not_folded(c, "the image is empty");
+// Rows the small top overlay may hold before a fold merges it into the one below: a write
+// copies the top overlay, so it stays small; the merge copies everything since the image,
+// once every so many rows.
+constexpr uint64 kTopRows = 128;
+
+enum class Fold { kDone, kNewer, kNo };
+
+// Installs under `target` the layers of `start` up to `level` (its own depth, or a lower
+// layer when `start` is newer than this snapshot) with the writes since that layer folded
+// in.
+Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& target) {
+  const Pinned::Layer& image = start.layer[0];
+  const Pinned::Layer* l1 = level >= 1 ? &start.layer[1] : nullptr;
+  const Pinned::Layer* l0 = level >= 2 ? &start.layer[2] : nullptr;
+  const char* since = start.layer[level].snapshot;
+  if (since == nullptr) return not_folded(c, "the entry has no snapshot"), Fold::kNo;
+  core::ImageInfo info = guard([&] { return core::image_info(image.bytes, image.size); });
+  if (info.rows == 0 || info.lists == 0) return not_folded(c, "the image is empty"), Fold::kNo;
 
   Changes changes = read_changes(c, since);
-  if (!changes.contained) return not_folded(c, "the entry is newer than this snapshot");
-  if (!changes.known)
-    return not_folded(c, "the write log does not name every change since the entry's snapshot");
+  if (!changes.contained) {
+    not_folded(c, "the entry is newer than this snapshot");
+    return Fold::kNewer;
+  }
+  if (!changes.known) {
+    not_folded(c, "the write log does not name every change since the entry's snapshot");
+    return Fold::kNo;
+  }
   uint64 tombstones = guard([&] {
-    return core::next_tombstone_count(previous, previous_bytes, changes.ids, changes.count);
+    return core::folded_tombstones(l1 ? l1->bytes : nullptr, l1 ? l1->size : 0,
+                                   l0 ? l0->bytes : nullptr, l0 ? l0->size : 0, changes.ids,
+                                   changes.count);
   });
-  if (tombstones > allowance(info.rows)) return not_folded(c, "rulake.rebuild_threshold is passed");
+  if (tombstones > allowance(info.rows))
+    return not_folded(c, "rulake.rebuild_threshold is passed"), Fold::kNo;
   Fetched rows = fetch_rows(c, changes.ids, changes.count, info.dim);
-  if (!rows.ok) return not_folded(c, "a written row has other dimensions");
-  return guard([&] {
-    core::Image image = core::next_overlay(base, base_bytes, previous, previous_bytes, changes.ids,
-                                           changes.count, rows.ids, rows.vectors, rows.count);
+  if (!rows.ok) return not_folded(c, "a written row has other dimensions"), Fold::kNo;
+  bool installed = guard([&] {
+    core::Folded f =
+        core::fold_layers(image.bytes, image.size, l1 ? l1->bytes : nullptr, l1 ? l1->size : 0,
+                          l0 ? l0->bytes : nullptr, l0 ? l0->size : 0, changes.ids, changes.count,
+                          rows.ids, rows.vectors, rows.count, kTopRows);
+    int parent = f.over_l1 ? l1->entry : image.entry;
     return pg_call([&] {
       bool added = false;
-      return install_entry(target, image.data(), image.size(), info.rows, &added, changes.now,
-                           base_entry);
+      return install_entry(target, f.overlay.data(), f.overlay.size(), info.rows, &added,
+                           changes.now, parent);
     });
   });
+  return installed ? Fold::kDone : Fold::kNo;
 }
 
 }  // namespace
 
 Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& target,
                bool* newest) {
-  Pinned none{-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
+  Pinned none;
+  memset(&none, 0, sizeof(none));
+  none.entry = -1;
   *newest = false;
   if (c.kind != kSourceTable || rebuild_threshold <= 0) return none;
   Pinned start = pin_entry(start_key);
   if (start.entry < 0) return none;
-  // From the latest overlay, or, when that one is newer than this snapshot (a search of an
-  // older snapshot, e.g. REPEATABLE READ), from its base.
-  *newest = fold(c, start, false, target);
-  bool done = *newest || (start.base_entry >= 0 && fold(c, start, true, target));
+  // From the top layer, or, when that one is newer than this snapshot (a search of an
+  // older snapshot, e.g. REPEATABLE READ), from the layers below it.
+  Fold done = Fold::kNewer;
+  for (int level = start.depth; level >= 0 && done == Fold::kNewer; level--) {
+    done = fold(c, start, level, target);
+    if (done == Fold::kDone) *newest = level == start.depth;
+  }
   unpin_entry(start.entry);
-  if (!done) return none;
+  if (done != Fold::kDone) return none;
   return pin_entry(target);
 }
 
@@ -226,10 +248,13 @@ bool overlay_heavy(const CacheKey& key) {
   Pinned p = pin_entry(key);
   if (p.entry < 0) return false;
   bool heavy = false;
-  if (p.base_entry >= 0) {
+  if (p.depth > 0) {
     heavy = guard([&] {
-      core::OverlayView v = core::overlay_view(p.image, p.bytes);
-      return v.tombstone_count * 2 > allowance(core::image_info(p.base_image, p.base_bytes).rows);
+      const Pinned::Layer* l1 = &p.layer[1];
+      const Pinned::Layer* l0 = p.depth >= 2 ? &p.layer[2] : nullptr;
+      std::size_t tombstones = core::folded_tombstones(
+          l1->bytes, l1->size, l0 ? l0->bytes : nullptr, l0 ? l0->size : 0, nullptr, 0);
+      return tombstones * 2 > allowance(core::image_info(p.layer[0].bytes, p.layer[0].size).rows);
     });
   }
   unpin_entry(p.entry);

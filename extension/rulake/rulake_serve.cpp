@@ -123,7 +123,7 @@ uint64 image_key(const CacheKey& key) {
 // What a served entry's image is cached under on a device: an overlay changes with every
 // write, so its base is scanned without a device copy.
 uint64 served_key(const Pinned& pin, const CacheKey& key) {
-  return pin.base_entry >= 0 ? 0 : image_key(key);
+  return pin.depth > 0 ? 0 : image_key(key);
 }
 
 // prime(), keeping why it failed for rulake.stats; the error goes on to the searcher.
@@ -285,10 +285,9 @@ namespace {
 // longjmp over, and in palloc'd arrays.
 struct ImageSearch {
   const Collection* collection;
-  const void* image;  // the image, or an overlay over `base`
+  const void* image;  // the image, or the top overlay
   Size bytes;
-  const void* base;  // nullptr unless `image` is an overlay
-  Size base_bytes;
+  core::Layers layers;  // the image and the overlays under the served entry
   uint64 image_key;
   const RvScanKernel* kernel;
   bool may_fall_back;
@@ -311,9 +310,15 @@ void start(ImageSearch* s, const Collection& c, const Served& served, const floa
   memset(s, 0, sizeof(*s));
   s->collection = &c;
   s->image = served_image(served, &s->bytes);
-  if (served.private_image == nullptr && served.pin.base_entry >= 0) {
-    s->base = served.pin.base_image;
-    s->base_bytes = served.pin.base_bytes;
+  s->layers.image = s->image;
+  s->layers.image_size = s->bytes;
+  if (served.private_image == nullptr && served.pin.depth > 0) {
+    s->layers.image = served.pin.layer[0].bytes;
+    s->layers.image_size = served.pin.layer[0].size;
+    for (int l = 1; l <= served.pin.depth; l++) {
+      s->layers.overlay[s->layers.overlays] = served.pin.layer[l].bytes;
+      s->layers.overlay_size[s->layers.overlays++] = served.pin.layer[l].size;
+    }
   }
   s->image_key = served.image_key;
   s->kernel = &gpu::scan_kernel(static_cast<Size>(nqueries), c.consistency != kEventual);
@@ -333,8 +338,7 @@ void start(ImageSearch* s, const Collection& c, const Served& served, const floa
 // The image lives in shared memory or this backend's memory; the search makes no Postgres
 // call (but `interrupt`, when given), and its vectors are freed before any error leaves.
 void run(ImageSearch* s, InterruptCheck interrupt) {
-  core::ImageInfo info = s->base != nullptr ? core::image_info(s->base, s->base_bytes)
-                                            : core::image_info(s->image, s->bytes);
+  core::ImageInfo info = core::image_info(s->layers.image, s->layers.image_size);
   for (int q = 0; q < s->nqueries; q++) s->counts[q] = 0;
   if (info.rows == 0) return;
   if (static_cast<int>(info.dim) != s->dim) {
@@ -349,9 +353,8 @@ void run(ImageSearch* s, InterruptCheck interrupt) {
   const RvScanKernel& cpu = core::cpu_scan_kernel();
   auto search = [&](const RvScanKernel& kernel) {
     const auto n = static_cast<std::size_t>(s->nqueries);
-    if (s->base != nullptr) {
-      core::search_overlay_batch(s->base, s->base_bytes, s->image, s->bytes, s->queries, n, params,
-                                 kernel, s->image_key, &hits, interrupt);
+    if (s->layers.overlays > 0) {
+      core::search_layers(s->layers, s->queries, n, params, kernel, s->image_key, &hits, interrupt);
     } else {
       core::search_batch(s->image, s->bytes, s->queries, n, params, kernel, s->image_key, &hits,
                          interrupt);

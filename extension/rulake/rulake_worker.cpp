@@ -154,7 +154,9 @@ void refill_one(const char* name) {
   // A backend building the image now makes this one needless (the next cycle sees it).
   if (prime_now && now.present && claim_build(c.name)) {
     // A table written since its last prime: fold the writes in, when the log allows.
-    Pinned advanced = {-1, nullptr, 0, -1, nullptr, 0, nullptr, nullptr};
+    Pinned advanced;
+    memset(&advanced, 0, sizeof(advanced));
+    advanced.entry = -1;
     bool newest = false;
     if (due.ready && !evicted && !now.own_writes && !overlay_heavy(due.key))
       advanced = advance(c, due.key, now.key, &newest);

@@ -94,6 +94,11 @@ void check_direction(Metric metric, const float* queries, std::size_t count, std
   }
 }
 
+bool skipped(const SearchParams& p, std::int64_t id) {
+  return (p.skip_count > 0 && std::binary_search(p.skip, p.skip + p.skip_count, id)) ||
+         (p.skip2_count > 0 && std::binary_search(p.skip2, p.skip2 + p.skip2_count, id));
+}
+
 // A device that fails is outside the database: SQLSTATE class 58, like failed I/O.
 void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err) {
   fail(ErrorKind::kIo, std::string(kernel.name) + " " + what + " kernel failed: " + err);
@@ -104,13 +109,21 @@ void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err
 void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
                   std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
-  const ImageView v = image_view(image, size);
+  search_view(image_view(image, size), queries, nqueries, params, kernel, image_key, out,
+              interrupt);
+}
+
+void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
+                 const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                 std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
   const std::uint32_t dim = v.info.dim;
   const std::uint32_t padded = v.info.padded_dim;
   out->assign(nqueries, {});
   std::vector<float> prepared(dim);
   check_finite(queries, nqueries, dim);
   if (params.k == 0 || v.info.rows == 0 || nqueries == 0) return;
+  if (v.centroids == nullptr)
+    fail(ErrorKind::kIntegrity, "rulake index image holds no centroids of its own");
   check_direction(v.info.metric, queries, nqueries, dim, prepared.data());
   if (padded > kernel.max_dim)
     fail(ErrorKind::kProgramLimit, std::string(kernel.name) + " kernel handles at most " +
@@ -176,9 +189,7 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
       for (std::size_t j = plan.first_job; j < plan.first_job + plan.jobs; j++) {
         const RvScanJob& job = jobs[j];
         for (std::uint64_t s = job.first; s < job.end; s++) {
-          if (params.skip_count > 0 &&
-              std::binary_search(params.skip, params.skip + params.skip_count, v.ids[s]))
-            continue;
+          if (skipped(params, v.ids[s])) continue;
           candidates.emplace_back(estimates[job.out + (s - job.first)], v.ids[s], s);
         }
       }

@@ -26,4 +26,10 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
                   std::vector<std::vector<Hit>>* out, InterruptCheck interrupt = nullptr);
 
+// search_batch over a view, whose centroids may be another image's (an overlay's delta is
+// searched with its base's). The view's sections must lie in checked memory.
+void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
+                 const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                 std::vector<std::vector<Hit>>* out, InterruptCheck interrupt = nullptr);
+
 }  // namespace ruvector::rulake

@@ -32,8 +32,8 @@ constexpr std::size_t kAlign = 64;
 // k-means trains on at most this many rows per list, spread evenly over the collection.
 constexpr std::size_t kSamplePerList = 64;
 constexpr std::size_t kBatch = 4096;
-// The image was built on another image's centroids (build_on_centroids): it may have more
-// lists than rows, and empty ones.
+// The image was built on another image's centroids (image_on_centroids) and holds none of
+// its own: it is searched with that image's. It may have more lists than rows.
 constexpr std::uint32_t kOnCentroids = 1;
 
 struct Header {
@@ -66,7 +66,8 @@ bool layout(Header* h) {
   if (bytes > 1e18) return false;
   std::size_t at = align(sizeof(Header));
   h->centroids = at;
-  at = align(at + std::size_t{h->lists} * h->padded_dim * sizeof(float));
+  if ((h->flags & kOnCentroids) == 0)
+    at = align(at + std::size_t{h->lists} * h->padded_dim * sizeof(float));
   h->list_start = at;
   at = align(at + (std::size_t{h->lists} + 1) * sizeof(std::uint64_t));
   h->codes = at;
@@ -523,11 +524,10 @@ Image image_on_centroids(const void* base, std::size_t base_size, const PlacedRo
   if (bytes == nullptr) throw std::bad_alloc();
   Image image(bytes, h.total);
   std::memcpy(bytes, &h, sizeof(h));
-  std::memcpy(bytes + h.centroids, section<unsigned char>(base, b.centroids),
-              std::size_t{b.lists} * b.padded_dim * sizeof(float));
   auto* starts = section<std::uint64_t>(bytes, h.list_start);
   for (std::size_t i = 0; i < n; i++) {
-    if (rows.lists[i] >= h.lists) throw std::invalid_argument("a placed row's list is out of range");
+    if (rows.lists[i] >= h.lists)
+      throw std::invalid_argument("a placed row's list is out of range");
     starts[rows.lists[i] + 1]++;
   }
   for (std::uint32_t c = 0; c < h.lists; c++) starts[c + 1] += starts[c];
@@ -568,7 +568,7 @@ ImageView image_view(const void* image, std::size_t size) {
   Header h = read_header(image, size);
   ImageView v;
   v.info = image_info(image, size);
-  v.centroids = section<float>(image, h.centroids);
+  v.centroids = (h.flags & kOnCentroids) != 0 ? nullptr : section<float>(image, h.centroids);
   v.list_start = section<std::uint64_t>(image, h.list_start);
   v.codes = section<std::uint64_t>(image, h.codes);
   v.factors = section<rabitq::CodeFactors>(image, h.factors);

@@ -131,7 +131,8 @@ struct PlacedRows {
 void place_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
                         const float* vectors, std::size_t count, PlacedRows* out);
 // The image of placed rows on `base`'s centroids, rotation, metric and dimensions; within a
-// list rows keep their order in `rows`. Its lists may outnumber its rows.
+// list rows keep their order in `rows`. Its lists may outnumber its rows. It holds no
+// centroids (image_view gives none): it is searched with `base`'s (search_view).
 Image image_on_centroids(const void* base, std::size_t base_size, const PlacedRows& rows);
 // Both at once.
 Image build_on_centroids(const void* base, std::size_t base_size, const std::int64_t* ids,
@@ -154,7 +155,7 @@ ImageInfo image_info(const void* image, std::size_t size);
 // The sections of a checked image, for the search (batch_search.cpp).
 struct ImageView {
   ImageInfo info;
-  const float* centroids;           // lists × padded_dim, rotated
+  const float* centroids;           // lists × padded_dim, rotated; nullptr for image_on_centroids'
   const std::uint64_t* list_start;  // lists + 1
   const std::uint64_t* codes;       // rows × padded_dim / 64
   const rabitq::CodeFactors* factors;
@@ -171,6 +172,8 @@ struct SearchParams {
   // are left out before the candidates are chosen, so they take no rerank slot.
   const std::int64_t* skip = nullptr;
   std::size_t skip_count = 0;
+  const std::int64_t* skip2 = nullptr;  // a second such list (two overlays' tombstones)
+  std::size_t skip2_count = 0;
 };
 
 struct Hit {

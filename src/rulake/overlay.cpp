@@ -132,8 +132,8 @@ std::size_t next_tombstone_count(const void* previous, std::size_t previous_size
 
 Image next_overlay(const void* base, std::size_t base_size, const void* previous,
                    std::size_t previous_size, const std::int64_t* changed,
-                   std::size_t changed_count, const std::int64_t* fetched_ids,
-                   const float* fetched, std::size_t count) {
+                   std::size_t changed_count, const std::int64_t* fetched_ids, const float* fetched,
+                   std::size_t count) {
   check_sorted(changed, changed_count, "changed ids");
   std::vector<std::int64_t> tombstones(changed, changed + changed_count);
   PlacedRows rows;
@@ -162,32 +162,97 @@ Image next_overlay(const void* base, std::size_t base_size, const void* previous
   return assemble(base, base_size, tombstones, rows);
 }
 
+std::size_t folded_tombstones(const void* l1, std::size_t l1_size, const void* l0,
+                              std::size_t l0_size, const std::int64_t* changed,
+                              std::size_t changed_count) {
+  std::vector<std::int64_t> all(changed, changed + changed_count);
+  for (auto [bytes, size] : {std::pair{l1, l1_size}, std::pair{l0, l0_size}}) {
+    if (bytes == nullptr) continue;
+    OverlayView v = overlay_view(bytes, size);
+    all = union_sorted(all.data(), all.size(), v.tombstones, v.tombstone_count);
+  }
+  return all.size();
+}
+
+Folded fold_layers(const void* image, std::size_t image_size, const void* l1, std::size_t l1_size,
+                   const void* l0, std::size_t l0_size, const std::int64_t* changed,
+                   std::size_t changed_count, const std::int64_t* fetched_ids, const float* fetched,
+                   std::size_t count, std::size_t l0_rows) {
+  if (l1 == nullptr) {
+    return Folded{next_overlay(image, image_size, nullptr, 0, changed, changed_count, fetched_ids,
+                               fetched, count),
+                  false};
+  }
+  Image top = next_overlay(image, image_size, l0, l0_size, changed, changed_count, fetched_ids,
+                           fetched, count);
+  OverlayView t = overlay_view(top.data(), top.size());
+  if (image_info(t.delta, t.delta_size).rows <= l0_rows) return Folded{std::move(top), true};
+  // Too large for l0: one overlay of the image holds l1, with the ids l0 and this fold
+  // changed replaced by their rows now (those in `top`).
+  ImageView d = image_view(t.delta, t.delta_size);
+  std::vector<std::int64_t> ids(d.ids, d.ids + d.info.rows);
+  std::vector<float> rows(d.vectors, d.vectors + d.info.rows * d.info.dim);
+  return Folded{next_overlay(image, image_size, l1, l1_size, t.tombstones, t.tombstone_count,
+                             ids.data(), rows.data(), ids.size()),
+                false};
+}
+
+void search_layers(const Layers& layers, const float* queries, std::size_t nqueries,
+                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                   std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
+  if (layers.overlays < 0 || layers.overlays > 2)
+    throw std::invalid_argument("a collection has at most two overlays");
+  const ImageView root = image_view(layers.image, layers.image_size);
+  OverlayView ov[2];
+  ImageView delta[2];
+  for (int i = 0; i < layers.overlays; i++) {
+    ov[i] = overlay_view(layers.overlay[i], layers.overlay_size[i]);
+    delta[i] = image_view(ov[i].delta, ov[i].delta_size);
+    const ImageInfo& d = delta[i].info;
+    if (d.dim != root.info.dim || d.lists != root.info.lists || d.metric != root.info.metric ||
+        d.seed != root.info.seed)
+      fail(ErrorKind::kIntegrity, "rulake overlay does not belong to its base image");
+    delta[i].centroids = root.centroids;  // a delta is placed on the image's lists
+  }
+  // Layer l (0: the image, l: overlay l - 1's delta) leaves out the tombstones of the
+  // overlays above it, l and up.
+  auto params_below = [&](int layer) {
+    SearchParams p = params;
+    p.skip = p.skip2 = nullptr;
+    p.skip_count = p.skip2_count = 0;
+    for (int j = layer; j < layers.overlays; j++) {
+      const std::int64_t*& skip = j == layer ? p.skip : p.skip2;
+      std::size_t& count = j == layer ? p.skip_count : p.skip2_count;
+      skip = ov[j].tombstones;
+      count = ov[j].tombstone_count;
+    }
+    return p;
+  };
+  search_view(root, queries, nqueries, params_below(0), kernel, image_key, out, interrupt);
+  for (int i = 0; i < layers.overlays; i++) {
+    std::vector<std::vector<Hit>> hits;
+    search_view(delta[i], queries, nqueries, params_below(i + 1), kernel, 0, &hits, interrupt);
+    for (std::size_t q = 0; q < nqueries; q++)
+      (*out)[q].insert((*out)[q].end(), hits[q].begin(), hits[q].end());
+  }
+  if (layers.overlays == 0) return;
+  auto earlier = [](const Hit& a, const Hit& c) {
+    return std::tie(a.distance, a.id) < std::tie(c.distance, c.id);
+  };
+  for (auto& hits : *out) {
+    std::size_t k = std::min<std::size_t>(params.k, hits.size());
+    std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), earlier);
+    hits.resize(k);
+  }
+}
+
 void search_overlay_batch(const void* base, std::size_t base_size, const void* overlay,
                           std::size_t overlay_size, const float* queries, std::size_t nqueries,
                           const SearchParams& params, const RvScanKernel& kernel,
                           std::uint64_t base_key, std::vector<std::vector<Hit>>* out,
                           InterruptCheck interrupt) {
-  const OverlayView v = overlay_view(overlay, overlay_size);
-  const ImageInfo b = image_info(base, base_size);
-  const ImageInfo d = image_info(v.delta, v.delta_size);
-  if (b.dim != d.dim || b.lists != d.lists || b.metric != d.metric || b.seed != d.seed)
-    fail(ErrorKind::kIntegrity, "rulake overlay does not belong to its base image");
-  SearchParams base_params = params;
-  base_params.skip = v.tombstones;
-  base_params.skip_count = v.tombstone_count;
-  search_batch(base, base_size, queries, nqueries, base_params, kernel, base_key, out, interrupt);
-  std::vector<std::vector<Hit>> delta_hits;
-  search_batch(v.delta, v.delta_size, queries, nqueries, params, kernel, 0, &delta_hits, interrupt);
-  for (std::size_t q = 0; q < nqueries; q++) {
-    std::vector<Hit>& hits = (*out)[q];
-    hits.insert(hits.end(), delta_hits[q].begin(), delta_hits[q].end());
-    auto earlier = [](const Hit& a, const Hit& c) {
-      return std::tie(a.distance, a.id) < std::tie(c.distance, c.id);
-    };
-    std::size_t k = std::min<std::size_t>(params.k, hits.size());
-    std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), earlier);
-    hits.resize(k);
-  }
+  Layers layers{base, base_size, 1, {overlay, nullptr}, {overlay_size, 0}};
+  search_layers(layers, queries, nqueries, params, kernel, base_key, out, interrupt);
 }
 
 }  // namespace ruvector::rulake

@@ -47,6 +47,26 @@ Image next_overlay(const void* base, std::size_t base_size, const void* previous
 std::size_t next_tombstone_count(const void* previous, std::size_t previous_size,
                                  const std::int64_t* changed, std::size_t changed_count);
 
+// Folding writes into a collection's layers: `l1` (an overlay of `image`, or nullptr) and
+// `l0` (an overlay over l1, or nullptr; only with l1), with `changed` and their current
+// rows as next_overlay takes them. The result is a new top overlay: over l1, as the new l0,
+// while its rows stay within `l0_rows` (the copy a write costs is that small overlay);
+// otherwise over the image, as a new l1 that takes in l0 (a copy of everything since the
+// image, once every l0_rows rows or so).
+struct Folded {
+  Image overlay;
+  bool over_l1;
+};
+Folded fold_layers(const void* image, std::size_t image_size, const void* l1, std::size_t l1_size,
+                   const void* l0, std::size_t l0_size, const std::int64_t* changed,
+                   std::size_t changed_count, const std::int64_t* fetched_ids, const float* fetched,
+                   std::size_t count, std::size_t l0_rows);
+// The ids the image's rows are replaced for after that fold: what a caller checks against
+// its rebuild threshold before fetching any row.
+std::size_t folded_tombstones(const void* l1, std::size_t l1_size, const void* l0,
+                              std::size_t l0_size, const std::int64_t* changed,
+                              std::size_t changed_count);
+
 struct OverlayView {
   const std::int64_t* tombstones;
   std::size_t tombstone_count;
@@ -56,9 +76,26 @@ struct OverlayView {
 // Checks the header, the sections and the delta image; throws ruvector::Error kIntegrity.
 OverlayView overlay_view(const void* overlay, std::size_t size);
 
-// search_batch (batch_search.h) over the base and the overlay together: out[q] is query q's
-// k best rows of the collection as the overlay sees it, ordered by (distance, id).
-// `base_key` names the base for kernels that keep device copies; the delta is not kept.
+// A collection in layers: an image, and up to two overlays, each over everything below it
+// (ruLake keeps a larger, older overlay and a small recent one over it, so that folding a
+// write in copies the small one only).
+struct Layers {
+  const void* image;
+  std::size_t image_size;
+  int overlays;  // 0, 1 or 2
+  const void* overlay[2];
+  std::size_t overlay_size[2];
+};
+
+// search_batch (batch_search.h) over the layers together: out[q] is query q's k best rows
+// of the collection as the top layer sees it, ordered by (distance, id). Each layer leaves
+// out the rows the layers above it replaced. `image_key` names the image for kernels that
+// keep device copies; the deltas are not kept.
+void search_layers(const Layers& layers, const float* queries, std::size_t nqueries,
+                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
+                   std::vector<std::vector<Hit>>* out, InterruptCheck interrupt = nullptr);
+
+// search_layers of `base` and one overlay.
 void search_overlay_batch(const void* base, std::size_t base_size, const void* overlay,
                           std::size_t overlay_size, const float* queries, std::size_t nqueries,
                           const SearchParams& params, const RvScanKernel& kernel,

@@ -208,3 +208,88 @@ TEST(RulakeOverlay, RejectsBadInputAndCorruptBytes) {
                                exhaustive(3, 50), rl::cpu_scan_kernel(), 0, &out),
       ruvector::Error);
 }
+
+// The layers ruLake keeps (an image, an older l1 overlay, a small l0 over it), folded as the
+// extension folds them with a small l0 so that l1 takes it in every few rounds.
+TEST(RulakeOverlay, LayersFoldedWriteByWriteAnswerAsAFullRebuild) {
+  for (Metric metric : {Metric::kL2, Metric::kCosine}) {
+    std::mt19937_64 gen(17 + static_cast<int>(metric));
+    Rows rows;
+    for (std::int64_t id = 0; id < 400; id++) rows[id] = random_row(gen);
+    rl::Image image = full_build(metric, rows, 7);
+    rl::Image l1, l0;
+    std::vector<float> queries;
+    for (int q = 0; q < 6; q++) {
+      std::vector<float> v = random_row(gen);
+      queries.insert(queries.end(), v.begin(), v.end());
+    }
+    std::int64_t next_id = 5000;
+    int merges = 0;
+    for (int round = 0; round < 40; round++) {
+      std::set<std::int64_t> changed;
+      for (int w = 1 + static_cast<int>(gen() % 4); w > 0; w--) {
+        int op = static_cast<int>(gen() % 3);
+        if (op == 0) {
+          rows[next_id] = random_row(gen);
+          changed.insert(next_id++);
+        } else {
+          auto it = rows.begin();
+          std::advance(it, static_cast<long>(gen() % rows.size()));
+          changed.insert(it->first);
+          if (op == 1) {
+            it->second = random_row(gen);
+          } else {
+            rows.erase(it);
+          }
+        }
+      }
+      std::vector<std::int64_t> ch(changed.begin(), changed.end());
+      std::vector<std::int64_t> ids;
+      std::vector<float> data;
+      for (std::int64_t id : ch) {
+        auto it = rows.find(id);
+        if (it == rows.end()) continue;
+        ids.push_back(id);
+        data.insert(data.end(), it->second.begin(), it->second.end());
+      }
+      const void* p1 = l1.size() > 0 ? l1.data() : nullptr;
+      const void* p0 = l0.size() > 0 ? l0.data() : nullptr;
+      std::size_t expect =
+          rl::folded_tombstones(p1, l1.size(), p0, l0.size(), ch.data(), ch.size());
+      rl::Folded f = rl::fold_layers(image.data(), image.size(), p1, l1.size(), p0, l0.size(),
+                                     ch.data(), ch.size(), ids.data(), data.data(), ids.size(), 8);
+      if (f.over_l1) {
+        l0 = std::move(f.overlay);
+      } else {
+        if (l1.size() > 0) merges++;
+        l1 = std::move(f.overlay);
+        l0 = rl::Image();
+      }
+      rl::Layers layers{image.data(), image.size(), 0, {nullptr, nullptr}, {0, 0}};
+      for (const rl::Image* o : {&l1, &l0}) {
+        if (o->size() == 0) continue;
+        layers.overlay[layers.overlays] = o->data();
+        layers.overlay_size[layers.overlays++] = o->size();
+      }
+      std::size_t total = 0;
+      {
+        // Tombstones at the image: the union over both layers.
+        std::set<std::int64_t> all;
+        for (int i = 0; i < layers.overlays; i++) {
+          rl::OverlayView v = rl::overlay_view(layers.overlay[i], layers.overlay_size[i]);
+          all.insert(v.tombstones, v.tombstones + v.tombstone_count);
+        }
+        total = all.size();
+      }
+      EXPECT_EQ(total, expect);
+      rl::SearchParams s = exhaustive(10, 3000);
+      std::vector<std::vector<rl::Hit>> got;
+      rl::search_layers(layers, queries.data(), queries.size() / kDim, s, rl::cpu_scan_kernel(), 0,
+                        &got);
+      SCOPED_TRACE(testing::Message() << "metric " << static_cast<int>(metric) << " round " << round
+                                      << " overlays " << layers.overlays);
+      expect_same(got, search_full(full_build(metric, rows, 7), queries, s));
+    }
+    EXPECT_GE(merges, 2) << "l1 never took l0 in";
+  }
+}
