@@ -276,7 +276,11 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   if (!now.present) PG_RETURN_TEXT_P(cstring_to_text("bundle_missing"));
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   rl::CollectionState* state = rl::find_collection(c->name, rl::IfAbsent::kCreate);
-  bool same = state->has_key && rl::keys_equal(state->key, now.key);
+  // Nothing cached (never primed, or invalidated since): there is nothing stale to drop, and
+  // the next search primes from the current source, so the cache is as up to date as it can
+  // be. Saying "invalidated" here would make a poller re-fire on every poll of a cold
+  // collection (the Rust ruLake answers UpToDate too).
+  bool same = !state->has_key || rl::keys_equal(state->key, now.key);
   state->last_checked = GetCurrentTimestamp();
   LWLockRelease(s->lock);
   if (same) PG_RETURN_TEXT_P(cstring_to_text("up_to_date"));
