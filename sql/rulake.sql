@@ -53,6 +53,10 @@ SELECT j->>'dim' AS dim, j->>'rotation_seed' AS seed, j->>'rerank_factor' AS rer
        j->>'lineage_id' AS lineage, length(j->>'rvf_witness') AS witness_hex_length
 FROM rulake.publish_bundle('docs', 'rulake_bundle_docs') j;
 SELECT (rulake.verify_bundle('rulake_bundle_docs'))->>'valid' AS valid;
+-- This extension's witness covers the data (a Rust RuVector bundle's does not:
+-- tests/server/bundle_rust.sh).
+SELECT v->>'witness_scheme' AS scheme, v->'data_authenticated' AS data_authenticated
+FROM rulake.verify_bundle('rulake_bundle_docs') v;
 SELECT rulake.register('docs_bundle', 'bundle:rulake_bundle_docs', 'frozen', '{"lists": 16, "probes": 16}');
 CREATE TEMP TABLE before_forget AS
 SELECT q.q, s.id, s.distance FROM queries q, rulake.search('docs_bundle', q.v, 10) s;
@@ -116,10 +120,21 @@ SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"generation": ""}');
 SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"lineage_id": "a\nb"}');
 SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', jsonb_build_object('pii_policy', repeat('p', 1025)));
 SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '[]');
+SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"format": "rust"}');
 SELECT rulake.publish_bundle('docs', 'rulake_bundle_gov', NULL) IS NULL AS strict;
 DO $$ BEGIN PERFORM rulake.publish_bundle('docs', 'rulake_bundle_gov', '{"owner": "me"}');
 EXCEPTION WHEN OTHERS THEN RAISE WARNING 'unknown publish option: %', SQLSTATE; END $$;
 SELECT v = rulake.verify_bundle('rulake_bundle_gov') AS unchanged_by_errors FROM gov_before;
+
+-- Refresh of a collection that was never primed: nothing is stale, so up to date (and
+-- still cold); a missing source is still told apart.
+SELECT rulake.register('docs_cold', 'table:public.docs(id, v)', 'fresh', '{"seed": 11}');
+SELECT rulake.refresh('docs_cold');
+SELECT state FROM rulake.stats() WHERE collection = 'docs_cold';
+SELECT rulake.register('docs_cold_bundle', 'bundle:rulake_bundle_never', 'fresh');
+SELECT rulake.refresh('docs_cold_bundle');
+SELECT rulake.unregister('docs_cold');
+SELECT rulake.unregister('docs_cold_bundle');
 
 -- Frozen never rechecks; refresh reports the change.
 -- (another seed: with seed 42 it would share the entry of "docs", and never prime)

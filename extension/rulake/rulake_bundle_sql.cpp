@@ -63,11 +63,13 @@ RUVECTOR_FUNCTION(rulake_check_bundle_path) {
 RUVECTOR_FUNCTION(rulake_verify_bundle) {
   require_role(ROLE_PG_READ_SERVER_FILES, "pg_read_server_files", "verify bundles");
   char* dir = confined_path(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+  const char* root = rl::bundle_root == nullptr ? "" : rl::bundle_root;
   char* json = ruvector::pg::guard([&] {
-    std::string text = bundle::sidecar_to_json(bundle::verify_bundle_or_throw(dir));
-    // The verified fields, plus "valid": an invalid bundle raises instead.
-    size_t end = text.rfind('}');
-    text = text.substr(0, end) + ",\"valid\":true}";
+    bundle::ReadOptions options;
+    options.bundle_root = root;
+    // The verified fields, plus "valid" (an invalid bundle raises instead) and what the
+    // witness authenticates.
+    std::string text = bundle::verification_json(bundle::verify_bundle_or_throw(dir, options));
     return ruvector::pg::pg_call([&] { return pstrdup(text.c_str()); });
   });
   PG_RETURN_DATUM(json_to_jsonb(json));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bundle/verify.h"
+#include "bundle/witness.h"
 #include "extension/boundary.h"
 #include "extension/vector/vector_type.h"
 #include "rulake/collection_index.h"
@@ -301,10 +302,13 @@ Primed prime_bundle(const Collection& c) {
   Primed out;
   memset(&out, 0, sizeof(out));
   char* dir = bundle_dir(c);
+  const char* root = bundle_read_root(c);
   guard([&] {
     BundlePrimer primer(c, prime_limits());
-    bundle::Sidecar s = bundle::stream_bundle(dir, &primer);
-    memcpy(out.key.witness, s.rvf_witness.data(), kWitnessBytes);
+    bundle::ReadOptions options;
+    options.bundle_root = root;
+    bundle::Sidecar s = bundle::stream_bundle(dir, &primer, options);
+    memcpy(out.key.witness, bundle::cache_witness(s).data(), kWitnessBytes);
     out.key.metric = c.metric;
     out.key.lists = c.lists;
     out.rerank_factor = s.rerank_factor;

@@ -311,6 +311,13 @@ char* bundle_dir(const Collection& c) {
   return pstrdup(path);
 }
 
+const char* bundle_read_root(const Collection& c) {
+  // A remote mirror's data must be in the mirror: a file:// URI there names the
+  // publisher's disk, not ours.
+  if (c.kind == kSourceRemote || bundle_root == nullptr) return "";
+  return bundle_root;
+}
+
 SourceKey current_key(const Collection& c) {
   SourceKey out;
   memset(&out, 0, sizeof(out));
@@ -323,6 +330,7 @@ SourceKey current_key(const Collection& c) {
     return out;
   }
   char* dir = bundle_dir(c);
+  const char* root = bundle_read_root(c);
   struct Result {
     bool present;
     uint8 witness[kWitnessBytes];
@@ -330,9 +338,11 @@ SourceKey current_key(const Collection& c) {
   } r = guard([&] {
     Result res{};
     try {
-      bundle::Sidecar s = bundle::read_sidecar_checked(dir);
+      bundle::ReadOptions options;
+      options.bundle_root = root;
+      bundle::Sidecar s = bundle::read_sidecar_checked(dir, options);
       res.present = true;
-      memcpy(res.witness, s.rvf_witness.data(), kWitnessBytes);
+      memcpy(res.witness, bundle::cache_witness(s).data(), kWitnessBytes);
       res.rerank = s.rerank_factor;
     } catch (const bundle::IoError& e) {
       if (e.sys_errno() != ENOENT) throw;

@@ -61,6 +61,10 @@ struct SourceKey {
 };
 SourceKey current_key(const Collection& c);
 
+// ReadOptions::bundle_root for reading `c`'s bundle: rulake.bundle_root for a bundle:DIR
+// source, "" (no file:// data_ref) for a remote mirror.
+const char* bundle_read_root(const Collection& c);
+
 // A table's generation and whether this transaction wrote it: $1 is the relation's oid.
 extern const char kGenerationQuery[];
 // The key a table collection has at `generation`; compute_table_key throws (C++ scopes).

@@ -190,11 +190,14 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
   int explicit_rerank =
       PG_ARGISNULL(3) ? 0 : static_cast<int>(check_rerank(PG_GETARG_INT32(3), "per_shard_rerank"));
 
-  // Each shard answers its own top k with a smaller rerank factor; the merge keeps the
-  // global top k. Every shard is pinned (or primed) first, on this thread; then the
-  // searches run at once on up to max_parallel_workers_per_gather + 1 threads, the way
-  // Postgres lets one query use that many processes.
-  auto* hits = static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * k * static_cast<Size>(nshards)));
+  // Each shard answers a few more than k (core::per_shard_k) with a smaller rerank factor;
+  // the merge keeps the global top k. Every shard is pinned (or primed) first, on this
+  // thread; then the searches run at once on up to max_parallel_workers_per_gather + 1
+  // threads, the way Postgres lets one query use that many processes.
+  const int shard_k = static_cast<int>(
+      core::per_shard_k(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(nshards)));
+  auto* hits =
+      static_cast<rl::Hit*>(palloc(sizeof(rl::Hit) * shard_k * static_cast<Size>(nshards)));
   auto* counts = static_cast<int*>(palloc0(sizeof(int) * nshards));
   auto* served = static_cast<rl::Served*>(palloc(sizeof(rl::Served) * nshards));
   auto* reranks = static_cast<uint32*>(palloc(sizeof(uint32) * nshards));
@@ -206,7 +209,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
                                         static_cast<std::uint32_t>(nshards));
         });
   }
-  rl::search_served_each(shards, served, nshards, q->x, q->dim, k, reranks, hits, counts,
+  rl::search_served_each(shards, served, nshards, q->x, q->dim, shard_k, reranks, hits, counts,
                          std::min(nshards, max_parallel_workers_per_gather + 1));
   for (int i = 0; i < nshards; i++) rl::release(served[i]);
   int merged_n = 0;
@@ -215,7 +218,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
     std::vector<std::vector<core::Hit>> per_shard(nshards);
     for (int i = 0; i < nshards; i++) {
       for (int j = 0; j < counts[i]; j++) {
-        const rl::Hit& h = hits[static_cast<Size>(i) * k + j];
+        const rl::Hit& h = hits[static_cast<Size>(i) * shard_k + j];
         per_shard[i].push_back(core::Hit{h.id, h.distance});
       }
     }
@@ -273,7 +276,11 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   if (!now.present) PG_RETURN_TEXT_P(cstring_to_text("bundle_missing"));
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   rl::CollectionState* state = rl::find_collection(c->name, rl::IfAbsent::kCreate);
-  bool same = state->has_key && rl::keys_equal(state->key, now.key);
+  // Nothing cached (never primed, or invalidated since): there is nothing stale to drop, and
+  // the next search primes from the current source, so the cache is as up to date as it can
+  // be. Saying "invalidated" here would make a poller re-fire on every poll of a cold
+  // collection (the Rust ruLake answers UpToDate too).
+  bool same = !state->has_key || rl::keys_equal(state->key, now.key);
   state->last_checked = GetCurrentTimestamp();
   LWLockRelease(s->lock);
   if (same) PG_RETURN_TEXT_P(cstring_to_text("up_to_date"));

@@ -359,5 +359,5 @@ CREATE FUNCTION rulake.publish_bundle(collection text, dir text, options jsonb D
 	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
 CREATE FUNCTION rulake.verify_bundle(dir text) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_verify_bundle' LANGUAGE C STRICT;
-COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id and generation';
-COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data; its fields as jsonb';
+COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id, generation and format (native or ruvector-rust)';
+COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data, in this extension''s or the Rust RuVector''s format; its fields, witness_scheme and data_authenticated as jsonb';

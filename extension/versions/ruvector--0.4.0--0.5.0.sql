@@ -1,7 +1,9 @@
 -- ruvector 0.4.0 -> 0.5.0 (ALTER EXTENSION ruvector UPDATE): rulake.publish_bundle takes
--- options (pii_policy, lineage_id, generation), rulake.stats() reports evictions, the last
--- search and the writes folded into overlays, and the write log names the ids each
--- statement touched, so that cached images absorb writes (docs/rulake.md). tests/server/upgrade.sh checks that an updated 0.4.0
+-- options (pii_policy, lineage_id, generation, format), rulake.verify_bundle also reads the
+-- Rust RuVector's bundles, rulake.stats() reports evictions, the last search and the
+-- writes folded into overlays, the write log names the ids each statement touched so that
+-- cached images absorb writes, and A2A routes by skill and keeps task trees
+-- (docs/rulake.md, docs/a2a.md). tests/server/upgrade.sh checks that an updated 0.4.0
 -- matches a fresh 0.5.0 install.
 \echo Use "ALTER EXTENSION ruvector UPDATE TO '0.5.0'" to load this file. \quit
 
@@ -15,7 +17,9 @@ DROP FUNCTION rulake.publish_bundle(text, text);
 CREATE FUNCTION rulake.publish_bundle(collection text, dir text, options jsonb DEFAULT '{}')
 	RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'rulake_publish_bundle' LANGUAGE C STRICT;
-COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id and generation';
+COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collection''s rows as a bundle under rulake.bundle_root, atomically; options set pii_policy, lineage_id, generation and format (native or ruvector-rust)';
+-- Same signature; the answer gained witness_scheme and data_authenticated.
+COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data, in this extension''s or the Rust RuVector''s format; its fields, witness_scheme and data_authenticated as jsonb';
 
 DROP FUNCTION rulake.stats();
 CREATE FUNCTION rulake.stats()

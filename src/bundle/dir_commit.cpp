@@ -9,6 +9,7 @@
 
 #include "bundle/hex.h"
 #include "bundle/publish.h"
+#include "bundle/rust_bundle.h"
 
 namespace ruvector::bundle {
 
@@ -42,13 +43,18 @@ void ensure_directory(std::string dir) {
   }
 }
 
+// Either format's data file, so that a directory switching formats is cleaned up too.
 bool is_data_file_name(const std::string& name) {
   const std::size_t prefix = sizeof(kDataPrefix) - 1;
-  const std::size_t suffix = sizeof(kDataSuffix) - 1;
-  return name.size() == prefix + 2 * kDigestSize + suffix &&
-         name.compare(0, prefix, kDataPrefix) == 0 &&
-         name.compare(name.size() - suffix, suffix, kDataSuffix) == 0 &&
-         digest_from_hex(name.substr(prefix, 2 * kDigestSize)).has_value();
+  for (const char* suffix_text : {kDataSuffix, kRustDataSuffix}) {
+    const std::size_t suffix = std::strlen(suffix_text);
+    if (name.size() == prefix + 2 * kDigestSize + suffix &&
+        name.compare(0, prefix, kDataPrefix) == 0 &&
+        name.compare(name.size() - suffix, suffix, suffix_text) == 0 &&
+        digest_from_hex(name.substr(prefix, 2 * kDigestSize)).has_value())
+      return true;
+  }
+  return false;
 }
 
 void clean_up(int dir_fd, const std::string& keep, std::vector<std::string>* removed,

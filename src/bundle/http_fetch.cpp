@@ -104,6 +104,13 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   download(sidecar_url, &sidecar_sink, o);
   result.bytes_downloaded += sidecar_sink.written;
   Sidecar s = parse_checked_sidecar(text, sidecar_url);
+  // The mirror relies on a digest-named data file the sidecar authenticates; a Rust
+  // sidecar has neither.
+  if (s.scheme != WitnessScheme::kNative)
+    throw FormatError("bundle sidecar at \"" + sidecar_url +
+                          "\" is in the Rust RuVector's format; remote bundles must be in this "
+                          "extension's format (read Rust bundles from a bundle:DIR source)",
+                      "format_version");
   // Named by its digest, a new data file never replaces one the mirror's sidecar names
   // with other bytes, so the old bundle stays valid until the sidecar rename. The name is
   // also safe to append to the URL as it is.

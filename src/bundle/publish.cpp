@@ -15,6 +15,7 @@
 #include "bundle/errors.h"
 #include "bundle/file_io.h"
 #include "bundle/hex.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/witness.h"
 
@@ -73,9 +74,14 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
     // Past the commit point a cancel would report a failure for a published bundle.
     if (s < PublishStep::kSidecarRenamed) check_interrupt(options.interrupt);
   };
+  const bool rust = meta.format == BundleFormat::kRust;
+  auto name_of = [rust](const Digest& d) {
+    return rust ? rust_data_file_name(d) : data_file_name(d);
+  };
   Sidecar s;
-  s.format_version = kFormatVersion;
-  s.data_ref = data_file_name(Digest{});  // placeholder of the final shape, for validation
+  s.scheme = rust ? WitnessScheme::kRustV1 : WitnessScheme::kNative;
+  s.format_version = rust ? kRustFormatVersion : kFormatVersion;
+  s.data_ref = name_of(Digest{});  // placeholder of the final shape, for validation
   s.dim = dim;
   s.rotation_seed = meta.rotation_seed;
   s.rerank_factor = meta.rerank_factor;
@@ -83,6 +89,10 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
   s.pii_policy = meta.pii_policy;
   s.lineage_id = meta.lineage_id;
   validate_fields(s);  // refuse bad metadata before writing gigabytes of rows
+  if (rust && dim > kRustMaxDim)
+    throw FormatError("a Rust-format bundle holds at most " + std::to_string(kRustMaxDim) +
+                          " dimensions (the Rust reader's limit), not " + std::to_string(dim),
+                      "dim");
   if (!produce) fail(ErrorKind::kInternal, "publish_bundle called without a row producer");
 
   ensure_directory(dir);
@@ -92,13 +102,16 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
   UniqueFd vectors_fd = vectors_tmp.create(kVectorsBase, dir);
   const std::string vectors_label = dir + "/" + vectors_tmp.name();
   step(PublishStep::kVectorsTempCreated);
-  VectorsWriter writer(vectors_fd.get(), dim, count, vectors_label);
+  VectorsWriter writer(vectors_fd.get(), dim, count, vectors_label,
+                       rust ? VectorsLayout::kRuvec1 : VectorsLayout::kNative);
   produce(writer);
   writer.finish();
   step(PublishStep::kVectorsWritten);
   // Reading the file back both digests it in file order (the writer fills the ids and rows
   // regions out of order) and proves it parses as the reader will parse it.
-  VectorsScan scan = scan_vectors_file(vectors_fd.get(), vectors_label, nullptr, options.interrupt);
+  VectorsScan scan =
+      rust ? scan_ruvec1_file(vectors_fd.get(), vectors_label, nullptr, options.interrupt)
+           : scan_vectors_file(vectors_fd.get(), vectors_label, nullptr, options.interrupt);
   if (scan.first_non_finite_row)
     fail(ErrorKind::kInternal, "vectors file read back with a non-finite value");
   fsync_or_throw(vectors_fd.get(), vectors_label);
@@ -106,7 +119,7 @@ PublishResult publish_bundle(const std::string& dir, const BundleMeta& meta, std
   step(PublishStep::kVectorsSynced);
 
   s.data_digest = scan.digest;
-  s.data_ref = data_file_name(scan.digest);
+  s.data_ref = name_of(scan.digest);
   rename_in(dir_fd.get(), vectors_tmp.name(), s.data_ref, dir);
   vectors_tmp.disarm();
   step(PublishStep::kVectorsRenamed);

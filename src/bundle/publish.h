@@ -38,9 +38,14 @@ const char* publish_step_name(PublishStep step);
 // to simulate a crash at a step. Production callers leave it null.
 using FaultHook = void (*)(PublishStep step);
 
+// kRust writes what the Rust RuVector reads (rust_bundle.h): its sidecar, witness and a
+// ruvec1 data file named "vectors-<digest>.ruvec1", with the same atomic protocol.
+enum class BundleFormat { kNative, kRust };
+
 // The sidecar fields the caller chooses; publish fills in format_version, data_ref, dim,
 // data_digest and rvf_witness.
 struct BundleMeta {
+  BundleFormat format = BundleFormat::kNative;
   std::uint64_t rotation_seed = 0;
   std::uint32_t rerank_factor = 1;
   Generation generation = std::uint64_t{0};

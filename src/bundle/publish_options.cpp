@@ -67,6 +67,14 @@ void apply_publish_options(std::string_view options_json, BundleMeta* meta) {
       (key == "pii_policy" ? out.pii_policy : out.lineage_id) = checked_string(key, value, true);
     } else if (key == "generation") {
       out.generation = checked_generation(value);
+    } else if (key == "format") {
+      if (value == "native") {
+        out.format = BundleFormat::kNative;
+      } else if (value == "ruvector-rust") {
+        out.format = BundleFormat::kRust;
+      } else {
+        bad_option(key, "must be \"native\" or \"ruvector-rust\"");
+      }
     } else {
       // The key is the caller's text: bound what goes back into the message, cut it on a
       // character boundary and show control characters as '?', so the message stays
@@ -80,8 +88,8 @@ void apply_publish_options(std::string_view options_json, BundleMeta* meta) {
       }
       if (cut < key.size()) shown += "...";
       fail(ErrorKind::kInvalidParameter, "publish_bundle: unknown option \"" + shown +
-                                             "\"; options are pii_policy, lineage_id and "
-                                             "generation");
+                                             "\"; options are pii_policy, lineage_id, "
+                                             "generation and format");
     }
   }
   *meta = std::move(out);

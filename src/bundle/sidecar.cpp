@@ -3,6 +3,7 @@
 #include "bundle/sidecar.h"
 
 #include "bundle/errors.h"
+#include "bundle/rust_bundle.h"
 
 namespace ruvector::bundle {
 namespace {
@@ -25,10 +26,11 @@ void check_string(const std::string& value, const char* field, Empty empty) {
 }  // namespace
 
 bool Sidecar::operator==(const Sidecar& o) const {
-  return format_version == o.format_version && data_ref == o.data_ref && dim == o.dim &&
-         rotation_seed == o.rotation_seed && rerank_factor == o.rerank_factor &&
-         generation == o.generation && pii_policy == o.pii_policy && lineage_id == o.lineage_id &&
-         data_digest == o.data_digest && rvf_witness == o.rvf_witness;
+  return scheme == o.scheme && format_version == o.format_version && data_ref == o.data_ref &&
+         memory_class == o.memory_class && dim == o.dim && rotation_seed == o.rotation_seed &&
+         rerank_factor == o.rerank_factor && generation == o.generation &&
+         pii_policy == o.pii_policy && lineage_id == o.lineage_id && data_digest == o.data_digest &&
+         rvf_witness == o.rvf_witness;
 }
 
 bool is_plain_file_name(std::string_view name) {
@@ -77,6 +79,7 @@ bool is_valid_utf8(std::string_view text) {
 }
 
 void validate_fields(const Sidecar& s) {
+  if (s.scheme == WitnessScheme::kRustV1) return validate_rust_fields(s);
   if (!is_plain_file_name(s.data_ref) || s.data_ref == kSidecarName)
     throw FormatError(
         "bundle sidecar field \"data_ref\" must name a file inside the bundle directory "

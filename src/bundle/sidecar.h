@@ -1,20 +1,35 @@
 // The bundle sidecar (table.rulake.json) as a plain struct: the fields the witness
-// authenticates, their domains, and the format-version window this reader accepts.
-// JSON lives in sidecar_json.h, the witness in witness.h; docs/bundle-format.md is the spec.
+// authenticates, their domains, and the format-version window this reader accepts. Two
+// formats share the struct: this extension's own, and the one the Rust RuVector writes
+// (rust_bundle.h). JSON lives in sidecar_json.h, the witnesses in witness.h;
+// docs/bundle-format.md is the spec.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
 namespace ruvector::bundle {
 
-// Version 1 is the first format whose witness also covers a digest of the vectors file.
-// Version 0 names the source design's format (metadata-only witness), which is refused.
+// The native format's versions. Version 1 is the only one: its witness covers every field
+// and a digest of the vectors file. There is no version 0 (a 0 is refused as a downgrade).
+// The Rust format numbers its versions on its own (kRustFormatVersion, rust_bundle.h); the
+// two are told apart by their fields, not by the number.
 inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint32_t kMinReaderVersion = 1;
+
+// Which construction made rvf_witness, and so what it authenticates.
+enum class WitnessScheme {
+  // "ruvector.bundle.witness.v1" (witness.h): every field and the data file's digest.
+  kNative,
+  // "rulake-bundle-witness-v1|" of the Rust RuVector: data_ref, dim, rotation_seed,
+  // rerank_factor and generation only. Neither the data bytes nor pii_policy, lineage_id
+  // or memory_class are covered; data_digest is computed by this reader at import.
+  kRustV1,
+};
 
 inline constexpr char kSidecarName[] = "table.rulake.json";
 
@@ -35,24 +50,32 @@ using Digest = std::array<std::uint8_t, kDigestSize>;
 using Generation = std::variant<std::uint64_t, std::string>;
 
 struct Sidecar {
+  WitnessScheme scheme = WitnessScheme::kNative;
   std::uint32_t format_version = kFormatVersion;
-  std::string data_ref;  // the vectors file, a plain name inside the bundle directory
+  // Native: the vectors file, a plain name inside the bundle directory. Rust: a URI or a
+  // plain name (rust_bundle.h, resolve_rust_data_ref).
+  std::string data_ref;
   std::uint32_t dim = 0;
   std::uint64_t rotation_seed = 0;
   std::uint32_t rerank_factor = 0;
   Generation generation = std::uint64_t{0};
+  // In the Rust format an empty string stands for JSON null.
   std::string pii_policy;
   std::string lineage_id;
-  Digest data_digest{};  // SHAKE-256 (32 bytes) of the whole vectors file
-  Digest rvf_witness{};  // SHAKE-256 (32 bytes) over all the fields above
+  // Rust format only, optional there; never part of a witness.
+  std::optional<std::string> memory_class;
+  // SHAKE-256 (32 bytes) of the whole vectors file. Native: a sidecar field, under the
+  // witness. Rust: not in the sidecar; set by the reader from the bytes it read.
+  Digest data_digest{};
+  Digest rvf_witness{};  // SHAKE-256 (32 bytes) by `scheme`'s construction
 
   bool operator==(const Sidecar& other) const;
   bool operator!=(const Sidecar& other) const { return !(*this == other); }
 };
 
 // Throws FormatError naming the first field outside its domain (see docs/bundle-format.md,
-// "Fields"). Does not look at format_version (from_json checks the window) nor at the
-// witness (verify does).
+// "Fields"; the Rust format's domains are in rust_bundle.h). Does not look at
+// format_version (from_json checks the window) nor at the witness (verify does).
 void validate_fields(const Sidecar& sidecar);
 
 // True when `name` may be a data_ref: one file name, no separators, not "." or "..".

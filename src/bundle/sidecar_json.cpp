@@ -8,6 +8,7 @@
 
 #include "bundle/errors.h"
 #include "bundle/hex.h"
+#include "bundle/rust_bundle.h"
 #include "util/json_parse.h"
 
 namespace ruvector::bundle {
@@ -112,6 +113,7 @@ bool parse_u64_decimal(std::string_view text, std::uint64_t* out) {
 }
 
 std::string sidecar_to_json(const Sidecar& s) {
+  if (s.scheme == WitnessScheme::kRustV1) return rust_sidecar_to_json(s);
   validate_fields(s);
   nlohmann::ordered_json doc;
   doc["format_version"] = s.format_version;
@@ -137,6 +139,12 @@ Sidecar sidecar_from_json(std::string_view text) {
                       " bytes");
   json doc = parse_sidecar_text(text);
   if (!doc.is_object()) throw FormatError("bundle sidecar must be a JSON object");
+  // The native format requires data_digest and writes rotation_seed as a string; the Rust
+  // one has no data_digest and a numeric seed. Either native sign picks the native reader
+  // (and its witness), so a native sidecar missing a field is told so.
+  auto seed = doc.find("rotation_seed");
+  bool native = doc.contains("data_digest") || (seed != doc.end() && seed->is_string());
+  if (!native) return rust_sidecar_from_json(text);
   // The version decides how the rest is read, so it is checked first: a downgraded
   // sidecar is reported as a downgrade, not as a list of field differences.
   check_version_window(doc);

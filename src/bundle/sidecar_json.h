@@ -22,6 +22,8 @@ std::string sidecar_to_json(const Sidecar& sidecar);
 // Throws FormatError for malformed JSON and for a missing, unknown, duplicate or mistyped
 // field (naming it), DowngradeError for format_version < kMinReaderVersion and
 // UnsupportedVersionError for format_version > kFormatVersion. Does not check the witness.
+// A document without "data_digest" is read as a Rust sidecar (rust_sidecar_from_json), and
+// sidecar_to_json writes one when sidecar.scheme is kRustV1.
 Sidecar sidecar_from_json(std::string_view text);
 
 // rotation_seed's JSON form: decimal digits, no sign, no leading zeros, at most 2^64 - 1.

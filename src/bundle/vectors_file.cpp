@@ -14,6 +14,7 @@
 #include "bundle/errors.h"
 #include "bundle/file_io.h"
 #include "bundle/le.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/shake.h"
 
 namespace ruvector::bundle {
@@ -93,8 +94,9 @@ VectorsHeader decode_vectors_header(const std::uint8_t* bytes, std::uint64_t fil
   return h;
 }
 
-VectorsWriter::VectorsWriter(int fd, std::uint32_t dim, std::uint64_t count, std::string label)
-    : fd_(fd), dim_(dim), count_(count), label_(std::move(label)) {
+VectorsWriter::VectorsWriter(int fd, std::uint32_t dim, std::uint64_t count, std::string label,
+                             VectorsLayout layout)
+    : fd_(fd), layout_(layout), dim_(dim), count_(count), label_(std::move(label)) {
   if (dim < 1 || dim > kMaxDim)
     throw FormatError(
         "vectors dim " + std::to_string(dim) + " is outside 1.." + std::to_string(kMaxDim), "dim");
@@ -115,10 +117,17 @@ void VectorsWriter::add(std::int64_t id, const float* row) {
                             ") has a NaN or infinite value at dimension " + std::to_string(d),
                         "vectors file");
   }
-  std::size_t at = id_buffer_.size();
-  id_buffer_.resize(at + 8);
-  store_le64(id_buffer_.data() + at, static_cast<std::uint64_t>(id));
-  at = row_buffer_.size();
+  if (layout_ == VectorsLayout::kRuvec1) {
+    // The record's id goes in front of its row, in the one buffer.
+    std::size_t at = row_buffer_.size();
+    row_buffer_.resize(at + 8);
+    store_le64(row_buffer_.data() + at, static_cast<std::uint64_t>(id));
+  } else {
+    std::size_t at = id_buffer_.size();
+    id_buffer_.resize(at + 8);
+    store_le64(id_buffer_.data() + at, static_cast<std::uint64_t>(id));
+  }
+  std::size_t at = row_buffer_.size();
   row_buffer_.resize(at + 4 * static_cast<std::size_t>(dim_));
   for (std::uint32_t d = 0; d < dim_; d++) store_le_f32(row_buffer_.data() + at + 4 * d, row[d]);
   added_++;
@@ -133,7 +142,16 @@ void VectorsWriter::flush_ids() {
   id_buffer_.clear();
 }
 
+void VectorsWriter::flush_records() {
+  const std::uint64_t record = 8 + 4 * static_cast<std::uint64_t>(dim_);
+  pwrite_all(fd_, row_buffer_.data(), row_buffer_.size(),
+             kRuvec1HeaderSize + record * rows_flushed_, label_);
+  rows_flushed_ += row_buffer_.size() / record;
+  row_buffer_.clear();
+}
+
 void VectorsWriter::flush_rows() {
+  if (layout_ == VectorsLayout::kRuvec1) return flush_records();
   const std::uint64_t row_bytes = 4 * static_cast<std::uint64_t>(dim_);
   pwrite_all(fd_, row_buffer_.data(), row_buffer_.size(),
              kVectorsHeaderSize + 8 * count_ + row_bytes * rows_flushed_, label_);
@@ -149,6 +167,15 @@ void VectorsWriter::finish() {
                       "vectors file");
   flush_ids();
   flush_rows();
+  if (layout_ == VectorsLayout::kRuvec1) {
+    std::uint8_t header[kRuvec1HeaderSize] = {};
+    std::memcpy(header, kRuvec1Magic, sizeof(kRuvec1Magic));
+    store_le64(header + 8, count_);
+    store_le32(header + 16, dim_);
+    pwrite_all(fd_, header, sizeof(header), 0, label_);
+    finished_ = true;
+    return;
+  }
   VectorsHeader h;
   h.dim = dim_;
   h.count = count_;

@@ -40,9 +40,14 @@ VectorsHeader decode_vectors_header(const std::uint8_t* bytes, std::uint64_t fil
 // Writes a vectors file into `fd` (open for writing, empty, not owned) with positional
 // writes: ids go to their region and rows to theirs as they arrive, so the producer hands
 // (id, row) pairs in one pass and memory stays bounded. The header is written last.
+// kRuvec1 writes the Rust RuVector's ruvec1 layout instead (rust_bundle.h): a 24-byte
+// header and interleaved {id, row} records, appended in order.
+enum class VectorsLayout { kNative, kRuvec1 };
+
 class VectorsWriter {
  public:
-  VectorsWriter(int fd, std::uint32_t dim, std::uint64_t count, std::string label);
+  VectorsWriter(int fd, std::uint32_t dim, std::uint64_t count, std::string label,
+                VectorsLayout layout = VectorsLayout::kNative);
 
   // `row` points at dim floats. Throws FormatError for a non-finite value or a row past
   // `count`; nothing is written for that row.
@@ -58,7 +63,10 @@ class VectorsWriter {
   void flush_ids();
   void flush_rows();
 
+  void flush_records();
+
   int fd_;
+  VectorsLayout layout_;
   std::uint32_t dim_;
   std::uint64_t count_;
   std::string label_;

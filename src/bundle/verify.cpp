@@ -1,11 +1,17 @@
 // See verify.h.
 #include "bundle/verify.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "bundle/errors.h"
 #include "bundle/file_io.h"
 #include "bundle/hex.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/witness.h"
 
@@ -25,16 +31,67 @@ std::string read_sidecar_text(int dir_fd, const std::string& dir) {
   return read_whole_file(fd.get(), kMaxSidecarBytes, label);
 }
 
+// Opens the data file `s` names: a native one in `dir`, a Rust one where its data_ref says
+// (resolve_rust_data_ref's rules). *label names it in messages.
+UniqueFd open_data_file(int dir_fd, const std::string& dir, const Sidecar& s,
+                        const ReadOptions& options, std::string* label) {
+  if (s.scheme == WitnessScheme::kNative) {
+    *label = dir + "/" + s.data_ref;
+    return open_file_in(dir_fd, s.data_ref, *label);
+  }
+  RustDataLocation at = resolve_rust_data_ref(s.data_ref, dir, options.bundle_root);
+  *label = at.dir + "/" + at.name;
+  if (at.dir == dir) return open_file_in(dir_fd, at.name, *label);
+  UniqueFd parent = open_directory(at.dir);
+  return open_file_in(parent.get(), at.name, *label);
+}
+
+VectorsScan scan_data_file(const Sidecar& s, int fd, const std::string& label, VectorsSink* sink) {
+  if (s.scheme == WitnessScheme::kRustV1) return scan_ruvec1_file(fd, label, sink);
+  return scan_vectors_file(fd, label, sink);
+}
+
+// A Rust bundle's data digest by the file's identity: re-digesting a large file on every
+// freshness check would cost a full read per query. ctime changes on any write or metadata
+// change and cannot be set back by a user, so an unchanged key means unchanged bytes.
+using FileIdentity = std::tuple<dev_t, ino_t, off_t, long, long, long, long>;
+std::mutex digest_memo_lock;
+std::map<FileIdentity, Digest> digest_memo;
+constexpr std::size_t kDigestMemoEntries = 256;
+
+FileIdentity identity_of(int fd, const std::string& label) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw_io("stat", label, errno);
+  return FileIdentity{st.st_dev,          st.st_ino,         st.st_size,        st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+}
+
+Digest rust_data_digest(int fd, const std::string& label) {
+  const FileIdentity before = identity_of(fd, label);
+  {
+    std::lock_guard<std::mutex> hold(digest_memo_lock);
+    auto it = digest_memo.find(before);
+    if (it != digest_memo.end()) return it->second;
+  }
+  VectorsScan scan = scan_ruvec1_file(fd, label, nullptr);
+  if (identity_of(fd, label) == before) {
+    std::lock_guard<std::mutex> hold(digest_memo_lock);
+    if (digest_memo.size() >= kDigestMemoEntries) digest_memo.clear();
+    digest_memo[before] = scan.digest;
+  }
+  return scan.digest;
+}
+
 Sidecar read_bundle(const std::string& dir, BundleSink* sink, const ReadOptions& options) {
   UniqueFd dir_fd = open_directory(dir);
   std::string text = read_sidecar_text(dir_fd.get(), dir);
   for (int attempt = 1;; attempt++) {
     Sidecar s = parse_checked_sidecar(text, dir);
     if (options.before_data_open != nullptr) options.before_data_open(dir);
-    std::string label = dir + "/" + s.data_ref;
+    std::string label;
     UniqueFd data_fd;
     try {
-      data_fd = open_file_in(dir_fd.get(), s.data_ref, label);
+      data_fd = open_data_file(dir_fd.get(), dir, s, options, &label);
     } catch (const IoError& e) {
       if (e.sys_errno() != ENOENT) throw;
       // A publisher may have replaced the sidecar and removed this data file since we read
@@ -52,7 +109,9 @@ Sidecar read_bundle(const std::string& dir, BundleSink* sink, const ReadOptions&
       continue;
     }
     if (sink != nullptr) sink->sidecar(s);
-    VectorsScan scan = scan_vectors_file(data_fd.get(), label, sink);
+    VectorsScan scan = scan_data_file(s, data_fd.get(), label, sink);
+    // Nothing to compare a Rust file's digest with: it becomes part of the cache key.
+    if (s.scheme == WitnessScheme::kRustV1) s.data_digest = scan.digest;
     check_vectors_match(s, scan, label);
     return s;
   }
@@ -106,9 +165,15 @@ void check_vectors_match(const Sidecar& s, const VectorsScan& scan, const std::s
                       "vectors file");
 }
 
-Sidecar read_sidecar_checked(const std::string& dir) {
+Sidecar read_sidecar_checked(const std::string& dir, const ReadOptions& options) {
   UniqueFd dir_fd = open_directory(dir);
-  return parse_checked_sidecar(read_sidecar_text(dir_fd.get(), dir), dir);
+  Sidecar s = parse_checked_sidecar(read_sidecar_text(dir_fd.get(), dir), dir);
+  if (s.scheme == WitnessScheme::kRustV1) {
+    std::string label;
+    UniqueFd data_fd = open_data_file(dir_fd.get(), dir, s, options, &label);
+    s.data_digest = rust_data_digest(data_fd.get(), label);
+  }
+  return s;
 }
 
 Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options) {
@@ -118,7 +183,8 @@ Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& option
 LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options) {
   LoadedBundle out;
   LoadingSink sink(&out);
-  read_bundle(dir, &sink, options);
+  // The returned sidecar, not the sink's: a Rust bundle's data_digest is known only now.
+  out.sidecar = read_bundle(dir, &sink, options);
   return out;
 }
 
@@ -126,10 +192,10 @@ Sidecar stream_bundle(const std::string& dir, BundleSink* sink, const ReadOption
   return read_bundle(dir, sink, options);
 }
 
-Verification verify_bundle(const std::string& dir) {
+Verification verify_bundle(const std::string& dir, const ReadOptions& options) {
   Verification v;
   try {
-    v.sidecar = verify_bundle_or_throw(dir);
+    v.sidecar = verify_bundle_or_throw(dir, options);
     v.valid = true;
   } catch (const IoError& e) {
     // Only the directory and the sidecar can fail with ENOENT here: a missing data file is
@@ -140,6 +206,17 @@ Verification verify_bundle(const std::string& dir) {
     v.reason = e.what();
   }
   return v;
+}
+
+std::string verification_json(const Sidecar& s) {
+  std::string text = sidecar_to_json(s);
+  const bool rust = s.scheme == WitnessScheme::kRustV1;
+  std::string extra = ",\"valid\":true,\"witness_scheme\":\"";
+  extra += rust ? "ruvector-rust-v1" : kWitnessDomain;
+  extra += rust ? "\",\"data_authenticated\":false" : "\",\"data_authenticated\":true";
+  // Computed by this reader, not read from the sidecar: the other half of the cache key.
+  if (rust) extra += ",\"data_digest\":\"" + to_hex(s.data_digest) + "\"";
+  return text.substr(0, text.rfind('}')) + extra + "}";
 }
 
 }  // namespace ruvector::bundle

@@ -35,6 +35,9 @@ struct LoadedBundle {
 using ReadHook = void (*)(const std::string& dir);
 struct ReadOptions {
   ReadHook before_data_open = nullptr;
+  // Where a Rust sidecar's file:// data_ref may point (rulake.bundle_root); empty refuses
+  // file:// data_refs, as for a remote mirror.
+  std::string bundle_root;
 };
 
 Sidecar verify_bundle_or_throw(const std::string& dir, const ReadOptions& options = {});
@@ -46,10 +49,13 @@ Sidecar parse_checked_sidecar(const std::string& text, const std::string& where)
 // values. Throws IntegrityError or FormatError naming `label`.
 void check_vectors_match(const Sidecar& sidecar, const VectorsScan& scan, const std::string& label);
 
-// Only the first checks: the sidecar parses and matches its witness. The vectors file is
-// not read, so this is cheap enough to run on every query of a fresh collection; the data
-// is verified when it is loaded.
-Sidecar read_sidecar_checked(const std::string& dir);
+// Only the first checks: the sidecar parses and matches its witness. A native bundle's
+// vectors file is not read, so this is cheap enough to run on every query of a fresh
+// collection; the data is verified when it is loaded. A Rust bundle's data_digest is not in
+// its sidecar, so it is computed here (cache_witness needs it): the data file is digested,
+// and the digest remembered for as long as the file's identity, size, mtime and ctime stay
+// the same, so repeated calls only stat it.
+Sidecar read_sidecar_checked(const std::string& dir, const ReadOptions& options = {});
 
 // The same checks, also decoding ids and rows into memory.
 LoadedBundle load_bundle(const std::string& dir, const ReadOptions& options = {});
@@ -75,6 +81,12 @@ struct Verification {
 
 // verify_bundle_or_throw with BundleErrors turned into a result, for callers that report
 // rather than raise (the cache's refresh tells "missing" from "invalid").
-Verification verify_bundle(const std::string& dir);
+Verification verify_bundle(const std::string& dir, const ReadOptions& options = {});
+
+// rulake.verify_bundle's answer for a verified sidecar: its JSON fields, then "valid",
+// "witness_scheme" (kWitnessDomain for the native format, "ruvector-rust-v1") and
+// "data_authenticated" (whether the witness covers the data), and for a Rust bundle the
+// "data_digest" this reader computed.
+std::string verification_json(const Sidecar& sidecar);
 
 }  // namespace ruvector::bundle

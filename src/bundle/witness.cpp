@@ -2,6 +2,7 @@
 #include "bundle/witness.h"
 
 #include "bundle/le.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/shake.h"
 
 namespace ruvector::bundle {
@@ -49,9 +50,19 @@ std::string witness_input(const Sidecar& s) {
 }
 
 Digest compute_witness(const Sidecar& sidecar) {
+  if (sidecar.scheme == WitnessScheme::kRustV1) return compute_rust_witness(sidecar);
   std::string input = witness_input(sidecar);
   Shake256 shake;
   shake.update(input.data(), input.size());
+  return shake.finish();
+}
+
+Digest cache_witness(const Sidecar& sidecar) {
+  if (sidecar.scheme == WitnessScheme::kNative) return sidecar.rvf_witness;
+  Shake256 shake;
+  shake.update(kRustImportDomain, sizeof(kRustImportDomain));  // includes the NUL
+  shake.update(sidecar.rvf_witness.data(), sidecar.rvf_witness.size());
+  shake.update(sidecar.data_digest.data(), sidecar.data_digest.size());
   return shake.finish();
 }
 

@@ -38,7 +38,17 @@ enum class WitnessType : std::uint8_t {
 // length (8, LE) || value. Independent of rvf_witness itself; total on any Sidecar.
 std::string witness_input(const Sidecar& sidecar);
 
-// SHAKE-256(witness_input(sidecar)), first 32 bytes.
+// The witness by sidecar.scheme's construction: SHAKE-256(witness_input(sidecar)), first
+// 32 bytes, or compute_rust_witness (rust_bundle.h) for a Rust sidecar.
 Digest compute_witness(const Sidecar& sidecar);
+
+// "ruvector.bundle.rust-import.v1" and a terminating NUL byte.
+inline constexpr char kRustImportDomain[] = "ruvector.bundle.rust-import.v1";
+
+// What the cache is keyed on. Native: rvf_witness, which covers the data already. Rust:
+// SHAKE-256 over kRustImportDomain || rvf_witness || data_digest (the digest this reader
+// computed), since the Rust witness alone would let two bundles with the same metadata and
+// different vectors share one cache entry.
+Digest cache_witness(const Sidecar& sidecar);
 
 }  // namespace ruvector::bundle

@@ -582,6 +582,14 @@ std::uint32_t per_shard_rerank(std::uint32_t rerank_factor, std::uint32_t shards
   return std::min(per, std::max(1u, rerank_factor));
 }
 
+std::uint32_t per_shard_k(std::uint32_t k, std::uint32_t shards) {
+  if (shards <= 1 || k == 0) return k;
+  const double bonus =
+      std::ceil(std::sqrt(static_cast<double>(k) * std::log(static_cast<double>(shards))));
+  const std::uint64_t wanted = std::uint64_t{k} + static_cast<std::uint64_t>(bonus);
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(wanted, std::uint64_t{k} * 4));
+}
+
 std::vector<ShardHit> merge_hits(const std::vector<std::vector<Hit>>& per_shard, std::uint32_t k) {
   std::vector<ShardHit> all;
   for (std::size_t s = 0; s < per_shard.size(); s++) {

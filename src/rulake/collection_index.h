@@ -198,6 +198,12 @@ struct ShardHit {
 // max(5, rerank_factor / shards), never above rerank_factor.
 std::uint32_t per_shard_rerank(std::uint32_t rerank_factor, std::uint32_t shards);
 
+// Rows asked of each shard for a global top k: k + ceil(sqrt(k * ln(shards))), at most 4k.
+// Asking each shard for only k loses a true neighbour whenever a shard holds more than its
+// share of the top k and its approximate ranking puts one just past k; the bonus grows with
+// the chance of that skew. One shard (or k = 0) is asked for k.
+std::uint32_t per_shard_k(std::uint32_t k, std::uint32_t shards);
+
 // The global top k of per-shard hit lists, ordered by (distance, shard, id).
 std::vector<ShardHit> merge_hits(const std::vector<std::vector<Hit>>& per_shard, std::uint32_t k);
 

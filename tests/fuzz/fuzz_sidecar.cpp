@@ -14,7 +14,20 @@ std::vector<std::string> seeds() {
   named.generation = std::string("snapshot-\xc3\xa9");
   named.rvf_witness = rb::compute_witness(named);
   std::string worked = rb::sidecar_to_json(bundle_test::worked_sidecar());
-  return {worked, nlohmann::json::parse(worked).dump(), rb::sidecar_to_json(named)};
+  // The Rust RuVector's format, which the same reader dispatches to.
+  rb::Sidecar rust;
+  rust.scheme = rb::WitnessScheme::kRustV1;
+  rust.format_version = 2;
+  rust.data_ref = "file:///srv/lake/items.ruvec1";
+  rust.dim = 128;
+  rust.rotation_seed = 18446744073709551615u;
+  rust.rerank_factor = 20;
+  rust.generation = std::uint64_t{1733500000};
+  rust.lineage_id = "ol://jobs/ingest-42";
+  rust.memory_class = "episodic";
+  rust.rvf_witness = rb::compute_witness(rust);
+  return {worked, nlohmann::json::parse(worked).dump(), rb::sidecar_to_json(named),
+          rb::sidecar_to_json(rust)};
 }
 
 void run(const std::string& input, fuzz::Rng&) {

@@ -289,6 +289,19 @@ TEST(RulakeIndex, BuilderAsksItsBudgetBeforeHoldingRows) {
   }
 }
 
+// Values worked by hand from k + ceil(sqrt(k ln S)), capped at 4k.
+TEST(RulakeIndex, PerShardKOverRequests) {
+  EXPECT_EQ(rl::per_shard_k(10, 1), 10u);  // one shard: no skew to cover
+  EXPECT_EQ(rl::per_shard_k(0, 8), 0u);
+  EXPECT_EQ(rl::per_shard_k(10, 2), 13u);             // sqrt(6.93) = 2.63
+  EXPECT_EQ(rl::per_shard_k(10, 4), 14u);             // sqrt(13.86) = 3.72
+  EXPECT_EQ(rl::per_shard_k(10, 16), 16u);            // sqrt(27.73) = 5.27
+  EXPECT_EQ(rl::per_shard_k(100, 4), 112u);           // sqrt(138.6) = 11.77
+  EXPECT_EQ(rl::per_shard_k(1, 2), 2u);               // sqrt(0.69) = 0.83
+  EXPECT_EQ(rl::per_shard_k(1, 1000000), 4u);         // 1 + ceil(3.72) = 5, capped at 4k
+  EXPECT_EQ(rl::per_shard_k(1000000, 64), 1002040u);  // sqrt(4158883) = 2039.3
+}
+
 TEST(RulakeIndex, FederationMergesShards) {
   EXPECT_EQ(rl::per_shard_rerank(20, 4), 5u);
   EXPECT_EQ(rl::per_shard_rerank(40, 4), 10u);
