@@ -189,6 +189,10 @@ FROM ((TABLE fed_serial EXCEPT ALL TABLE fed_parallel)
       UNION ALL (TABLE fed_parallel EXCEPT ALL TABLE fed_serial)) d;
 SELECT * FROM rulake.search_federated(ARRAY['shard0', 'shard0'], '[1]', 3);
 SELECT * FROM rulake.search_federated(ARRAY[]::text[], '[1]', 3);
+-- Five collections at once (a backend once pinned at most four), and the limit.
+SELECT count(*) AS five_shards FROM rulake.search_federated(
+  ARRAY['shard0', 'shard1', 'shard2', 'shard3', 'docs'], (SELECT v FROM queries WHERE q = 1), 10);
+SELECT * FROM rulake.search_federated(array_fill('shard0'::text, ARRAY[65]), '[1]', 3);
 
 -- A batch answers each query as a search of one would, numbered by array position.
 SELECT count(*) AS batch_differs FROM (

@@ -164,6 +164,8 @@ struct Pinned {
 };
 constexpr int kMaxOverlayDepth = 2;
 Pinned pin_entry(const CacheKey& key);
+// Entries one backend may hold pinned at once (a federated search pins one per shard).
+constexpr int kMaxPinsPerBackend = 64;
 void unpin_entry(int entry);
 // Copies an image into the cache under `key`, evicting least recently used entries to make
 // room; returns false when it cannot fit even in an empty cache. An entry already there

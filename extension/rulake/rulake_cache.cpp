@@ -226,8 +226,8 @@ bool keys_equal(const CacheKey& a, const CacheKey& b) {
 
 namespace {
 
-// The entries this backend has pinned: searches pin one at a time, so a few slots do.
-constexpr int kMaxLocalPins = 4;
+// The entries this backend has pinned: one per collection a search is serving.
+constexpr int kMaxLocalPins = kMaxPinsPerBackend + 2;  // and an advance's start
 int local_pins[kMaxLocalPins];
 int nlocal_pins = 0;
 

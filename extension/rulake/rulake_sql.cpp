@@ -164,6 +164,13 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("search_federated needs at least one collection")));
   }
+  // Every shard stays pinned until the merge.
+  if (nshards > rl::kMaxPinsPerBackend) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("search_federated searches at most %d collections at once, not %d",
+                           rl::kMaxPinsPerBackend, nshards),
+                    errhint("Merge the results of several calls.")));
+  }
   auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
   for (int i = 0; i < nshards; i++) {
     if (elem_nulls[i]) {
