@@ -2,6 +2,9 @@
 -- The refill worker serves rulake.database (postgres), not this database, so every prime
 -- here is done by the searching backend and the counters are deterministic.
 SET client_min_messages = warning;
+-- No CONTEXT lines: they carry PL/pgSQL line numbers, which change with every edit of
+-- rulake.register; the errors' messages, details and hints are what is tested.
+\set SHOW_CONTEXT never
 
 -- Deterministic clustered data: 8 clusters in 16 dimensions, pseudo-random offsets from a
 -- hash of (row, dimension) so that no two rows tie.

@@ -3,6 +3,9 @@
 -- Refused: a tampered witness or field, a missing bundle, an unknown major version, a
 -- remote source, a role that may not read bundles.
 SET client_min_messages = warning;
+-- No CONTEXT lines: they carry PL/pgSQL line numbers, which change with every edit of
+-- rulake.register; the errors' messages, details and hints are what is tested.
+\set SHOW_CONTEXT never
 SELECT set_config('rulake.bundle_root', current_setting('data_directory'), false) IS NOT NULL AS root_set;
 CREATE TABLE part_src (id bigint PRIMARY KEY, v ruvector(8));
 INSERT INTO part_src SELECT i, (SELECT array_agg(sin(i * 0.3 + j * 1.7)::real) FROM generate_series(1, 8) j)

@@ -215,7 +215,7 @@ Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& t
   memset(&none, 0, sizeof(none));
   none.entry = -1;
   *newest = false;
-  if (c.kind != kSourceTable || rebuild_threshold <= 0) return none;
+  if (c.kind != kSourceTable || c.foreign || rebuild_threshold <= 0) return none;
   Pinned start = pin_entry(start_key);
   if (start.entry < 0) return none;
   // From the top layer, or, when that one is newer than this snapshot (a search of an

@@ -252,11 +252,12 @@ Primed prime_table(const Collection& c) {
       batch = pg_call([&] { return fetch_table_batch(c, &cursor); });
     }
     pg_call([&] { close_table_cursor(&cursor); });
-    out.key = compute_table_key(c, cursor.generation);
+    // A foreign table has no write log to fold into overlays: no snapshot kept for them.
+    out.key = compute_table_key(c, c.foreign ? foreign_generation() : cursor.generation);
     out.rerank_factor = c.rerank_factor;
     uint64 rows = builder.rows();
     core::Image image = builder.finish();
-    finish_prime(&image, rows, !cursor.own_writes, cursor.snapshot, &out);
+    finish_prime(&image, rows, !cursor.own_writes, c.foreign ? nullptr : cursor.snapshot, &out);
   });
   return out;
 }

@@ -148,6 +148,14 @@ Primed prime_noting_failure(const Collection& c) {
 }
 
 void check_still_frozen(const Collection& c, const CacheKey& frozen) {
+  if (c.foreign) {
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("rulake collection \"%s\" is frozen, and its image was evicted", c.name),
+             errdetail("Its source is a foreign table, whose rows cannot be compared with "
+                       "those it was frozen with."),
+             errhint("rulake.refresh('%s') primes it from the source as it is now.", c.name)));
+  }
   SourceKey now = current_key(c);
   if (now.present && keys_equal(now.key, frozen)) return;
   ereport(ERROR,

@@ -145,6 +145,8 @@ bool lookup_collection(const char* name, Collection* out) {
     out->id_column = copy_text_column(t, d, 12);
     out->vector_column = copy_text_column(t, d, 13);
     out->dim = static_cast<int>(int_column(t, d, 14));
+    out->foreign =
+        out->kind == kSourceTable && get_rel_relkind(out->relid) == RELKIND_FOREIGN_TABLE;
     MemoryContextSwitchTo(old);
   }
   SPI_finish();
@@ -318,13 +320,22 @@ const char* bundle_read_root(const Collection& c) {
   return bundle_root;
 }
 
+uint64 foreign_generation() {
+  return static_cast<uint64>(GetCurrentStatementStartTimestamp()) /
+         (static_cast<uint64>(refresh_interval_s) * USECS_PER_SEC);
+}
+
 SourceKey current_key(const Collection& c) {
   SourceKey out;
   memset(&out, 0, sizeof(out));
   out.rerank_factor = c.rerank_factor;
   if (c.kind == kSourceTable) {
     uint64 generation = 0;
-    read_generation(c.relid, &generation, &out.own_writes);
+    if (c.foreign) {
+      generation = foreign_generation();
+    } else {
+      read_generation(c.relid, &generation, &out.own_writes);
+    }
     out.present = true;
     out.key = table_key(c, generation);
     return out;

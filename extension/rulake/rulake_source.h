@@ -21,6 +21,7 @@ struct Collection {
   uint32 probes;
   Oid owner;
   Oid relid;
+  bool foreign;  // a table source that is a foreign table: no write log, eventual or frozen
   char* id_column;
   char* vector_column;
   int dim;  // the column's declared dimensions, 0 when undeclared
@@ -51,6 +52,10 @@ struct CatalogCounts {
 CatalogCounts count_registrations(const char* name);
 // reclaim_states() over this database's registered collections, read as they are now.
 void reclaim_unregistered_states();
+
+// A foreign table's generation: the rulake.refresh_interval period this statement started
+// in. Its rows are read again each period, since writes on its server are not logged here.
+uint64 foreign_generation();
 
 // The state of the source now.
 struct SourceKey {

@@ -287,7 +287,8 @@ RUVECTOR_FUNCTION(rulake_refresh) {
   // the next search primes from the current source, so the cache is as up to date as it can
   // be. Saying "invalidated" here would make a poller re-fire on every poll of a cold
   // collection (the Rust ruLake answers UpToDate too).
-  bool same = !state->has_key || rl::keys_equal(state->key, now.key);
+  // A foreign table cannot be compared with what is cached: refresh reads it again.
+  bool same = !state->has_key || (!c->foreign && rl::keys_equal(state->key, now.key));
   state->last_checked = GetCurrentTimestamp();
   LWLockRelease(s->lock);
   if (same) PG_RETURN_TEXT_P(cstring_to_text("up_to_date"));

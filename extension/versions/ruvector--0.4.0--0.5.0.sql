@@ -118,6 +118,7 @@ DECLARE
 	v_dim integer := 0;
 	v_metric text := coalesce(options->>'metric', 'l2');
 	v_key text;
+	v_foreign boolean := false;
 BEGIN
 	IF name IS NULL OR source IS NULL OR consistency IS NULL OR options IS NULL THEN
 		RAISE EXCEPTION 'rulake.register: arguments must not be null' USING ERRCODE = '22004';
@@ -155,8 +156,17 @@ BEGIN
 		IF v_relid IS NULL THEN
 			RAISE EXCEPTION 'rulake.register: relation "%" does not exist', m[1] USING ERRCODE = '42P01';
 		END IF;
-		IF (SELECT relkind FROM pg_class WHERE oid = v_relid) NOT IN ('r', 'p') THEN
-			RAISE EXCEPTION 'rulake.register: "%" is not a table', m[1] USING ERRCODE = '42809';
+		IF (SELECT relkind FROM pg_class WHERE oid = v_relid) NOT IN ('r', 'p', 'f') THEN
+			RAISE EXCEPTION 'rulake.register: "%" is not a table or foreign table', m[1] USING ERRCODE = '42809';
+		END IF;
+		-- A foreign table (docs/sharding.md#rulake-across-servers) is read through its server:
+		-- writes made there never reach this server's write log.
+		v_foreign := (SELECT relkind = 'f' FROM pg_class WHERE oid = v_relid);
+		IF v_foreign AND consistency = 'fresh' THEN
+			RAISE EXCEPTION 'rulake.register: a foreign table cannot be fresh'
+				USING ERRCODE = '22023',
+				DETAIL = 'Writes made on its server are not seen by this server''s write log.',
+				HINT = 'Register it as eventual (read again every rulake.refresh_interval) or frozen.';
 		END IF;
 		IF (SELECT relrowsecurity FROM pg_class WHERE oid = v_relid) THEN
 			RAISE EXCEPTION 'rulake.register: table % has row level security enabled', v_relid::regclass
@@ -166,10 +176,11 @@ BEGIN
 		END IF;
 		v_id := m[2];
 		v_vec := m[3];
-		IF NOT has_table_privilege(v_relid, 'TRIGGER') OR NOT rulake._readable(v_relid, v_id, v_vec) THEN
+		IF NOT (v_foreign OR has_table_privilege(v_relid, 'TRIGGER'))
+				OR NOT rulake._readable(v_relid, v_id, v_vec) THEN
 			RAISE EXCEPTION 'rulake.register: permission denied for table %', v_relid::regclass
 				USING ERRCODE = '42501',
-				DETAIL = 'Registering a table needs the TRIGGER privilege on it and SELECT on its id and vector columns.';
+				DETAIL = 'Registering a table needs SELECT on its id and vector columns, and the TRIGGER privilege on it unless it is a foreign table.';
 		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = v_relid AND attname = v_id
 				AND NOT attisdropped AND atttypid IN ('bigint'::regtype, 'integer'::regtype, 'smallint'::regtype)) THEN
@@ -185,7 +196,9 @@ BEGIN
 		END IF;
 		v_kind := 'table';
 		v_location := v_relid::regclass::text;
-		PERFORM rulake._log_writes(v_relid, v_id);
+		IF NOT v_foreign THEN
+			PERFORM rulake._log_writes(v_relid, v_id);
+		END IF;
 	ELSIF source LIKE 'bundle:%' THEN
 		v_kind := 'bundle';
 		v_location := substr(source, 8);

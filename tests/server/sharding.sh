@@ -108,10 +108,45 @@ probes=$(on "$COORD" -c "CREATE FOREIGN TABLE shard1_probes (probes text) SERVER
     OPTIONS (table_name 'session_probes')" -c "SELECT probes FROM shard1_probes")
 [[ $probes == 64 ]] || fail "rabitq.probes on shard 1's postgres_fdw session is $probes, not 64"
 
+# ruLake across servers (docs/sharding.md#rulake-across-servers): the foreign partitions
+# registered as eventual collections on the coordinator, every list probed and every row
+# reranked, federate to the exact answer; fresh is refused; a write on a shard's own server
+# is seen after rulake.refresh.
+out=$(on "$COORD" -c "SELECT rulake.register('remote_1', 'table:public.docs_1(id, embedding)')" 2>&1 || true)
+grep -q 'a foreign table cannot be fresh' <<<"$out" || fail "a fresh foreign-table collection was not refused: $out"
+on "$COORD" >/dev/null <<'SQL'
+SELECT rulake.register('remote_' || s, format('table:public.docs_%s(id, embedding)', s), 'eventual',
+  '{"probes": 0, "rerank_factor": 1000}') FROM generate_series(1, 2) s;
+SQL
+differ=$(on "$COORD" <<'SQL'
+SELECT count(*) FROM queries q,
+  LATERAL (SELECT array_agg(id ORDER BY distance, id) AS ids, array_agg(distance ORDER BY distance, id) AS ds
+           FROM rulake.search_federated(ARRAY['remote_1', 'remote_2'], q.v, 10)) fed,
+  LATERAL (SELECT array_agg(id ORDER BY d, id) AS ids, array_agg(d ORDER BY d, id) AS ds
+           FROM (SELECT id, embedding <-> q.v AS d FROM single ORDER BY embedding <-> q.v LIMIT 10) s) exact
+WHERE fed.ids IS DISTINCT FROM exact.ids
+   OR EXISTS (SELECT 1 FROM unnest(fed.ds, exact.ds) u(a, b) WHERE abs(a - b) > 1e-4 * greatest(1, b));
+SQL
+)
+[[ $differ == 0 ]] || fail "$differ of 50 federated top-10s over the remote shards differ from the exact one"
+near=$(on "${DIRS[1]}" -c "SELECT id FROM docs ORDER BY id LIMIT 1")
+on "${DIRS[1]}" -c "UPDATE docs SET embedding = (SELECT array_fill(100, ARRAY[32]))::ruvector WHERE id = $near" >/dev/null
+[[ $(on "$COORD" -c "SELECT rulake.refresh('remote_1')") == invalidated ]] || fail "refresh of a foreign-table collection did not read it again"
+top=$(on "$COORD" -c "SELECT id FROM rulake.search_federated(ARRAY['remote_1', 'remote_2'], array_fill(100, ARRAY[32])::ruvector, 1)")
+[[ $top == "$near" ]] || fail "after a write on shard 1 and refresh, the federated top row is $top, not $near"
+echo "sharding: rulake.search_federated over two remote shards = exact top 10 for 50 queries; refresh reads a shard again"
+
 # One shard down: the query fails, naming the server.
 cluster_as_owner "$PG_BINDIR/pg_ctl" -D "${DIRS[2]}/data" -m fast -w stop >/dev/null
 if out=$(on "$COORD" -c "SELECT id FROM docs ORDER BY embedding <-> (SELECT v FROM queries WHERE q = 3) LIMIT 10" 2>&1); then
   fail "the query succeeded with shard 2 down: $out"
 fi
 grep -q 'could not connect to server "shard2"' <<<"$out" || fail "the error does not name the server: $out"
+# ruLake keeps answering from its cache while the shard is down (until the next refresh).
+n=$(on "$COORD" -c "SELECT count(*) FROM rulake.search_federated(ARRAY['remote_1', 'remote_2'], (SELECT v FROM queries WHERE q = 3), 10)")
+[[ $n == 10 ]] || fail "the cached collections did not answer with a shard down: $n"
+reread=$(on "$COORD" -c "SELECT rulake.refresh('remote_2')" -c "SELECT count(*) FROM rulake.search('remote_2', (SELECT v FROM queries WHERE q = 3), 10)" 2>&1 || true)
+grep -q 'could not connect to server "shard2"' <<<"$reread" ||
+  fail "re-reading a collection whose server is down does not name the server: $reread"
 echo "sharding: EXPLAIN shows ordered remote scans; fetch_size ships 10 rows a shard; a shard down: $(head -1 <<<"$out")"
+echo "sharding: with a shard down ruLake answers from its cache; reading the shard again names it"
