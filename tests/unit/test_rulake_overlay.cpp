@@ -77,6 +77,46 @@ void expect_same(const std::vector<std::vector<rl::Hit>>& a,
   }
 }
 
+// A batch of 1..max_writes writes to `rows`: inserts of new ids, updates and deletes of
+// existing ones (sometimes of one id twice), plus `extra` changed ids that hold no row.
+// What ruLake reads back for it: the changed ids, sorted, and the current rows of those
+// that exist.
+struct Batch {
+  std::vector<std::int64_t> changed;
+  std::vector<std::int64_t> ids;
+  std::vector<float> rows;
+};
+
+Batch random_writes(std::mt19937_64& gen, Rows* rows, std::int64_t* next_id, int max_writes,
+                    std::vector<std::int64_t> extra = {}) {
+  std::set<std::int64_t> changed(extra.begin(), extra.end());
+  for (int w = 1 + static_cast<int>(gen() % max_writes); w > 0; w--) {
+    int op = static_cast<int>(gen() % 3);
+    if (op == 0 || rows->empty()) {
+      (*rows)[*next_id] = random_row(gen);
+      changed.insert((*next_id)++);
+      continue;
+    }
+    auto it = rows->begin();
+    std::advance(it, static_cast<long>(gen() % rows->size()));
+    changed.insert(it->first);
+    if (op == 1) {
+      it->second = random_row(gen);
+    } else {
+      rows->erase(it);
+    }
+  }
+  Batch b;
+  b.changed.assign(changed.begin(), changed.end());
+  for (std::int64_t id : b.changed) {
+    auto it = rows->find(id);
+    if (it == rows->end()) continue;
+    b.ids.push_back(id);
+    b.rows.insert(b.rows.end(), it->second.begin(), it->second.end());
+  }
+  return b;
+}
+
 }  // namespace
 
 TEST(RulakeOverlay, RandomWritesAnswerAsAFullRebuild) {
@@ -95,36 +135,10 @@ TEST(RulakeOverlay, RandomWritesAnswerAsAFullRebuild) {
       }
       std::int64_t next_id = 1000;
       for (int round = 0; round < 6; round++) {
-        // A batch of writes: inserts of new ids, updates and deletes of existing ones,
-        // sometimes of the same id twice, and a delete of an id that never existed.
-        std::set<std::int64_t> changed;
-        int writes = 1 + static_cast<int>(gen() % 25);
-        for (int w = 0; w < writes; w++) {
-          int op = static_cast<int>(gen() % 3);
-          if (op == 0 || rows.empty()) {
-            rows[next_id] = random_row(gen);
-            changed.insert(next_id++);
-          } else {
-            auto it = rows.begin();
-            std::advance(it, static_cast<long>(gen() % rows.size()));
-            changed.insert(it->first);
-            if (op == 1) {
-              it->second = random_row(gen);
-            } else {
-              rows.erase(it);
-            }
-          }
-        }
-        changed.insert(-5);
-        std::vector<std::int64_t> ch(changed.begin(), changed.end());
-        std::vector<std::int64_t> fetched_ids;
-        std::vector<float> fetched;
-        for (std::int64_t id : ch) {
-          auto it = rows.find(id);
-          if (it == rows.end()) continue;
-          fetched_ids.push_back(id);
-          fetched.insert(fetched.end(), it->second.begin(), it->second.end());
-        }
+        Batch b = random_writes(gen, &rows, &next_id, 25, {-5});
+        const std::vector<std::int64_t>& ch = b.changed;
+        const std::vector<std::int64_t>& fetched_ids = b.ids;
+        const std::vector<float>& fetched = b.rows;
         const void* prev = overlay.size() > 0 ? overlay.data() : nullptr;
         std::size_t expect_tombstones =
             rl::next_tombstone_count(prev, overlay.size(), ch.data(), ch.size());
@@ -226,32 +240,10 @@ TEST(RulakeOverlay, LayersFoldedWriteByWriteAnswerAsAFullRebuild) {
     std::int64_t next_id = 5000;
     int merges = 0;
     for (int round = 0; round < 40; round++) {
-      std::set<std::int64_t> changed;
-      for (int w = 1 + static_cast<int>(gen() % 4); w > 0; w--) {
-        int op = static_cast<int>(gen() % 3);
-        if (op == 0) {
-          rows[next_id] = random_row(gen);
-          changed.insert(next_id++);
-        } else {
-          auto it = rows.begin();
-          std::advance(it, static_cast<long>(gen() % rows.size()));
-          changed.insert(it->first);
-          if (op == 1) {
-            it->second = random_row(gen);
-          } else {
-            rows.erase(it);
-          }
-        }
-      }
-      std::vector<std::int64_t> ch(changed.begin(), changed.end());
-      std::vector<std::int64_t> ids;
-      std::vector<float> data;
-      for (std::int64_t id : ch) {
-        auto it = rows.find(id);
-        if (it == rows.end()) continue;
-        ids.push_back(id);
-        data.insert(data.end(), it->second.begin(), it->second.end());
-      }
+      Batch b = random_writes(gen, &rows, &next_id, 4);
+      const std::vector<std::int64_t>& ch = b.changed;
+      const std::vector<std::int64_t>& ids = b.ids;
+      const std::vector<float>& data = b.rows;
       const void* p1 = l1.size() > 0 ? l1.data() : nullptr;
       const void* p0 = l0.size() > 0 ? l0.data() : nullptr;
       std::size_t expect =
