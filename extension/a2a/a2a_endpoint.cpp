@@ -88,9 +88,11 @@ void commit_transaction() {
   CommitTransactionCommand();
 }
 
-// Postgres code only.
-void lookup_token(const char* token, TokenRow* out) {
+// Postgres code only. Under the statement timeout too: a lock on the token table must not
+// stop the endpoint.
+void lookup_token(const char* token, int timeout_ms, TokenRow* out) {
   begin_transaction();
+  enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
   SPI_execute("SELECT to_regclass('a2a.endpoint_tokens') IS NOT NULL", true, 1);
   bool isnull = false;
   out->catalog_present =
@@ -106,6 +108,7 @@ void lookup_token(const char* token, TokenRow* out) {
           request_context, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
     }
   }
+  disable_timeout(STATEMENT_TIMEOUT, false);
   commit_transaction();
 }
 
@@ -182,7 +185,7 @@ class PgBackend : public ep::Backend {
     ep::AuthResult r;
     TokenRow row{false, nullptr};
     try {
-      pg_call([&] { lookup_token(token.c_str(), &row); });
+      pg_call([&] { lookup_token(token.c_str(), endpoint_statement_timeout_ms, &row); });
     } catch (const PgError& e) {
       Failure f = take_failure(e);
       r.status = ep::AuthResult::Status::kUnavailable;

@@ -56,8 +56,8 @@ BEGIN
 			DETAIL = 'Only a superuser, the role itself or a role with ADMIN OPTION on it may, and only a superuser for a superuser role.';
 	END IF;
 	IF $2 IS NOT NULL AND $2 <= now() THEN
-		RAISE EXCEPTION 'a2a.create_endpoint_token: expires (%) is not in the future', $2
-			USING ERRCODE = '22023';
+		RAISE EXCEPTION 'a2a.create_endpoint_token: expires is not in the future'
+			USING ERRCODE = '22023', DETAIL = format('expires is %s', $2);
 	END IF;
 	v_token := 'rva2a_' || a2a._random_token();
 	INSERT INTO a2a.endpoint_tokens (role, token_hash, label, created_by, expires)
