@@ -287,10 +287,18 @@ RequestParser::State RequestParser::feed(const char* data, std::size_t size) {
   return parse();
 }
 
+bool RequestParser::take_continue() {
+  bool pending = continue_pending_ && headers_done_ && state_ == State::kIncomplete &&
+                 buffer_.size() < body_length_;
+  continue_pending_ = false;
+  return pending;
+}
+
 HttpRequest RequestParser::take() {
   HttpRequest r = std::move(request_);
   request_ = HttpRequest();
   headers_done_ = false;
+  continue_pending_ = false;
   body_length_ = 0;
   state_ = State::kIncomplete;
   return r;
@@ -343,6 +351,7 @@ RequestParser::State RequestParser::parse() {
         have_length = true;
         body_length_ = n;
       }
+      if (name == "expect" && lower(value) == "100-continue") continue_pending_ = true;
       if (name == "connection") {
         std::string v = lower(value);
         if (v.find("close") != std::string::npos) request_.keep_alive = false;
@@ -403,10 +412,10 @@ HttpResponse handle(const HttpRequest& request, Backend& backend, const CardSett
                     const Limits& limits) {
   std::string path = request.target.substr(0, request.target.find('?'));
   if (path == kCardPath || path == "/.well-known/agent.json") {
-    if (request.method != "GET" && request.method != "HEAD") {
+    if (request.method != "GET") {
       HttpResponse r = rpc_error(nullptr, -32600, "the AgentCard is read with GET", "BAD_METHOD");
       r.status = 405;
-      r.extra_headers.push_back("Allow: GET, HEAD");
+      r.extra_headers.push_back("Allow: GET");
       return r;
     }
     HttpResponse r;

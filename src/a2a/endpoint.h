@@ -55,6 +55,10 @@ class RequestParser {
   // Once kFailed: the response to send before closing.
   const HttpResponse& failure() const { return failure_; }
   bool has_partial_request() const { return !buffer_.empty() || headers_done_; }
+  // True once per request whose headers asked "Expect: 100-continue" and were accepted,
+  // while its body has yet to arrive: the server then sends "100 Continue" (curl waits a
+  // second for it when it asks).
+  bool take_continue();
   void set_limits(const Limits& limits) { limits_ = limits; }
 
  private:
@@ -64,6 +68,7 @@ class RequestParser {
   Limits limits_;
   std::string buffer_;
   bool headers_done_ = false;
+  bool continue_pending_ = false;
   std::size_t body_length_ = 0;
   HttpRequest request_;
   HttpResponse failure_;

@@ -154,6 +154,10 @@ void HttpServer::serve(Connection& c, const Handler& handler) {
     c.deadline = Clock::now() + std::chrono::milliseconds(options_.client_timeout_ms);
     state = c.parser.feed(nullptr, 0);
   }
+  if (!c.closing && state == endpoint::RequestParser::State::kIncomplete &&
+      c.parser.take_continue()) {
+    c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+  }
   if (!c.closing && state == endpoint::RequestParser::State::kFailed) {
     c.out += endpoint::serialize(c.parser.failure(), false);
     c.closing = true;

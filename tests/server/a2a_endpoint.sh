@@ -147,6 +147,15 @@ out=$(sdk "$ALICE" "{\"collection\": \"docs\", \"vector\": $big, \"k\": 1}")
 expect "a request over a2a.endpoint_max_request_size is refused with 413" \
   "$(head -c 20000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $ALICE" -H 'A2A-Version: 1.0' --data-binary @- "$BASE")" 413
+# A client that asks "Expect: 100-continue" (curl does for large bodies) waits for it.
+body=$(python3 -c 'import json, sys; print(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+  "params": {"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"data": {"collection": "docs",
+  "vector": sys.argv[1] + " " * 2000, "k": 2}}]}}}))' "$VEC")
+expect "a client that expects 100-continue is asked for its body, then answered" \
+  "$(curl -sv -X POST -H "Authorization: Bearer $ALICE" -H 'A2A-Version: 1.0' \
+    -H 'Content-Type: application/json' -H 'Expect: 100-continue' -d "$body" "$BASE" 2>&1 |
+    grep -E '^< HTTP|"results"' | sed -E 's/.*"results": ?\[.*/results/' | tr -d '\r' | paste -sd' ')" \
+  "< HTTP/1.1 100 Continue < HTTP/1.1 200 OK results"
 deep=$(python3 -c 'print("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":" + "[" * 50 + "]" * 50 + "}")')
 expect "a request nested too deep is refused" \
   "$(curl -s -X POST -H "Authorization: Bearer $ALICE" -H 'A2A-Version: 1.0' \

@@ -97,6 +97,20 @@ TEST(A2aEndpointHttp, ParsesARequestAtEveryChunkSize) {
   }
 }
 
+TEST(A2aEndpointHttp, AsksForTheBodyOnceWhenTheClientExpectsContinue) {
+  ep::RequestParser p({});
+  std::string head = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  EXPECT_EQ(p.feed(head.data(), head.size()), ep::RequestParser::State::kIncomplete);
+  EXPECT_TRUE(p.take_continue());
+  EXPECT_FALSE(p.take_continue());
+  EXPECT_EQ(p.feed("{}", 2), ep::RequestParser::State::kComplete);
+  p.take();
+  // Headers and body at once: nothing to ask for.
+  std::string whole = head + "{}";
+  EXPECT_EQ(p.feed(whole.data(), whole.size()), ep::RequestParser::State::kComplete);
+  EXPECT_FALSE(p.take_continue());
+}
+
 TEST(A2aEndpointHttp, RefusesWhatItDoesNotServe) {
   ep::Limits limits;
   limits.max_body_bytes = 100;
