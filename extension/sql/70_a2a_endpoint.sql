@@ -8,7 +8,7 @@ CREATE TABLE a2a.endpoint_tokens (
 	token_hash bytea NOT NULL UNIQUE,  -- sha256 of the token's UTF-8 bytes
 	label text,
 	created timestamptz NOT NULL DEFAULT now(),
-	created_by regrole NOT NULL,
+	created_by text NOT NULL,          -- a name: it outlives the role, as an audit trail should
 	expires timestamptz
 );
 COMMENT ON TABLE a2a.endpoint_tokens IS 'bearer tokens of the A2A endpoint, hashed, each for one role; change them with a2a.create_endpoint_token and a2a.revoke_endpoint_token';
@@ -61,7 +61,7 @@ BEGIN
 	END IF;
 	v_token := 'rva2a_' || a2a._random_token();
 	INSERT INTO a2a.endpoint_tokens (role, token_hash, label, created_by, expires)
-		VALUES ($1, sha256(convert_to(v_token, 'UTF8')), $3, session_user::regrole, $2);
+		VALUES ($1, sha256(convert_to(v_token, 'UTF8')), $3, session_user, $2);
 	RETURN v_token;
 END
 $$;
