@@ -32,9 +32,11 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timeout.h"
 
 PGDLLEXPORT void a2a_endpoint_main(Datum);
@@ -48,6 +50,29 @@ namespace ep = ::ruvector::a2a::endpoint;
 
 // Holds what a request's transactions hand back to C++; reset after each request.
 MemoryContext request_context = nullptr;
+
+// The token and search queries, planned once and kept (SPI_keepplan), with the vector
+// type the search plan takes. Forgotten after any failed request, so that a dropped and
+// re-created extension is found again by the next one.
+SPIPlanPtr token_plan = nullptr;
+SPIPlanPtr search_plan = nullptr;
+Oid vector_type = InvalidOid;
+
+// Set when a type or function changes anywhere in the database (a syscache callback):
+// the next request plans again rather than run a plan for a vector type that is gone.
+bool plans_stale = false;
+
+void on_catalog_change(Datum, int, uint32) { plans_stale = true; }
+
+// Postgres code only.
+void forget_plans() {
+  if (token_plan != nullptr) SPI_freeplan(token_plan);
+  if (search_plan != nullptr) SPI_freeplan(search_plan);
+  token_plan = nullptr;
+  search_plan = nullptr;
+  vector_type = InvalidOid;
+  plans_stale = false;
+}
 
 constexpr const char* kTokenQuery =
     "SELECT r.rolname FROM a2a.endpoint_tokens t JOIN pg_catalog.pg_roles r ON r.oid = t.role"
@@ -75,11 +100,14 @@ struct Rows {
   char** distances;
 };
 
+// Starting a transaction takes in the invalidations others sent, so plans_stale is
+// current once it returns.
 void begin_transaction() {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   PushActiveSnapshot(GetTransactionSnapshot());
   SPI_connect();
+  if (plans_stale) forget_plans();
 }
 
 void commit_transaction() {
@@ -93,15 +121,24 @@ void commit_transaction() {
 void lookup_token(const char* token, int timeout_ms, TokenRow* out) {
   begin_transaction();
   enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
-  SPI_execute("SELECT to_regclass('a2a.endpoint_tokens') IS NOT NULL", true, 1);
-  bool isnull = false;
-  out->catalog_present =
-      DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   out->role = nullptr;
+  out->catalog_present = true;
+  if (token_plan == nullptr) {
+    SPI_execute("SELECT to_regclass('a2a.endpoint_tokens') IS NOT NULL", true, 1);
+    bool isnull = false;
+    out->catalog_present =
+        DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    if (out->catalog_present) {
+      Oid types[1] = {TEXTOID};
+      SPIPlanPtr plan = SPI_prepare(kTokenQuery, 1, types);
+      if (plan == nullptr || SPI_keepplan(plan) != 0)
+        elog(ERROR, "a2a endpoint: planning the token lookup failed");
+      token_plan = plan;
+    }
+  }
   if (out->catalog_present) {
-    Oid types[1] = {TEXTOID};
     Datum values[1] = {CStringGetTextDatum(token)};
-    if (SPI_execute_with_args(kTokenQuery, 1, types, values, nullptr, true, 1) != SPI_OK_SELECT)
+    if (SPI_execute_plan(token_plan, values, nullptr, true, 1) != SPI_OK_SELECT)
       elog(ERROR, "a2a endpoint: reading a2a.endpoint_tokens failed");
     if (SPI_processed == 1) {
       out->role = MemoryContextStrdup(
@@ -112,6 +149,24 @@ void lookup_token(const char* token, int timeout_ms, TokenRow* out) {
   commit_transaction();
 }
 
+// Postgres code only. Plans the search once, under the pinned search_path it runs with.
+void plan_search() {
+  if (SPI_execute(kQueryTypeQuery, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                    errmsg("rulake.search(text, ruvector, integer, integer) does not exist in "
+                           "database \"%s\"",
+                           get_database_name(MyDatabaseId))));
+  bool isnull = false;
+  Oid type =
+      DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  Oid types[3] = {TEXTOID, type, INT4OID};
+  SPIPlanPtr plan = SPI_prepare(kSearchQuery, 3, types);
+  if (plan == nullptr || SPI_keepplan(plan) != 0)
+    elog(ERROR, "a2a endpoint: planning rulake.search failed");
+  search_plan = plan;
+  vector_type = type;
+}
+
 // Postgres code only. Runs the search as `role`, with search_path pinned so that nothing
 // the role created can stand in for what the query names; the transaction's end (commit
 // or abort) restores the user and the setting.
@@ -119,24 +174,16 @@ void run_search(const char* role, const char* collection, const char* query, int
                 Rows* out) {
   begin_transaction();
   Oid role_oid = get_role_oid(role, false);
-  if (SPI_execute(kQueryTypeQuery, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
-                    errmsg("rulake.search(text, ruvector, integer, integer) does not exist in "
-                           "database \"%s\"",
-                           get_database_name(MyDatabaseId))));
-  bool isnull = false;
-  Oid vector_type =
-      DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  SavedUser saved = switch_user(role_oid);
   (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_LOCAL, true, 0, false);
+  if (search_plan == nullptr) plan_search();
+  SavedUser saved = switch_user(role_oid);
   enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
   Oid input, ioparam;
   getTypeInputInfo(vector_type, &input, &ioparam);
   Datum vector = OidInputFunctionCall(input, const_cast<char*>(query), ioparam, -1);
-  Oid types[3] = {TEXTOID, vector_type, INT4OID};
   Datum values[3] = {CStringGetTextDatum(collection), vector, Int32GetDatum(k)};
-  if (SPI_execute_with_args(kSearchQuery, 3, types, values, nullptr, false, 0) != SPI_OK_SELECT)
+  if (SPI_execute_plan(search_plan, values, nullptr, false, 0) != SPI_OK_SELECT)
     elog(ERROR, "a2a endpoint: rulake.search failed");
   out->n = static_cast<int>(SPI_processed);
   out->ids = static_cast<char**>(MemoryContextAlloc(request_context, sizeof(char*) * (out->n + 1)));
@@ -174,6 +221,7 @@ Failure take_failure(const PgError& e) {
   ErrorData* edata = e.edata();
   pg_call([&] {
     abort_request();
+    forget_plans();
     FreeErrorData(edata);
   });
   return f;
@@ -268,6 +316,8 @@ std::string card_url(int port) {
 
 void run() {
   request_context = pg_call([] {
+    CacheRegisterSyscacheCallback(TYPEOID, on_catalog_change, 0);
+    CacheRegisterSyscacheCallback(PROCOID, on_catalog_change, 0);
     return AllocSetContextCreate(TopMemoryContext, "a2a endpoint request", ALLOCSET_DEFAULT_SIZES);
   });
   ::ruvector::a2a::ServerOptions options = server_options();

@@ -231,4 +231,22 @@ q "SELECT a2a.create_endpoint_token('carol')" >/dev/null
 q "DROP ROLE carol"
 expect "DROP ROLE removes the role's tokens" \
   "$(q "SELECT count(*) FROM a2a.endpoint_tokens WHERE role::oid NOT IN (SELECT oid FROM pg_roles)")" 0
+# The worker keeps its plans; a dropped and re-created extension is still found at once,
+# and the tokens went with the old one.
+"${PSQL[@]}" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+DROP EXTENSION ruvector CASCADE;
+CREATE EXTENSION ruvector;
+CREATE TABLE again (id bigint PRIMARY KEY, v ruvector(8));
+INSERT INTO again SELECT g, array(SELECT sin(g * d) FROM generate_series(1, 8) d)::ruvector
+FROM generate_series(1, 500) g;
+GRANT SELECT ON again TO alice;
+SELECT rulake.register('again', 'table:public.again(id, v)', 'fresh', '{"lists": 2}');
+SQL
+expect "a token of the dropped extension is refused" \
+  "$(sdk "$ALICE" "{\"collection\": \"again\", \"vector\": $VEC, \"k\": 1}" | jq -r '.error | startswith("unauthenticated")')" true
+T=$(q "SELECT a2a.create_endpoint_token('alice')")
+out=$(sdk "$T" "{\"collection\": \"again\", \"vector\": $VEC, \"k\": 3}")
+[[ $(jq -c '[(.results | length), .error]' <<<"$out") == '[3,null]' ]] || die "after re-creating: $out"
+ok "a re-created extension is served at once"
 echo "a2a_endpoint: all ok"
