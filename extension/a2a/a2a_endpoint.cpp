@@ -189,11 +189,13 @@ void run_search(const char* role, const char* collection, const char* query, int
   out->ids = static_cast<char**>(MemoryContextAlloc(request_context, sizeof(char*) * (out->n + 1)));
   out->distances =
       static_cast<char**>(MemoryContextAlloc(request_context, sizeof(char*) * (out->n + 1)));
+  // rulake.search returns no nulls; were it to, an empty string is no crash of the server.
   for (int i = 0; i < out->n; i++) {
     HeapTuple t = SPI_tuptable->vals[i];
-    out->ids[i] = MemoryContextStrdup(request_context, SPI_getvalue(t, SPI_tuptable->tupdesc, 1));
-    out->distances[i] =
-        MemoryContextStrdup(request_context, SPI_getvalue(t, SPI_tuptable->tupdesc, 2));
+    char* id = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
+    char* distance = SPI_getvalue(t, SPI_tuptable->tupdesc, 2);
+    out->ids[i] = MemoryContextStrdup(request_context, id != nullptr ? id : "");
+    out->distances[i] = MemoryContextStrdup(request_context, distance != nullptr ? distance : "");
   }
   disable_timeout(STATEMENT_TIMEOUT, false);
   restore_user(saved);
