@@ -15,6 +15,8 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
@@ -115,6 +117,19 @@ void drop_owned(DropOwnedStmt* stmt) {
                 RolesQuery::kModify);
 }
 
+// A role's A2A endpoint tokens go with it (DROP ROLE) or with what it owns (DROP OWNED):
+// a token left behind would stand for whichever role later gets the same oid. REASSIGN
+// OWNED does not hand them over, as it does not hand over a password. Before ruvector
+// 0.5.0 there is no table to clean.
+void drop_endpoint_tokens(ArrayType* roles) {
+  Oid a2a = get_namespace_oid("a2a", true);
+  if (roles == nullptr || !OidIsValid(a2a) ||
+      !OidIsValid(get_relname_relid("endpoint_tokens", a2a)))
+    return;
+  run_for_roles("DELETE FROM a2a.endpoint_tokens WHERE role = ANY($1)", roles, InvalidOid,
+                RolesQuery::kModify);
+}
+
 // REASSIGN OWNED: the new role owns the rows (grants stay, as privileges do in Postgres).
 void reassign_owned(ReassignOwnedStmt* stmt) {
   ArrayType* roles = role_array(stmt->roles);
@@ -135,8 +150,11 @@ void process_utility(PlannedStmt* pstmt, const char* query_string, bool read_onl
   bool here = (IsA(parsetree, DropRoleStmt) || IsA(parsetree, DropOwnedStmt) ||
                IsA(parsetree, ReassignOwnedStmt)) &&
               extension_here();
-  if (here && IsA(parsetree, DropRoleStmt))
+  ArrayType* dropped_roles = nullptr;
+  if (here && IsA(parsetree, DropRoleStmt)) {
     check_drop_role(reinterpret_cast<DropRoleStmt*>(parsetree));
+    dropped_roles = role_array(reinterpret_cast<DropRoleStmt*>(parsetree)->roles);
+  }
   if (prev_process_utility != nullptr) {
     prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   } else {
@@ -144,8 +162,11 @@ void process_utility(PlannedStmt* pstmt, const char* query_string, bool read_onl
                             qc);
   }
   // After standard processing, which has checked the caller's right to do it.
-  if (here && IsA(parsetree, DropOwnedStmt))
+  if (here && IsA(parsetree, DropOwnedStmt)) {
     drop_owned(reinterpret_cast<DropOwnedStmt*>(parsetree));
+    drop_endpoint_tokens(role_array(reinterpret_cast<DropOwnedStmt*>(parsetree)->roles));
+  }
+  if (dropped_roles != nullptr) drop_endpoint_tokens(dropped_roles);
   if (here && IsA(parsetree, ReassignOwnedStmt))
     reassign_owned(reinterpret_cast<ReassignOwnedStmt*>(parsetree));
 }

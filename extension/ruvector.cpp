@@ -26,6 +26,7 @@ void _PG_init(void) {
     ruvector::pg::rulake::init_shmem_hooks();
     ruvector::pg::rulake::register_worker();
     ruvector::pg::a2a::register_worker();
+    ruvector::pg::a2a::register_endpoint_worker();
   }
 }
 }

@@ -22,7 +22,19 @@ extern int connect_timeout_ms;
 extern int max_response_kb;
 extern int max_events_per_task;
 
+// The endpoint serving the database's own skills (a2a_endpoint.cpp); port 0 is off.
+extern int endpoint_port;
+extern char* listen_address;
+extern char* endpoint_url;
+extern int endpoint_statement_timeout_ms;
+extern int endpoint_max_request_kb;
+extern int endpoint_max_k;
+extern int endpoint_client_timeout_ms;
+extern int endpoint_max_connections;
+
 void init_gucs();
 void register_worker();
+// Registers the endpoint worker when a2a.endpoint_port is set.
+void register_endpoint_worker();
 
 }  // namespace ruvector::pg::a2a

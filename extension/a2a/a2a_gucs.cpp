@@ -23,6 +23,14 @@ int poll_interval_ms = 500;
 int connect_timeout_ms = 5000;
 int max_response_kb = 1024;
 int max_events_per_task = 1000;
+int endpoint_port = 0;
+char* listen_address = nullptr;
+char* endpoint_url = nullptr;
+int endpoint_statement_timeout_ms = 5000;
+int endpoint_max_request_kb = 64;
+int endpoint_max_k = 1000;
+int endpoint_client_timeout_ms = 10000;
+int endpoint_max_connections = 64;
 
 namespace {
 // Read by a2a.send through current_setting(); the C side never needs them, so they stay
@@ -98,6 +106,44 @@ void init_gucs() {
   DefineCustomIntVariable("a2a.max_trace_cost", "Cost units one trace may spend; 0 is no limit.",
                           "a2a.send refuses a task whose cost would take its trace past it.",
                           &max_trace_cost, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  // The endpoint (docs/a2a.md): off unless a port is set; where it listens is fixed at
+  // server start, its limits follow a reload.
+  DefineCustomIntVariable("a2a.endpoint_port", "TCP port of the A2A endpoint; 0 turns it off.",
+                          "The endpoint serves rulake.search to A2A clients with a bearer "
+                          "token from a2a.create_endpoint_token.",
+                          &endpoint_port, 0, 0, 65535, PGC_POSTMASTER, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomStringVariable("a2a.listen_address", "Address the A2A endpoint listens on.",
+                             "Loopback by default. The endpoint speaks plain HTTP: for other "
+                             "hosts, put a TLS proxy in front of it.",
+                             &listen_address, "127.0.0.1", PGC_POSTMASTER, 0, nullptr, nullptr,
+                             nullptr);
+  DefineCustomStringVariable("a2a.endpoint_url", "URL of the A2A endpoint in its AgentCard.",
+                             "Empty: http://<a2a.listen_address>:<a2a.endpoint_port>/. Set it to "
+                             "the proxy's URL when clients reach the endpoint through one.",
+                             &endpoint_url, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.endpoint_statement_timeout",
+                          "Time limit of one skill call through the A2A endpoint.",
+                          "The search is canceled past it and the client gets the error.",
+                          &endpoint_statement_timeout_ms, 5000, 1, 3600 * 1000, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "a2a.endpoint_max_request_size", "Largest request body the A2A endpoint accepts.",
+      "A larger one is answered 413 before it is read.", &endpoint_max_request_kb, 64, 1, 64 * 1024,
+      PGC_SIGHUP, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.endpoint_max_k", "Largest k a client may ask the A2A endpoint for.",
+                          nullptr, &endpoint_max_k, 1000, 1, 1000000, PGC_SIGHUP, 0, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("a2a.endpoint_client_timeout",
+                          "Time a client of the A2A endpoint has to send a request whole.",
+                          "Also how long an idle kept-alive connection stays open. A slower "
+                          "client is answered 408 and disconnected.",
+                          &endpoint_client_timeout_ms, 10000, 100, 3600 * 1000, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("a2a.endpoint_max_connections",
+                          "Connections the A2A endpoint holds open at once.",
+                          "More are answered 503 and closed.", &endpoint_max_connections, 64, 1,
+                          10000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("a2a");
 }
 
