@@ -313,16 +313,23 @@ COMMENT ON FUNCTION a2a.revoke_agent(text, text) IS 'take back a grant made with
 -- the caller's wait() and the event stream say why; nothing is silently dropped.
 -- The inbound metadata of a message from an rvagent-a2a (draft) agent carries its trace in
 -- ruvector.context (32-hex trace_id, depth, parent_task_id); read it as our flat fields,
--- which win when both are present (an agent relaying ours). The context itself is kept:
--- the next send to a draft agent continues its root and visited agents.
+-- which win when both are present (an agent relaying ours). The context itself is kept,
+-- bounded: the next send to a draft agent continues its root and visited agents.
 CREATE FUNCTION a2a._inbound(inbound jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN jsonb_typeof(inbound->'ruvector'->'context') = 'object' THEN
-		jsonb_strip_nulls(jsonb_build_object(
-			'trace_id', inbound->'ruvector'->'context'->'trace_id',
-			'depth', inbound->'ruvector'->'context'->'depth',
-			'task_id', inbound->'ruvector'->'context'->'parent_task_id')) || inbound
-	ELSE inbound END
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	ctx jsonb := inbound->'ruvector'->'context';
+BEGIN
+	IF jsonb_typeof(ctx) IS DISTINCT FROM 'object' THEN
+		RETURN inbound;
+	END IF;
+	IF octet_length(ctx::text) > 8192 THEN
+		RAISE EXCEPTION 'a2a.send: inbound ruvector.context is longer than 8192 bytes'
+			USING ERRCODE = '22023';
+	END IF;
+	RETURN jsonb_strip_nulls(jsonb_build_object('trace_id', ctx->'trace_id',
+		'depth', ctx->'depth', 'task_id', ctx->'parent_task_id')) || inbound;
+END
 $$;
 
 CREATE FUNCTION a2a.send(agent text, message jsonb, options jsonb DEFAULT '{}') RETURNS uuid
@@ -410,10 +417,6 @@ BEGIN
 		v_trace := (v_inbound->>'trace_id')::uuid;
 		v_depth := coalesce((v_inbound->>'depth')::integer, 0) + 1;
 		v_remote_parent := v_inbound->>'task_id';
-		IF octet_length((v_inbound->'ruvector'->'context')::text) > 8192 THEN
-			RAISE EXCEPTION 'a2a.send: inbound ruvector.context is longer than 8192 bytes'
-				USING ERRCODE = '22023';
-		END IF;
 		IF octet_length(v_remote_parent) > 1024 THEN
 			RAISE EXCEPTION 'a2a.send: inbound task_id is longer than 1024 bytes' USING ERRCODE = '22023';
 		END IF;
@@ -438,7 +441,7 @@ BEGIN
 	v_message := jsonb_set(v_message, '{metadata}', coalesce(v_message->'metadata', '{}')
 		|| jsonb_strip_nulls(jsonb_build_object('trace_id', v_trace, 'depth', v_depth,
 			'task_id', v_id, 'parent_task', coalesce(v_parent.id::text, v_remote_parent)))
-		|| CASE WHEN v_inbound->'ruvector'->'context' IS NOT NULL THEN jsonb_build_object('ruvector',
+		|| CASE WHEN v_inbound->'ruvector' ? 'context' THEN jsonb_build_object('ruvector',
 			jsonb_build_object('context', v_inbound->'ruvector'->'context')) ELSE '{}' END);
 
 	-- The trace's budget: depth bounds a chain, these a fan-out too. Refused outright, like

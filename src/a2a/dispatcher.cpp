@@ -235,12 +235,14 @@ void Dispatcher::on_body(Call& call, const json& response) {
 }
 
 // One event of a draft subscription. It never ends the task: the draft reports artifacts
-// only in the task that tasks/send answers, so that answer (or a poll) ends it.
+// only in the task that tasks/send answers, so that answer (or a poll) ends it, and a
+// final status streamed first is left out, since a task recorded as finished keeps the
+// result it had (the answer would then be recorded without its artifacts as the result).
 void Dispatcher::on_draft_event(Call& call, const std::string& type, const json& data) {
   Job& job = *call.job;
   if (job.done) return;
   std::optional<Update> u = read_draft_event(type, data);
-  if (!u) return;
+  if (!u || is_terminal(u->state)) return;
   if (u->task_id != job.spec.id)
     fail(ErrorKind::kDataException,
          "a stream event for task \"" + u->task_id.substr(0, 64) + "\", not this one");

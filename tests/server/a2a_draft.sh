@@ -82,7 +82,9 @@ expect "next hop visited agents" "$(jq -c .context.visited_agents <<<"$spec")" '
 t=$(q "SELECT a2a.send('stream', 'streamed')")
 expect "stream completes" "$(q "SELECT (a2a.wait('$t', '20 seconds'))->>'state'")" "completed"
 states=$(q "SELECT string_agg(state, ',' ORDER BY seq) FROM a2a.task_events WHERE task_id = '$t' AND kind = 'status-update'")
-expect "streamed states" "$states" "submitted,working,completed"
+expect "streamed states" "$states" "submitted,working"
+expect "the send's answer ends it, with its artifacts" \
+  "$(q "SELECT a2a.task('$t')->'result'->'artifacts'->0->'parts'->0->>'text'")" "echo: streamed"
 expect "stream method" "$(curl -s "$PEER/last/stream" | jq -r .id)" "$t"
 
 # cancel: tasks/cancel while tasks/send is in flight (the streamed "working" tells the worker
