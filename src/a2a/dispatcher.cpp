@@ -242,10 +242,11 @@ void Dispatcher::on_draft_event(Call& call, const std::string& type, const json&
   Job& job = *call.job;
   if (job.done) return;
   std::optional<Update> u = read_draft_event(type, data);
-  if (!u || is_terminal(u->state)) return;
+  if (!u) return;
   if (u->task_id != job.spec.id)
     fail(ErrorKind::kDataException,
          "a stream event for task \"" + u->task_id.substr(0, 64) + "\", not this one");
+  if (is_terminal(u->state)) return;
   if (++job.events > options_.max_events) {
     emit_failure(job, Event::Type::kFailed,
                  "the agent sent more than " + std::to_string(options_.max_events) +

@@ -315,7 +315,10 @@ json draft_context(const json& metadata) {
   const json md = metadata.is_object() ? metadata : json::object();
   ctx["trace_id"] = hex_trace_id(string_member(md, "trace_id"));
   auto depth = md.find("depth");
-  ctx["depth"] = depth != md.end() && depth->is_number_unsigned() ? depth->get<std::uint64_t>() : 0;
+  // Parsed JSON holds a non-negative integer as unsigned, one built in code as signed.
+  bool has_depth =
+      depth != md.end() && depth->is_number_integer() && depth->get<std::int64_t>() >= 0;
+  ctx["depth"] = has_depth ? depth->get<std::int64_t>() : 0;
   std::string parent = string_member(md, "parent_task");
   if (!parent.empty()) ctx["parent_task_id"] = parent;
   std::string root = "ruvector-postgres";
