@@ -140,4 +140,18 @@ SET a2a.max_trace_cost = 0;
 RESET SESSION AUTHORIZATION;
 SELECT a2a.revoke_agent('sum_b', 'a2a_route_user');
 DROP ROLE a2a_route_user;
+-- inbound from a draft (rvagent-a2a) agent: the trace is in ruvector.context (hex trace id,
+-- depth, parent_task_id); the context is kept in the metadata for the next draft hop.
+SELECT a2a.send('sum_a', 'from rust', '{"inbound": {"ruvector": {"context": {
+	"trace_id": "0000000000000000000000000000000d", "depth": 2, "parent_task_id": "rust-task-3",
+	"root_agent_id": "r", "current_agent": "b", "visited_agents": ["a"]}}}}') AS rust \gset
+SELECT trace_id, depth, remote_parent, message->'metadata'->'ruvector'->'context'->'visited_agents' AS visited
+FROM a2a.tasks WHERE id = :'rust';
+-- our flat fields win over the context (an agent relaying both)
+SELECT a2a.send('sum_a', 'both', '{"inbound": {
+	"trace_id": "00000000-0000-0000-0000-00000000000d", "depth": 5, "task_id": "ours",
+	"ruvector": {"context": {"trace_id": "0000000000000000000000000000000d", "depth": 2}}}}') AS both \gset
+SELECT depth, remote_parent FROM a2a.tasks WHERE id = :'both';
+SELECT a2a.send('sum_a', 'x', jsonb_build_object('inbound', jsonb_build_object('ruvector',
+	jsonb_build_object('context', jsonb_build_object('visited_agents', to_jsonb(array_fill('x'::text, ARRAY[3000])))))));
 DELETE FROM a2a.agents;

@@ -51,7 +51,7 @@ RUVECTOR_FUNCTION(a2a_fetch_card) {
         {"card", f.card},
         {"card_url", f.card_url},
         {"rpc_url", f.info.rpc_url},
-        {"protocol_version", f.info.version == core::Version::kV1 ? "1.0" : "0.3"},
+        {"protocol_version", core::version_name(f.info.version)},
         {"streaming", f.info.streaming},
         {"signed_by", f.signed_by.empty() ? nlohmann::json() : nlohmann::json(f.signed_by)}};
     std::string text = r.dump();

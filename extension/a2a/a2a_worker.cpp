@@ -154,7 +154,7 @@ core::TaskSpec spec_of(const Row& row) {
   core::TaskSpec s;
   s.id = str(row.id);
   s.rpc_url = str(row.rpc_url);
-  s.version = str(row.version) == "0.3" ? core::Version::kV03 : core::Version::kV1;
+  s.version = core::version_from_name(str(row.version));
   s.streaming = row.streaming;
   // Normalized again: a row written by hand must fail here with the reason, not inside
   // the dispatcher on a member it lacks.

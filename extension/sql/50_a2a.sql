@@ -17,7 +17,7 @@ CREATE TABLE a2a.agents (
 	base_url text NOT NULL,
 	card jsonb NOT NULL,
 	rpc_url text NOT NULL,
-	protocol_version text NOT NULL CHECK (protocol_version IN ('1.0', '0.3')),
+	protocol_version text NOT NULL CHECK (protocol_version IN ('1.0', '0.3', 'draft')),
 	streaming boolean NOT NULL,
 	signed_by text,                    -- kid of the verified signature, NULL if unsigned
 	options jsonb NOT NULL DEFAULT '{}',
@@ -311,6 +311,27 @@ COMMENT ON FUNCTION a2a.revoke_agent(text, text) IS 'take back a grant made with
 
 -- Budget check and insert. Refusals still record the task (failed, with the reason) so
 -- the caller's wait() and the event stream say why; nothing is silently dropped.
+-- The inbound metadata of a message from an rvagent-a2a (draft) agent carries its trace in
+-- ruvector.context (32-hex trace_id, depth, parent_task_id); read it as our flat fields,
+-- which win when both are present (an agent relaying ours). The context itself is kept,
+-- bounded: the next send to a draft agent continues its root and visited agents.
+CREATE FUNCTION a2a._inbound(inbound jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	ctx jsonb := inbound->'ruvector'->'context';
+BEGIN
+	IF jsonb_typeof(ctx) IS DISTINCT FROM 'object' THEN
+		RETURN inbound;
+	END IF;
+	IF octet_length(ctx::text) > 8192 THEN
+		RAISE EXCEPTION 'a2a.send: inbound ruvector.context is longer than 8192 bytes'
+			USING ERRCODE = '22023';
+	END IF;
+	RETURN jsonb_strip_nulls(jsonb_build_object('trace_id', ctx->'trace_id',
+		'depth', ctx->'depth', 'task_id', ctx->'parent_task_id')) || inbound;
+END
+$$;
+
 CREATE FUNCTION a2a.send(agent text, message jsonb, options jsonb DEFAULT '{}') RETURNS uuid
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -378,7 +399,7 @@ BEGIN
 	ELSIF options ? 'inbound' THEN
 		-- The metadata of the message this work arrived with: its task_id is the sender's
 		-- task, which this one serves. Nothing here can be checked, only recorded.
-		v_inbound := options->'inbound';
+		v_inbound := a2a._inbound(options->'inbound');
 		IF jsonb_typeof(v_inbound) <> 'object' THEN
 			RAISE EXCEPTION 'a2a.send: inbound must be the received message''s metadata object'
 				USING ERRCODE = '22023';
@@ -419,7 +440,9 @@ BEGIN
 	-- inbound (task_id becomes its task's parent).
 	v_message := jsonb_set(v_message, '{metadata}', coalesce(v_message->'metadata', '{}')
 		|| jsonb_strip_nulls(jsonb_build_object('trace_id', v_trace, 'depth', v_depth,
-			'task_id', v_id, 'parent_task', coalesce(v_parent.id::text, v_remote_parent))));
+			'task_id', v_id, 'parent_task', coalesce(v_parent.id::text, v_remote_parent)))
+		|| CASE WHEN v_inbound->'ruvector' ? 'context' THEN jsonb_build_object('ruvector',
+			jsonb_build_object('context', v_inbound->'ruvector'->'context')) ELSE '{}' END);
 
 	-- The trace's budget: depth bounds a chain, these a fan-out too. Refused outright, like
 	-- depth: the task would be one more link of a runaway delegation, not a late one.

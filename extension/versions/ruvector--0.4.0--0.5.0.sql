@@ -803,3 +803,220 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION a2a.revoke_endpoint_token(bigint) IS 'delete an A2A endpoint token: requests that carry it are refused from then on';
+
+-- #30 item 6: agents of the pre-0.3 draft protocol (rvagent-a2a), and their trace context
+-- in inbound metadata.
+ALTER TABLE a2a.agents DROP CONSTRAINT agents_protocol_version_check,
+	ADD CONSTRAINT agents_protocol_version_check CHECK (protocol_version IN ('1.0', '0.3', 'draft'));
+
+-- The inbound metadata of a message from an rvagent-a2a (draft) agent carries its trace in
+-- ruvector.context (32-hex trace_id, depth, parent_task_id); read it as our flat fields,
+-- which win when both are present (an agent relaying ours). The context itself is kept,
+-- bounded: the next send to a draft agent continues its root and visited agents.
+CREATE FUNCTION a2a._inbound(inbound jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	ctx jsonb := inbound->'ruvector'->'context';
+BEGIN
+	IF jsonb_typeof(ctx) IS DISTINCT FROM 'object' THEN
+		RETURN inbound;
+	END IF;
+	IF octet_length(ctx::text) > 8192 THEN
+		RAISE EXCEPTION 'a2a.send: inbound ruvector.context is longer than 8192 bytes'
+			USING ERRCODE = '22023';
+	END IF;
+	RETURN jsonb_strip_nulls(jsonb_build_object('trace_id', ctx->'trace_id',
+		'depth', ctx->'depth', 'task_id', ctx->'parent_task_id')) || inbound;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION a2a.send(agent text, message jsonb, options jsonb DEFAULT '{}') RETURNS uuid
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a a2a.agents;
+	v_key text;
+	v_id uuid := gen_random_uuid();
+	v_owner regrole := (SELECT oid FROM pg_roles WHERE rolname = session_user)::regrole;
+	v_trace uuid;
+	v_depth integer;
+	v_cost integer;
+	v_message jsonb;
+	v_reason text;
+	v_n bigint;
+	v_limit integer;
+	v_timeout interval;
+	v_parent a2a.tasks;
+	v_remote_parent text;
+	v_inbound jsonb;
+	v_spent bigint;
+BEGIN
+	IF agent IS NULL OR message IS NULL OR options IS NULL THEN
+		RAISE EXCEPTION 'a2a.send: arguments must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT * INTO a FROM a2a.agents WHERE agents.name = send.agent;
+	-- An agent the caller may not use is one it cannot see: say no more than that.
+	IF NOT FOUND OR NOT a2a._may_use(a.name) THEN
+		RAISE EXCEPTION 'a2a agent "%" does not exist', agent USING ERRCODE = '42704',
+			HINT = 'Register it with a2a.register_agent(name, base_url), or ask its owner for a2a.grant_agent.';
+	END IF;
+	IF jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'a2a.send: options must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	FOR v_key IN SELECT jsonb_object_keys(options) LOOP
+		IF v_key NOT IN ('trace_id', 'depth', 'cost', 'timeout', 'parent_task', 'inbound') THEN
+			RAISE EXCEPTION 'a2a.send: unknown option "%"', v_key USING ERRCODE = '22023',
+				HINT = 'Options are trace_id, depth, cost, timeout, parent_task and inbound.';
+		END IF;
+	END LOOP;
+	IF options ? 'parent_task' AND options ? 'inbound' THEN
+		RAISE EXCEPTION 'a2a.send: give parent_task or inbound, not both' USING ERRCODE = '22023';
+	END IF;
+	-- With a parent, depth is the parent's plus one: a caller cannot reset its own depth to
+	-- slip under a2a.max_depth.
+	IF (options ? 'parent_task' OR options ? 'inbound') AND options ? 'depth' THEN
+		RAISE EXCEPTION 'a2a.send: depth is derived from %, not given', CASE WHEN options ? 'inbound'
+			THEN 'inbound' ELSE 'parent_task' END USING ERRCODE = '22023';
+	END IF;
+	v_trace := (options->>'trace_id')::uuid;
+	v_depth := coalesce((options->>'depth')::integer, 0) + 1;
+	IF options ? 'parent_task' THEN
+		-- Only a task the caller may see (a2a.task's rule) can be a parent.
+		SELECT * INTO v_parent FROM a2a.tasks t WHERE t.id = (options->>'parent_task')::uuid
+			AND pg_has_role(session_user, t.owner, 'MEMBER');
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'a2a.send: parent_task % does not exist', options->>'parent_task'
+				USING ERRCODE = '42704';
+		END IF;
+		IF v_trace IS NOT NULL AND v_trace <> v_parent.trace_id THEN
+			RAISE EXCEPTION 'a2a.send: trace_id % is not parent_task''s trace %', v_trace,
+				v_parent.trace_id USING ERRCODE = '22023';
+		END IF;
+		v_trace := v_parent.trace_id;
+		v_depth := v_parent.depth + 1;
+	ELSIF options ? 'inbound' THEN
+		-- The metadata of the message this work arrived with: its task_id is the sender's
+		-- task, which this one serves. Nothing here can be checked, only recorded.
+		v_inbound := a2a._inbound(options->'inbound');
+		IF jsonb_typeof(v_inbound) <> 'object' THEN
+			RAISE EXCEPTION 'a2a.send: inbound must be the received message''s metadata object'
+				USING ERRCODE = '22023';
+		END IF;
+		IF jsonb_typeof(v_inbound->'depth') NOT IN ('number', 'null')
+				OR jsonb_typeof(v_inbound->'task_id') NOT IN ('string', 'null')
+				OR jsonb_typeof(v_inbound->'trace_id') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'a2a.send: inbound trace_id and task_id must be strings, depth a number'
+				USING ERRCODE = '22023';
+		END IF;
+		IF v_trace IS NOT NULL AND v_trace IS DISTINCT FROM (v_inbound->>'trace_id')::uuid THEN
+			RAISE EXCEPTION 'a2a.send: trace_id % is not the inbound trace %', v_trace,
+				coalesce(v_inbound->>'trace_id', 'none') USING ERRCODE = '22023';
+		END IF;
+		v_trace := (v_inbound->>'trace_id')::uuid;
+		v_depth := coalesce((v_inbound->>'depth')::integer, 0) + 1;
+		v_remote_parent := v_inbound->>'task_id';
+		IF octet_length(v_remote_parent) > 1024 THEN
+			RAISE EXCEPTION 'a2a.send: inbound task_id is longer than 1024 bytes' USING ERRCODE = '22023';
+		END IF;
+	END IF;
+	v_trace := coalesce(v_trace, gen_random_uuid());
+	v_cost := coalesce((options->>'cost')::integer, 1);
+	IF v_depth < 1 OR v_cost < 0 THEN
+		RAISE EXCEPTION 'a2a.send: depth and cost must not be negative' USING ERRCODE = '22023';
+	END IF;
+	IF v_depth > current_setting('a2a.max_depth')::integer THEN
+		RAISE EXCEPTION 'a2a.send: depth % exceeds a2a.max_depth (%)', v_depth,
+			current_setting('a2a.max_depth') USING ERRCODE = '54001',
+			DETAIL = format('trace %s', v_trace),
+			HINT = 'A chain of agents calling agents stops here; raise a2a.max_depth if it is meant to go deeper.';
+	END IF;
+	v_timeout := a2a._check_timeout((options->>'timeout')::interval, 'a2a.send');
+	v_timeout := coalesce(v_timeout, least((a.options->>'timeout')::interval,
+		current_setting('a2a.task_timeout')::interval), current_setting('a2a.task_timeout')::interval);
+	v_message := a2a._normalize_message(message);
+	-- What an agent relays to keep one trace: the receiver passes this object back as
+	-- inbound (task_id becomes its task's parent).
+	v_message := jsonb_set(v_message, '{metadata}', coalesce(v_message->'metadata', '{}')
+		|| jsonb_strip_nulls(jsonb_build_object('trace_id', v_trace, 'depth', v_depth,
+			'task_id', v_id, 'parent_task', coalesce(v_parent.id::text, v_remote_parent)))
+		|| CASE WHEN v_inbound->'ruvector' ? 'context' THEN jsonb_build_object('ruvector',
+			jsonb_build_object('context', v_inbound->'ruvector'->'context')) ELSE '{}' END);
+
+	-- The trace's budget: depth bounds a chain, these a fan-out too. Refused outright, like
+	-- depth: the task would be one more link of a runaway delegation, not a late one.
+	PERFORM pg_advisory_xact_lock(hashtext('a2a.trace:' || v_trace));
+	SELECT count(*), coalesce(sum(t.cost), 0) INTO v_n, v_spent FROM a2a.tasks t
+		WHERE t.trace_id = v_trace AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_n >= current_setting('a2a.max_trace_tasks')::integer THEN
+		RAISE EXCEPTION 'a2a.send: trace % already holds % tasks (a2a.max_trace_tasks)', v_trace, v_n
+			USING ERRCODE = '54000',
+			HINT = 'A superuser raises a2a.max_trace_tasks if a trace is meant to hold more.';
+	END IF;
+	v_limit := current_setting('a2a.max_trace_cost')::integer;
+	IF v_limit > 0 AND v_spent + v_cost > v_limit THEN
+		RAISE EXCEPTION 'a2a.send: trace % has spent % of % cost units, this task costs % (a2a.max_trace_cost)',
+			v_trace, v_spent, v_limit, v_cost USING ERRCODE = '54000',
+			HINT = 'A superuser raises a2a.max_trace_cost if a trace is meant to spend more.';
+	END IF;
+
+	-- Budgets, per agent (its options) and global (GUCs). Serialised per agent so that
+	-- concurrent senders cannot both take the last slot.
+	PERFORM pg_advisory_xact_lock(hashtext('a2a.send:' || a.name));
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.agent = a.name
+		AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
+	v_limit := (a.options->>'max_in_flight')::integer;
+	IF v_limit IS NOT NULL AND v_n >= v_limit THEN
+		v_reason := format('budget exceeded: agent %s already has %s tasks in flight (max_in_flight %s)', a.name, v_n, v_limit);
+	END IF;
+	-- Each role's own share first, so that one role cannot fill the global budget.
+	PERFORM pg_advisory_xact_lock(hashtext('a2a.send.role:' || v_owner::oid));
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.owner = v_owner
+		AND t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_in_flight_per_role')::integer THEN
+		v_reason := format('budget exceeded: role %s already has %s tasks in flight (a2a.max_in_flight_per_role)', v_owner, v_n);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.owner = v_owner
+		AND t.created > now() - interval '1 minute'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_tasks_per_minute_per_role')::integer THEN
+		v_reason := format('budget exceeded: role %s was sent %s tasks in the last minute (a2a.max_tasks_per_minute_per_role)', v_owner, v_n);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t
+		WHERE t.state NOT IN ('completed', 'canceled', 'failed', 'rejected', 'input-required');
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_in_flight')::integer THEN
+		v_reason := format('budget exceeded: %s tasks in flight (a2a.max_in_flight)', v_n);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.agent = a.name
+		AND t.created > now() - interval '1 minute'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	v_limit := (a.options->>'max_per_minute')::integer;
+	IF v_reason IS NULL AND v_limit IS NOT NULL AND v_n >= v_limit THEN
+		v_reason := format('budget exceeded: agent %s was sent %s tasks in the last minute (max_per_minute %s)', a.name, v_n, v_limit);
+	END IF;
+	SELECT count(*) INTO v_n FROM a2a.tasks t WHERE t.created > now() - interval '1 minute'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	IF v_reason IS NULL AND v_n >= current_setting('a2a.max_tasks_per_minute')::integer THEN
+		v_reason := format('budget exceeded: %s tasks in the last minute (a2a.max_tasks_per_minute)', v_n);
+	END IF;
+	SELECT coalesce(sum(t.cost), 0) INTO v_n FROM a2a.tasks t WHERE t.agent = a.name
+		AND t.created > now() - interval '1 hour'
+		AND coalesce(t.reason, '') NOT LIKE 'budget exceeded%';
+	v_limit := (a.options->>'max_cost_per_hour')::integer;
+	IF v_reason IS NULL AND v_limit IS NOT NULL AND v_n + v_cost > v_limit THEN
+		v_reason := format('budget exceeded: agent %s has spent %s of %s cost units this hour, this task costs %s', a.name, v_n, v_limit, v_cost);
+	END IF;
+
+	INSERT INTO a2a.tasks (id, agent, message, state, trace_id, depth, cost, deadline, owner, reason,
+		parent_task, remote_parent)
+	VALUES (v_id, a.name, v_message, CASE WHEN v_reason IS NULL THEN 'queued' ELSE 'failed' END,
+		v_trace, v_depth, v_cost, v_timeout, v_owner, v_reason, v_parent.id, v_remote_parent);
+	IF v_reason IS NOT NULL THEN
+		INSERT INTO a2a.task_events (task_id, seq, kind, state, payload, trace_id)
+		VALUES (v_id, 1, 'error', 'failed', jsonb_build_object('reason', v_reason), v_trace);
+		UPDATE a2a.tasks SET seq = 1 WHERE id = v_id;
+		PERFORM pg_notify('a2a', v_id || ',1,failed');
+		RAISE WARNING 'a2a task % failed: %', v_id, v_reason;
+	END IF;
+	RETURN v_id;
+END
+$$;

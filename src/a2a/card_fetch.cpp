@@ -56,7 +56,10 @@ FetchedCard check_agent_card(std::string_view body, const std::string& card_url,
          "Add the agent's public key to a2a.trusted_keys, or register with "
          "'{\"require_signed\": false}'.");
   f.signed_by = v.verified ? v.kid : std::string();
-  f.info = read_card(f.card);
+  const std::string legacy = "/.well-known/agent.json";
+  bool legacy_name = card_url.size() >= legacy.size() &&
+                     card_url.compare(card_url.size() - legacy.size(), legacy.size(), legacy) == 0;
+  f.info = read_card(f.card, legacy_name ? CardSource::kAgentJson : CardSource::kAgentCardJson);
   // The endpoint must be reachable under the same rules as the card.
   http::UrlCheck rpc = http::check_url(f.info.rpc_url, allowed, http::QueryPart::kAllowed);
   if (rpc.problem == http::UrlProblem::kHostNotAllowed)

@@ -1,5 +1,7 @@
 // See dispatcher.h. One Job per task, each with at most one send, one poll and one cancel
-// call in flight. A call's bytes arrive through a Transfer sink: an SSE stream is parsed
+// call in flight, and for a streaming draft (rvagent-a2a) peer one GET subscription that
+// is opened before the send, since the draft only streams events to subscribers present
+// when they happen. A call's bytes arrive through a Transfer sink: an SSE stream is parsed
 // event by event, anything else is buffered and parsed when the call completes.
 #include "a2a/dispatcher.h"
 
@@ -17,10 +19,10 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-enum Purpose { kSend, kPoll, kCancel };
+enum Purpose { kSend, kPoll, kCancel, kSubscribe };
 
 const char* purpose_name(int p) {
-  return p == kSend ? "send" : p == kPoll ? "GetTask" : "CancelTask";
+  return p == kSend ? "send" : p == kPoll ? "GetTask" : p == kCancel ? "CancelTask" : "subscribe";
 }
 
 // Statuses worth a retry: the peer may answer differently later.
@@ -51,6 +53,7 @@ struct Dispatcher::Job {
   std::size_t events = 0;
   bool cancel_wanted = false;
   bool cancel_sent = false;
+  bool send_pending = false;  // a draft stream waits for its subscription to be open
   bool done = false;
   std::vector<std::unique_ptr<Call>> calls;
 };
@@ -91,8 +94,20 @@ void Dispatcher::start(TaskSpec spec) {
     j.next_poll = Clock::now();
     return;
   }
+  if (j.spec.version == Version::kDraft && j.spec.streaming) {
+    j.send_pending = true;
+    begin_call(j, kSubscribe);
+    return;
+  }
   begin_call(j, kSend);
 }
+
+namespace {
+// The draft files the task under the id we send, so it can be canceled before it answers.
+const std::string& remote_id(const TaskSpec& spec, const std::string& remote) {
+  return remote.empty() && spec.version == Version::kDraft ? spec.id : remote;
+}
+}  // namespace
 
 void Dispatcher::cancel(const std::string& id) {
   auto it = jobs_.find(id);
@@ -112,16 +127,21 @@ void Dispatcher::begin_call(Job& job, int purpose) {
   c->job = &job;
   c->purpose = purpose;
   const TaskSpec& s = job.spec;
-  bool stream = purpose == kSend && s.streaming;
+  bool draft = s.version == Version::kDraft;
+  // The draft streams over the subscription, never over the send itself.
+  bool stream = draft ? purpose == kSubscribe : purpose == kSend && s.streaming;
   c->rpc_id = next_rpc_id_++;
-  json request = purpose == kSend   ? send_request(s.version, stream, s.message, s.id, c->rpc_id)
-                 : purpose == kPoll ? get_task_request(s.version, job.remote, c->rpc_id)
-                                    : cancel_task_request(s.version, job.remote, c->rpc_id);
+  const std::string& remote = remote_id(s, job.remote);
+  json request = purpose == kSend ? send_request(s.version, s.streaming, s.message, s.id, c->rpc_id)
+                 : purpose == kPoll ? get_task_request(s.version, remote, c->rpc_id)
+                                    : cancel_task_request(s.version, remote, c->rpc_id);
   http::Limits limits = options_.limits;
   if (stream) {
     limits.total_timeout_ms = 0;  // the task's deadline bounds it instead
   } else {
     limits.max_bytes = options_.max_event_bytes;  // one answer
+    // The draft's tasks/send answers when the task has finished: the deadline bounds it.
+    if (draft && purpose == kSend) limits.total_timeout_ms = 0;
   }
   auto sink = [this, c](const char* data, std::size_t n) {
     try {
@@ -136,7 +156,11 @@ void Dispatcher::begin_call(Job& job, int purpose) {
           c->sse = std::make_unique<SseParser>(
               [this, c](const SseEvent& ev) {
                 c->saw_event = true;
-                on_body(*c, parse_json(ev.data, "stream event", kJsonbBounds));
+                if (c->purpose == kSubscribe) {
+                  on_draft_event(*c, ev.type, parse_json(ev.data, "stream event", kJsonbBounds));
+                } else {
+                  on_body(*c, parse_json(ev.data, "stream event", kJsonbBounds));
+                }
               },
               options_.max_event_bytes);
         }
@@ -153,12 +177,13 @@ void Dispatcher::begin_call(Job& job, int purpose) {
     }
   };
   c->limit = limits.max_bytes;
-  c->transfer = std::make_unique<http::Transfer>(s.rpc_url, limits, sink);
-  c->transfer->add_header("Content-Type: application/json");
+  std::string url = purpose == kSubscribe ? draft_subscribe_url(s.rpc_url, s.id) : s.rpc_url;
+  c->transfer = std::make_unique<http::Transfer>(url, limits, sink);
+  if (purpose != kSubscribe) c->transfer->add_header("Content-Type: application/json");
   c->transfer->add_header(stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (const char* h = version_header(s.version)) c->transfer->add_header(h);
   for (const std::string& h : s.headers) c->transfer->add_header(h);
-  c->transfer->set_post_body(request.dump());
+  if (purpose != kSubscribe) c->transfer->set_post_body(request.dump());
   if (curl_multi_add_handle(multi_, c->transfer->handle()) != CURLM_OK)
     fail(ErrorKind::kResourceLimit, "could not start an HTTP transfer");
   if (purpose == kCancel) job.cancel_sent = true;
@@ -209,12 +234,50 @@ void Dispatcher::on_body(Call& call, const json& response) {
     job.done = true;
 }
 
+// One event of a draft subscription. It never ends the task: the draft reports artifacts
+// only in the task that tasks/send answers, so that answer (or a poll) ends it, and a
+// final status streamed first is left out, since a task recorded as finished keeps the
+// result it had (the answer would then be recorded without its artifacts as the result).
+void Dispatcher::on_draft_event(Call& call, const std::string& type, const json& data) {
+  Job& job = *call.job;
+  if (job.done) return;
+  std::optional<Update> u = read_draft_event(type, data);
+  if (!u) return;
+  if (u->task_id != job.spec.id)
+    fail(ErrorKind::kDataException,
+         "a stream event for task \"" + u->task_id.substr(0, 64) + "\", not this one");
+  if (is_terminal(u->state)) return;
+  if (++job.events > options_.max_events) {
+    emit_failure(job, Event::Type::kFailed,
+                 "the agent sent more than " + std::to_string(options_.max_events) +
+                     " updates (a2a.max_events_per_task)");
+    return;
+  }
+  if (u->state != TaskState::kUnknown) job.last_state = u->state;
+  Event e;
+  e.task_id = job.spec.id;
+  e.update = std::move(*u);
+  events_.push_back(std::move(e));
+}
+
 void Dispatcher::complete(Call& call, int curl_code) {
   Job& job = *call.job;
   http::Outcome out = call.transfer->finish(curl_code);
   const std::string what =
       std::string(purpose_name(call.purpose)) + " to \"" + job.spec.rpc_url + "\"";
   if (job.done) return;
+  if (call.purpose == kSubscribe) {
+    // The subscription only adds live events; whatever ended it, the send still answers.
+    if (!call.error.empty()) {
+      emit_failure(job, Event::Type::kFailed, what + ": " + call.error);
+      return;
+    }
+    if (job.send_pending) {
+      job.send_pending = false;
+      begin_call(job, kSend);
+    }
+    return;
+  }
   if (!call.error.empty()) {
     emit_failure(job, Event::Type::kFailed, what + ": " + call.error);
     return;
@@ -291,7 +354,20 @@ std::vector<Event> Dispatcher::pump(std::chrono::milliseconds timeout) {
     bool polling_now = std::any_of(job->calls.begin(), job->calls.end(),
                                    [](const auto& c) { return c->purpose == kPoll; });
     if (job->polling && !polling_now && now >= job->next_poll) begin_call(*job, kPoll);
-    if (job->cancel_wanted && !job->cancel_sent && !job->remote.empty()) begin_call(*job, kCancel);
+    if (job->cancel_wanted && !job->cancel_sent && !remote_id(job->spec, job->remote).empty())
+      begin_call(*job, kCancel);
+    if (job->send_pending) {
+      // The peer answered the subscription's request line: it is listening, send now.
+      long status = 0;
+      for (auto& c : job->calls) {
+        if (c->purpose == kSubscribe)
+          curl_easy_getinfo(c->transfer->handle(), CURLINFO_RESPONSE_CODE, &status);
+      }
+      if (status != 0) {
+        job->send_pending = false;
+        begin_call(*job, kSend);
+      }
+    }
   }
   int running = 0;
   curl_multi_perform(multi_, &running);

@@ -77,6 +77,7 @@ class Dispatcher {
   void begin_call(Job& job, int purpose);
   void complete(Call& call, int curl_code);
   void on_body(Call& call, const nlohmann::json& response);
+  void on_draft_event(Call& call, const std::string& type, const nlohmann::json& data);
   void finish_job(const std::string& id);
   void emit_failure(Job& job, Event::Type type, const std::string& reason);
 

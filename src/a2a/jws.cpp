@@ -145,6 +145,20 @@ EVP_PKEY* KeySet::find(const std::string& kid) const {
   return nullptr;
 }
 
+EVP_PKEY* KeySet::find_ed25519(const std::string& raw, std::string* kid) const {
+  for (const Entry& e : keys_) {
+    if (EVP_PKEY_get_base_id(e.key.get()) != EVP_PKEY_ED25519) continue;
+    unsigned char pub[32];
+    std::size_t len = sizeof(pub);
+    if (EVP_PKEY_get_raw_public_key(e.key.get(), pub, &len) != 1 || len != raw.size() ||
+        raw.compare(0, len, reinterpret_cast<const char*>(pub), len) != 0)
+      continue;
+    *kid = e.kid;
+    return e.key.get();
+  }
+  return nullptr;
+}
+
 std::string card_signing_payload(const nlohmann::json& card) {
   // The copy below recurses; a card from parse_json is never this deep, any other may be.
   if (json_deeper_than(card, kMaxJsonDepth)) fail_json_too_deep("AgentCard", {});
@@ -197,11 +211,85 @@ nlohmann::json drop_empty_values(const nlohmann::json& value) {
   return drop_empty_values(value, 0);
 }
 
+namespace {
+
+// Lower- or upper-case hex into bytes; false for anything else.
+bool hex_decode(const std::string& hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  auto nibble = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out->clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+const nlohmann::json* ruvector_signature(const nlohmann::json& card) {
+  auto m = card.find("metadata");
+  if (m == card.end() || !m->is_object()) return nullptr;
+  auto r = m->find("ruvector");
+  if (r == m->end() || !r->is_object()) return nullptr;
+  auto s = r->find("signature");
+  return s == r->end() ? nullptr : &*s;
+}
+
+// rvagent-a2a signs the canonical JSON of the card with metadata.ruvector.signature removed
+// (metadata.ruvector itself stays, empty or not). Its canonical form sorts keys and prints
+// strings as serde_json does, which is RFC 8785's for the cards it produces.
+CardVerification verify_ruvector_card(const nlohmann::json& card, const nlohmann::json& sig,
+                                      const KeySet& keys) {
+  CardVerification result;
+  result.has_signatures = true;
+  auto field = [&](const char* name) {
+    auto it = sig.find(name);
+    return it != sig.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string pub, signature;
+  if (!sig.is_object() || field("alg") != "ed25519-hex" || !hex_decode(field("public_key"), &pub) ||
+      pub.size() != 32 || !hex_decode(field("signature"), &signature) || signature.size() != 64) {
+    result.reason =
+        "malformed metadata.ruvector.signature (needs alg \"ed25519-hex\", a 32-byte hex "
+        "public_key and a 64-byte hex signature)";
+    result.tampered = true;
+    return result;
+  }
+  std::string kid;
+  EVP_PKEY* key = keys.find_ed25519(pub, &kid);
+  if (key == nullptr) {
+    result.reason = "the card's ed25519-hex key is not in a2a.trusted_keys";
+    return result;
+  }
+  if (json_deeper_than(card, kMaxJsonDepth)) fail_json_too_deep("AgentCard", {});
+  nlohmann::json unsigned_card = card;
+  unsigned_card["metadata"]["ruvector"].erase("signature");
+  if (!verify_signature(key, "EdDSA", canonical_json(unsigned_card), signature)) {
+    result.reason = "ed25519-hex signature by key \"" + kid + "\" does not match the card";
+    result.tampered = true;
+    return result;
+  }
+  result.verified = true;
+  result.kid = kid;
+  return result;
+}
+
+}  // namespace
+
 CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys) {
   CardVerification result;
   if (!card.is_object()) {
     result.reason = "agent card is not a JSON object";
     return result;
+  }
+  if (!card.contains("signatures")) {
+    if (const nlohmann::json* sig = ruvector_signature(card))
+      return verify_ruvector_card(card, *sig, keys);
   }
   auto sigs = card.find("signatures");
   if (sigs == card.end() || !sigs->is_array() || sigs->empty()) {

@@ -23,6 +23,8 @@ class KeySet {
 
   // The key with this id and family ("EC" or "OKP"), or nullptr.
   EVP_PKEY* find(const std::string& kid) const;
+  // The Ed25519 key whose raw public key is these 32 bytes, or nullptr; `kid` gets its id.
+  EVP_PKEY* find_ed25519(const std::string& raw, std::string* kid) const;
   std::size_t size() const { return keys_.size(); }
 
  private:
@@ -43,6 +45,9 @@ struct CardVerification {
 
 // Checks every signature of `card`. A signature by a trusted key that does not verify
 // makes the whole card fail (it was altered); signatures by unknown keys are skipped.
+// A card without JWS signatures may carry rvagent-a2a's metadata.ruvector.signature
+// ({"alg": "ed25519-hex", "signature", "public_key"}, hex): Ed25519 over the canonical
+// JSON of the card without that member, trusted when public_key is an OKP key of `keys`.
 CardVerification verify_agent_card(const nlohmann::json& card, const KeySet& keys);
 
 // The payload a signature covers: base64url(JCS(card without "signatures")).

@@ -1,6 +1,8 @@
 // See protocol.h. Version differences are confined here: v1.0 names methods in
 // PascalCase, spells roles and states as enum names, and wraps each result in a member
-// named for its kind; v0.3 uses slash-separated methods, lower-case words and "kind".
+// named for its kind; v0.3 uses slash-separated methods, lower-case words and "kind"; the
+// draft (rvagent-a2a) sends a whole TaskSpec with its trace context, tags parts "type",
+// streams bare status and artifact events, and answers a cancel with {"canceled": true}.
 #include "a2a/protocol.h"
 
 #include <algorithm>
@@ -47,7 +49,29 @@ bool parse_version(const std::string& text, Version* out) {
   return false;
 }
 
+json draft_part(const json& part) {
+  json out = json::object();
+  if (auto m = part.find("metadata"); m != part.end()) out["metadata"] = *m;
+  for (const char* k : {"text", "data", "file"}) {
+    if (auto it = part.find(k); it != part.end()) {
+      out["type"] = k;
+      out[k] = *it;
+    }
+  }
+  return out;
+}
+
+// Our trace ids are UUIDs; the draft's are 32 lower-case hex digits (W3C trace context).
+std::string hex_trace_id(const std::string& uuid) {
+  std::string out;
+  for (char c : uuid) {
+    if (c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 json wire_part(Version v, const json& part) {
+  if (v == Version::kDraft) return draft_part(part);
   json out = json::object();
   if (auto m = part.find("metadata"); m != part.end()) out["metadata"] = *m;
   if (auto t = part.find("text"); t != part.end()) {
@@ -132,6 +156,24 @@ void check_rpc_id(const json& response, std::int64_t rpc_id) {
 
 }  // namespace
 
+const char* version_name(Version v) {
+  switch (v) {
+    case Version::kV1:
+      return "1.0";
+    case Version::kV03:
+      return "0.3";
+    case Version::kDraft:
+      return "draft";
+  }
+  return "1.0";
+}
+
+Version version_from_name(const std::string& name) {
+  if (name == "0.3") return Version::kV03;
+  if (name == "draft") return Version::kDraft;
+  return Version::kV1;
+}
+
 const char* state_name(TaskState s) {
   switch (s) {
     case TaskState::kSubmitted:
@@ -178,7 +220,7 @@ bool is_terminal(TaskState s) {
 
 bool ends_stream(TaskState s) { return is_terminal(s) || s == TaskState::kInputRequired; }
 
-CardInfo read_card(const json& card) {
+CardInfo read_card(const json& card, CardSource source) {
   if (!card.is_object()) bad_card("not a JSON object");
   CardInfo info;
   info.name = string_member(card, "name");
@@ -210,6 +252,15 @@ CardInfo read_card(const json& card) {
     }
   }
   std::string top_version = string_member(card, "protocolVersion");
+  // rvagent-a2a's card: agent.json, `url` only, no protocolVersion and no interface list.
+  if (source == CardSource::kAgentJson && top_version.empty() &&
+      !card.contains("supportedInterfaces") && !card.contains("additionalInterfaces") &&
+      !card.contains("preferredTransport")) {
+    info.rpc_url = string_member(card, "url");
+    if (!is_http_url(info.rpc_url)) bad_card("the draft card's \"url\" is not an http(s) URL");
+    info.version = Version::kDraft;
+    return info;
+  }
   if (card.contains("url")) {
     std::string transport = string_member(card, "preferredTransport");
     consider(string_member(card, "url"), transport.empty() ? "JSONRPC" : transport,
@@ -259,8 +310,78 @@ json normalize_message(const json& message) {
   return m;
 }
 
+json draft_context(const json& metadata) {
+  json ctx = json::object();
+  const json md = metadata.is_object() ? metadata : json::object();
+  ctx["trace_id"] = hex_trace_id(string_member(md, "trace_id"));
+  auto depth = md.find("depth");
+  // Parsed JSON holds a non-negative integer as unsigned, one built in code as signed.
+  bool has_depth =
+      depth != md.end() && depth->is_number_integer() && depth->get<std::int64_t>() >= 0;
+  ctx["depth"] = has_depth ? depth->get<std::int64_t>() : 0;
+  std::string parent = string_member(md, "parent_task");
+  if (!parent.empty()) ctx["parent_task_id"] = parent;
+  std::string root = "ruvector-postgres";
+  json visited = json::array();
+  const json* inbound = nullptr;
+  if (auto r = md.find("ruvector"); r != md.end() && r->is_object()) {
+    if (auto c = r->find("context"); c != r->end() && c->is_object()) inbound = &*c;
+  }
+  if (inbound != nullptr) {
+    if (std::string r = string_member(*inbound, "root_agent_id"); !r.empty()) root = r;
+    if (auto v = inbound->find("visited_agents"); v != inbound->end() && v->is_array()) {
+      for (const json& a : *v) {
+        if (a.is_string()) visited.push_back(a);
+      }
+    }
+    if (std::string cur = string_member(*inbound, "current_agent"); !cur.empty())
+      visited.push_back(cur);
+    // Keep the most recent hops: a cycle check needs the near ones, and a peer must not be
+    // able to grow every later message without bound.
+    while (visited.size() > kMaxVisitedAgents) visited.erase(visited.begin());
+  }
+  ctx["root_agent_id"] = root;
+  ctx["current_agent"] = "";
+  ctx["visited_agents"] = std::move(visited);
+  return ctx;
+}
+
+std::string draft_subscribe_url(const std::string& rpc_url, const std::string& task_id) {
+  std::string base = rpc_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  // Our task ids are UUIDs: nothing in them needs escaping in a query.
+  return base + "/tasks/sendSubscribe?id=" + task_id;
+}
+
+namespace {
+
+// rvagent-a2a's tasks/send params: a TaskSpec. Its skill comes from the message metadata's
+// "skill" (the draft routes on it); the context travels both at the top, where the
+// recursion guard reads it, and in the message metadata, where agents relay it.
+json draft_send_request(bool streaming, const json& message, const std::string& task_id,
+                        std::int64_t rpc_id) {
+  json metadata = message.value("metadata", json::object());
+  json ctx = draft_context(metadata);
+  std::string skill = string_member(metadata, "skill");
+  if (!metadata["ruvector"].is_object()) metadata["ruvector"] = json::object();
+  metadata["ruvector"]["context"] = ctx;
+  json parts = json::array();
+  for (const json& p : message.at("parts")) parts.push_back(draft_part(p));
+  json params{{"id", task_id},
+              {"skill", skill},
+              {"message", {{"role", "user"}, {"parts", std::move(parts)}, {"metadata", metadata}}},
+              {"context", ctx},
+              {"metadata", {{"ruvector", {{"context", ctx}}}}}};
+  // The draft's tasks/sendSubscribe is tasks/send whose events are read from the GET
+  // stream opened before it (draft_subscribe_url).
+  return rpc(rpc_id, streaming ? "tasks/sendSubscribe" : "tasks/send", std::move(params));
+}
+
+}  // namespace
+
 json send_request(Version v, bool streaming, const json& message, const std::string& message_id,
                   std::int64_t rpc_id) {
+  if (v == Version::kDraft) return draft_send_request(streaming, message, message_id, rpc_id);
   json wire = json::object();
   wire["messageId"] = message_id;
   wire["role"] = v == Version::kV1 ? "ROLE_USER" : "user";
@@ -307,8 +428,18 @@ Update read_response(Version v, const json& response, std::int64_t rpc_id) {
   }
   auto r = response.find("result");
   if (r == response.end()) bad_response("neither \"result\" nor \"error\"");
-  const json* object = nullptr;
   Update u;
+  if (v == Version::kDraft && r->is_object() && r->contains("canceled") && !r->contains("status")) {
+    // The draft acknowledges tasks/cancel with {"id", "canceled": true} instead of the task.
+    auto c = r->find("canceled");
+    if (!c->is_boolean()) bad_response("\"canceled\" is not a boolean");
+    u.kind = c->get<bool>() ? Update::Kind::kStatus : Update::Kind::kMessage;
+    u.task_id = string_member(*r, "id");
+    u.state = c->get<bool>() ? TaskState::kCanceled : TaskState::kUnknown;
+    u.payload = *r;
+    return u;
+  }
+  const json* object = nullptr;
   u.kind = result_kind(v, *r, &object);
   u.payload = *object;
   u.context_id = string_member(*object, "contextId");
@@ -343,6 +474,27 @@ Update read_response(Version v, const json& response, std::int64_t rpc_id) {
   if ((u.kind == Update::Kind::kTask || u.kind == Update::Kind::kStatus) &&
       u.state == TaskState::kUnknown)
     bad_response("unknown task state");
+  return u;
+}
+
+std::optional<Update> read_draft_event(const std::string& type, const json& data) {
+  if (type != "status" && type != "artifact") return std::nullopt;
+  if (!data.is_object()) bad_response("a stream event is not a JSON object");
+  Update u;
+  u.task_id = string_member(data, "id");
+  if (u.task_id.empty()) bad_response("a stream event without \"id\"");
+  u.payload = data;
+  if (type == "artifact") {
+    u.kind = Update::Kind::kArtifact;
+    if (!data.contains("artifact")) bad_response("an artifact event without \"artifact\"");
+    return u;
+  }
+  u.kind = Update::Kind::kStatus;
+  auto status = data.find("status");
+  if (status == data.end() || !status->is_object())
+    bad_response("a status event without \"status\"");
+  u.state = parse_state(string_member(*status, "state"));
+  if (u.state == TaskState::kUnknown) bad_response("unknown task state");
   return u;
 }
 

@@ -20,9 +20,8 @@ std::vector<std::string> seeds() {
 void run(const std::string& input, fuzz::Rng& rng) {
   nlohmann::json m = a2a::normalize_message(ruvector::parse_json(input, "A2A message"));
   m = ruvector::parse_json(m.dump(), "the task's message");
-  a2a::send_request(rng.chance(50) ? a2a::Version::kV1 : a2a::Version::kV03, rng.chance(50), m,
-                    "ours", 1)
-      .dump();
+  const a2a::Version versions[] = {a2a::Version::kV1, a2a::Version::kV03, a2a::Version::kDraft};
+  a2a::send_request(versions[rng.below(3)], rng.chance(50), m, "ours", 1).dump();
 }
 
 const bool registered = fuzz::register_driver({"message", seeds, nullptr, run, nullptr});

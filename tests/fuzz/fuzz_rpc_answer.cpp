@@ -29,8 +29,8 @@ bool documented(const std::exception& e) { return dynamic_cast<const a2a::RpcErr
 
 void run(const std::string& input, fuzz::Rng& rng) {
   nlohmann::json body = ruvector::parse_json(input, "JSON-RPC answer", ruvector::kJsonbBounds);
-  a2a::Update u =
-      a2a::read_response(rng.chance(50) ? a2a::Version::kV1 : a2a::Version::kV03, body, 1);
+  const a2a::Version versions[] = {a2a::Version::kV1, a2a::Version::kV03, a2a::Version::kDraft};
+  a2a::Update u = a2a::read_response(versions[rng.below(3)], body, 1);
   u.payload.dump();
 }
 

@@ -17,12 +17,15 @@ const char* const kEvent =
 
 std::vector<std::string> seeds() {
   std::string e = kEvent;
-  return {"data: " + e + "\n\n",
-          "\xEF\xBB\xBF: keep-alive\r\nevent: message\r\nid: 7\r\ndata: " + e +
-              "\r\n\r\nretry: 1000\r\ndata:" + e + "\r\r",
-          "data: {\"jsonrpc\":\"2.0\",\n" + std::string("data: \"id\":1,\"result\":{\"kind\":") +
-              "\"status-update\",\"taskId\":\"T\",\"status\":{\"state\":\"completed\"}}}\n\n",
-          "data: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700}}\n\n"};
+  return {
+      "data: " + e + "\n\n",
+      "\xEF\xBB\xBF: keep-alive\r\nevent: message\r\nid: 7\r\ndata: " + e +
+          "\r\n\r\nretry: 1000\r\ndata:" + e + "\r\r",
+      "data: {\"jsonrpc\":\"2.0\",\n" + std::string("data: \"id\":1,\"result\":{\"kind\":") +
+          "\"status-update\",\"taskId\":\"T\",\"status\":{\"state\":\"completed\"}}}\n\n",
+      "data: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700}}\n\n",
+      "event: status\ndata: {\"id\":\"T\",\"status\":{\"state\":\"working\"},\"final\":false}\n\n"
+      "event: artifact\ndata: {\"id\":\"T\",\"artifact\":{\"parts\":[]}}\n\n"};
 }
 
 std::string mutate(const std::vector<std::string>& s, fuzz::Rng& rng) {
@@ -43,6 +46,11 @@ void run(const std::string& input, fuzz::Rng& rng) {
   a2a::SseParser parser(
       [](const a2a::SseEvent& ev) {
         json body = ruvector::parse_json(ev.data, "stream event", ruvector::kJsonbBounds);
+        // A draft (rvagent-a2a) stream: bare events named by their SSE type.
+        if (ev.type == "status" || ev.type == "artifact") {
+          if (auto u = a2a::read_draft_event(ev.type, body)) u->payload.dump();
+          return;
+        }
         a2a::read_response(a2a::Version::kV1, body, 1).payload.dump();
       },
       64 * 1024);
