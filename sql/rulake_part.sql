@@ -20,9 +20,11 @@ SELECT :'part'::jsonb #>> '{data,version}' AS version, :'part'::jsonb #>> '{data
 	octet_length(:'part') < 1000 AS small;
 
 -- a good part registers; the collection serves the bundle the part names
-SELECT r = :'part'::jsonb #> '{data,rulake_witness}' AS returns_the_witness
+SELECT r - 'verified' = :'part'::jsonb #> '{data,rulake_witness}' AS returns_the_witness, r->'verified' AS verified
 FROM rulake.register_from_part('from_part', :'part'::jsonb, 'frozen', '{"lists": 4, "probes": 4}') r;
-SELECT kind, location, consistency, lists FROM rulake.collections WHERE name = 'from_part';
+SELECT kind, location, consistency, lists,
+	options->>'witness' = :'part'::jsonb #>> '{data,rulake_witness,rvf_witness}' AS pinned
+FROM rulake.collections WHERE name = 'from_part';
 SELECT rulake.witness('from_part') = :'part'::jsonb #>> '{data,rulake_witness,rvf_witness}' AS serves_the_witness;
 SELECT (SELECT array_agg(id ORDER BY id) FROM rulake.search('from_part', (SELECT v FROM part_src WHERE id = 7), 5))
 	= (SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM part_src ORDER BY v <-> (SELECT v FROM part_src WHERE id = 7) LIMIT 5) s)
@@ -84,7 +86,19 @@ SELECT rulake.register_from_part('theirs', :'part'::jsonb);
 RESET SESSION AUTHORIZATION;
 DROP ROLE rulake_part_user;
 
+-- pinned: a collection registered from a part serves that bundle only; republished with
+-- other rows, the directory's bundle is refused when it is read (fresh reads it at each
+-- search), naming the collection
+SELECT rulake.register_from_part('pinned', :'part'::jsonb, 'fresh') IS NOT NULL AS registered;
+SELECT count(*) FROM rulake.search('pinned', (SELECT v FROM part_src WHERE id = 7), 5);
+UPDATE part_src SET v = (SELECT array_agg(0.5::real) FROM generate_series(1, 8)) WHERE id = 7;
+SELECT rulake.publish_bundle('part_src', 'rulake_part_bundle') IS NOT NULL AS republished;
+DO $$ BEGIN PERFORM count(*) FROM rulake.search('pinned', '[1,1,1,1,1,1,1,1]', 5);
+  RAISE WARNING 'the replaced bundle was served';
+EXCEPTION WHEN data_corrupted THEN RAISE WARNING 'refused: %', SQLERRM; END $$;
+SELECT rulake.register('pin_bad', 'table:part_src(id, v)', 'fresh', '{"witness": "00"}');
+
 SELECT name FROM rulake.collections WHERE name NOT IN ('part_src') AND name IN
 	('from_part', 'tampered', 'missing', 'escape', 'old', 'v2', 'v1_9', 'x', 'theirs') ORDER BY name;
-SELECT rulake.unregister(n) FROM unnest(ARRAY['from_part', 'old', 'v1_9', 'part_src']) n;
+SELECT rulake.unregister(n) FROM unnest(ARRAY['from_part', 'old', 'v1_9', 'pinned', 'part_src']) n;
 DROP TABLE part_src;

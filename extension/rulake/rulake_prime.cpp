@@ -304,11 +304,17 @@ Primed prime_bundle(const Collection& c) {
   memset(&out, 0, sizeof(out));
   char* dir = bundle_dir(c);
   const char* root = bundle_read_root(c);
-  guard([&] {
+  uint8 refused[kWitnessBytes];
+  bool pinned_ok = guard([&] {
     BundlePrimer primer(c, prime_limits());
     bundle::ReadOptions options;
     options.bundle_root = root;
     bundle::Sidecar s = bundle::stream_bundle(dir, &primer, options);
+    // The bundle may have been replaced since its witness was checked: check what was read.
+    if (!witness_allowed(c, s.rvf_witness.data())) {
+      memcpy(refused, s.rvf_witness.data(), kWitnessBytes);
+      return false;
+    }
     memcpy(out.key.witness, bundle::cache_witness(s).data(), kWitnessBytes);
     out.key.metric = c.metric;
     out.key.lists = c.lists;
@@ -316,7 +322,9 @@ Primed prime_bundle(const Collection& c) {
     uint64 rows = primer.builder().rows();
     core::Image image = primer.builder().finish();
     finish_prime(&image, rows, true, nullptr, &out);
+    return true;
   });
+  if (!pinned_ok) refuse_bundle(c, refused);
   return out;
 }
 

@@ -120,7 +120,8 @@ bool lookup_collection(const char* name, Collection* out) {
   SPI_connect();
   int rc = SPI_execute_with_args(
       "SELECT name, kind, location, consistency, metric, seed, rerank_factor, lists, probes,"
-      " owner, relid, id_column, vector_column, dim FROM rulake.collections WHERE name = $1",
+      " owner, relid, id_column, vector_column, dim, options->>'witness'"
+      " FROM rulake.collections WHERE name = $1",
       1, types, values, nullptr, true, 1);
   if (rc != SPI_OK_SELECT) elog(ERROR, "rulake: reading rulake.collections failed");
   bool found = SPI_processed == 1;
@@ -145,6 +146,7 @@ bool lookup_collection(const char* name, Collection* out) {
     out->id_column = copy_text_column(t, d, 12);
     out->vector_column = copy_text_column(t, d, 13);
     out->dim = static_cast<int>(int_column(t, d, 14));
+    out->witness = copy_text_column(t, d, 15);
     out->foreign =
         out->kind == kSourceTable && get_rel_relkind(out->relid) == RELKIND_FOREIGN_TABLE;
     MemoryContextSwitchTo(old);
@@ -289,6 +291,25 @@ char* witness_hex(const uint8* witness) {
   return out;
 }
 
+bool witness_allowed(const Collection& c, const uint8* rvf_witness) {
+  if (c.witness == nullptr) return true;
+  char hex[kWitnessBytes * 2 + 1];
+  for (int i = 0; i < kWitnessBytes; i++) snprintf(hex + 2 * i, 3, "%02x", rvf_witness[i]);
+  return strcmp(hex, c.witness) == 0;
+}
+
+void refuse_bundle(const Collection& c, const uint8* rvf_witness) {
+  ereport(ERROR,
+          (errcode(ERRCODE_DATA_CORRUPTED),
+           errmsg("the bundle of rulake collection \"%s\" is not the one it was registered with",
+                  c.name),
+           errdetail("Its rvf_witness is %s; the collection is pinned to %s.",
+                     witness_hex(rvf_witness), c.witness),
+           errhint("The bundle at %s was replaced. Register the new one from its own part, or "
+                   "unregister the collection.",
+                   c.location)));
+}
+
 char* remote_mirror_dir(const char* url) {
   uint8 digest[kWitnessBytes];
   guard([&] {
@@ -345,6 +366,7 @@ SourceKey current_key(const Collection& c) {
   struct Result {
     bool present;
     uint8 witness[kWitnessBytes];
+    uint8 rvf_witness[kWitnessBytes];
     uint32 rerank;
   } r = guard([&] {
     Result res{};
@@ -354,6 +376,7 @@ SourceKey current_key(const Collection& c) {
       bundle::Sidecar s = bundle::read_sidecar_checked(dir, options);
       res.present = true;
       memcpy(res.witness, bundle::cache_witness(s).data(), kWitnessBytes);
+      memcpy(res.rvf_witness, s.rvf_witness.data(), kWitnessBytes);
       res.rerank = s.rerank_factor;
     } catch (const bundle::IoError& e) {
       if (e.sys_errno() != ENOENT) throw;
@@ -361,6 +384,7 @@ SourceKey current_key(const Collection& c) {
     return res;
   });
   out.present = r.present;
+  if (r.present && !witness_allowed(c, r.rvf_witness)) refuse_bundle(c, r.rvf_witness);
   if (r.present) {
     out.key = key_of(r.witness, c);
     out.rerank_factor = r.rerank;

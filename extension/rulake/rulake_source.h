@@ -24,7 +24,8 @@ struct Collection {
   bool foreign;  // a table source that is a foreign table: no write log, eventual or frozen
   char* id_column;
   char* vector_column;
-  int dim;  // the column's declared dimensions, 0 when undeclared
+  int dim;        // the column's declared dimensions, 0 when undeclared
+  char* witness;  // a bundle's rvf_witness (hex) it is pinned to, or nullptr
 };
 
 // Reads the catalog row; false when there is none. Runs its own SPI connection.
@@ -150,5 +151,10 @@ void note_failure(const char* name, const char* message);
 // with when the next attempt is in last_error.
 void back_off(CollectionState* state, uint32* failures, TimestampTz* retry_at, const char* message);
 char* witness_hex(const uint8* witness);
+// Whether a bundle with this rvf_witness may serve the collection: any, unless it is
+// pinned to one (the `witness` option). Never raises.
+bool witness_allowed(const Collection& c, const uint8* rvf_witness);
+// Raises (XX001) that the collection's bundle is not the one it is pinned to.
+void refuse_bundle(const Collection& c, const uint8* rvf_witness);
 
 }  // namespace ruvector::pg::rulake

@@ -205,11 +205,18 @@ BEGIN
 		RAISE EXCEPTION 'rulake.register: options must be a JSON object' USING ERRCODE = '22023';
 	END IF;
 	FOR v_key IN SELECT jsonb_object_keys(options) LOOP
-		IF v_key NOT IN ('metric', 'seed', 'rerank_factor', 'lists', 'probes') THEN
+		IF v_key NOT IN ('metric', 'seed', 'rerank_factor', 'lists', 'probes', 'witness') THEN
 			RAISE EXCEPTION 'rulake.register: unknown option "%"', v_key
-				USING ERRCODE = '22023', HINT = 'Options are metric, seed, rerank_factor, lists and probes.';
+				USING ERRCODE = '22023', HINT = 'Options are metric, seed, rerank_factor, lists, probes and witness.';
 		END IF;
 	END LOOP;
+	-- witness: the bundle's rvf_witness (hex) the collection is pinned to; a bundle with
+	-- another one is refused when it is read (rulake.register_from_part sets it).
+	IF options ? 'witness' AND (jsonb_typeof(options->'witness') <> 'string'
+			OR options->>'witness' !~ '^[0-9a-f]{64}$' OR source LIKE 'table:%') THEN
+		RAISE EXCEPTION 'rulake.register: option witness must be 64 lowercase hex digits, for a bundle or remote source'
+			USING ERRCODE = '22023';
+	END IF;
 	IF v_metric NOT IN ('l2', 'ip', 'cosine') THEN
 		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
 			USING ERRCODE = '22023';

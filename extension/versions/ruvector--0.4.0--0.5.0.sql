@@ -136,11 +136,18 @@ BEGIN
 		RAISE EXCEPTION 'rulake.register: options must be a JSON object' USING ERRCODE = '22023';
 	END IF;
 	FOR v_key IN SELECT jsonb_object_keys(options) LOOP
-		IF v_key NOT IN ('metric', 'seed', 'rerank_factor', 'lists', 'probes') THEN
+		IF v_key NOT IN ('metric', 'seed', 'rerank_factor', 'lists', 'probes', 'witness') THEN
 			RAISE EXCEPTION 'rulake.register: unknown option "%"', v_key
-				USING ERRCODE = '22023', HINT = 'Options are metric, seed, rerank_factor, lists and probes.';
+				USING ERRCODE = '22023', HINT = 'Options are metric, seed, rerank_factor, lists, probes and witness.';
 		END IF;
 	END LOOP;
+	-- witness: the bundle's rvf_witness (hex) the collection is pinned to; a bundle with
+	-- another one is refused when it is read (rulake.register_from_part sets it).
+	IF options ? 'witness' AND (jsonb_typeof(options->'witness') <> 'string'
+			OR options->>'witness' !~ '^[0-9a-f]{64}$' OR source LIKE 'table:%') THEN
+		RAISE EXCEPTION 'rulake.register: option witness must be 64 lowercase hex digits, for a bundle or remote source'
+			USING ERRCODE = '22023';
+	END IF;
 	IF v_metric NOT IN ('l2', 'ip', 'cosine') THEN
 		RAISE EXCEPTION 'rulake.register: metric must be l2, ip or cosine, not "%"', v_metric
 			USING ERRCODE = '22023';
@@ -637,9 +644,11 @@ END
 $$;
 
 -- Invoker's rights: the same checks as rulake.register of the bundle (pg_read_server_files,
--- paths confined to rulake.bundle_root), which it ends with. Only a local bundle: a
--- backend never reaches the network (the refill worker does), so a remote bundle could not
--- be checked before it is registered.
+-- paths confined to rulake.bundle_root; a remote URL's host in rulake.allowed_hosts),
+-- which it ends with. The collection is pinned to the part's witness: a bundle with
+-- another one is refused whenever it is read. A local bundle is also checked now, field
+-- by field; a remote one is checked when the refill worker has fetched it (a backend never
+-- reaches the network).
 CREATE FUNCTION rulake.register_from_part(name text, part jsonb, consistency text DEFAULT 'fresh',
 		options jsonb DEFAULT '{}') RETURNS jsonb
 	LANGUAGE plpgsql
@@ -682,11 +691,20 @@ BEGIN
 			DETAIL = 'A version 1.0 part carries the witness only.',
 			HINT = 'Say where the bundle is with options {"source": "bundle:DIR"}.';
 	END IF;
-	IF v_source IS NULL OR v_source NOT LIKE 'bundle:%' THEN
-		RAISE EXCEPTION 'rulake.register_from_part: source must be bundle:DIR, not "%"', v_source
-			USING ERRCODE = '0A000',
-			DETAIL = 'A remote bundle cannot be checked against the part before it is registered.',
-			HINT = 'Register a remote bundle with rulake.register(name, url, ...) and compare rulake.witness(name).';
+	IF v_source IS NULL OR (v_source NOT LIKE 'bundle:%' AND v_source !~ '^https?://') THEN
+		RAISE EXCEPTION 'rulake.register_from_part: source must be bundle:DIR or an http(s) URL, not "%"', v_source
+			USING ERRCODE = '0A000';
+	END IF;
+	v_claimed := v_data->'rulake_witness';
+	IF jsonb_typeof(v_claimed->'rvf_witness') IS DISTINCT FROM 'string'
+			OR v_claimed->>'rvf_witness' !~ '^[0-9a-f]{64}$' THEN
+		RAISE EXCEPTION 'rulake.register_from_part: the part''s rvf_witness is not 64 hex digits'
+			USING ERRCODE = '22023';
+	END IF;
+	IF v_source ~ '^https?://' THEN
+		PERFORM rulake.register(name, v_source, consistency,
+			options - 'source' || jsonb_build_object('witness', v_claimed->>'rvf_witness'));
+		RETURN v_claimed || '{"verified": false}';
 	END IF;
 	IF NOT pg_has_role(current_user, 'pg_read_server_files', 'USAGE') THEN
 		RAISE EXCEPTION 'rulake.register_from_part: permission denied to register bundle collections'
@@ -696,7 +714,6 @@ BEGIN
 
 	-- Every field must be the same, not only the witness: a part whose fields were changed
 	-- but whose witness was not would otherwise pass for what it does not describe.
-	v_claimed := v_data->'rulake_witness';
 	v_found := rulake.verify_bundle(substr(v_source, 8)) - 'valid';
 	FOR v_key IN SELECT k FROM (SELECT jsonb_object_keys(v_found) UNION SELECT jsonb_object_keys(v_claimed)) x(k)
 			ORDER BY k <> 'rvf_witness', k LOOP
@@ -709,8 +726,9 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	PERFORM rulake.register(name, v_source, consistency, options - 'source');
-	RETURN v_found;
+	PERFORM rulake.register(name, v_source, consistency,
+		options - 'source' || jsonb_build_object('witness', v_claimed->>'rvf_witness'));
+	RETURN v_found || '{"verified": true}';
 END
 $$;
 COMMENT ON FUNCTION rulake.register_from_part(text, jsonb, text, jsonb) IS 'register the bundle an A2A rulake_witness part names, after checking it against the part''s witness';

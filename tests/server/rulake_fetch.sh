@@ -45,6 +45,21 @@ took=$(($(now_ms) - start))
 [[ "$n" == 10 ]] || fail "the good remote collection answered $n rows"
 ((took < 3000)) || fail "the good remote collection's first search took $took ms"
 echo "rulake_fetch: a good remote collection answered in $took ms while another fetch hangs: ok"
+# A part naming the remote copy of the bundle (rulake.register_from_part with a URL): the
+# collection is pinned to the part's witness, checked once the worker has fetched it.
+part=$("${PSQL[@]}" -c "SELECT a2a.rulake_part('items')")
+verified=$("${PSQL[@]}" -c "SELECT r->'verified' FROM rulake.register_from_part('from_part', '$part', 'eventual',
+  '{\"source\": \"$GOOD\", \"lists\": 20, \"probes\": 20}') r")
+[[ "$verified" == false ]] || fail "a remote part was reported verified before its fetch: $verified"
+n=$("${PSQL[@]}" -c "SET rulake.cold_wait = '20s'" -c "SELECT count(*) FROM rulake.search('from_part', $QUERY, 10)")
+[[ "$n" == 10 ]] || fail "the collection registered from a remote part answered $n rows"
+wrong=$(jq -c '.data.rulake_witness.rvf_witness = ("ab" * 32)' <<<"$part" 2>/dev/null ||
+  python3 -c 'import json, sys; p = json.loads(sys.argv[1]); p["data"]["rulake_witness"]["rvf_witness"] = "ab" * 32; print(json.dumps(p))' "$part")
+"${PSQL[@]}" -c "SELECT rulake.register_from_part('wrong_part', '$wrong', 'eventual', '{\"source\": \"$GOOD\"}')" >/dev/null
+out=$("${PSQL[@]}" -c "SET rulake.cold_wait = '20s'" -c "SELECT count(*) FROM rulake.search('wrong_part', $QUERY, 10)" 2>&1 || true)
+grep -q 'is not the one it was registered with' <<<"$out" || fail "a remote bundle with another witness than the part's was served: $out"
+"${PSQL[@]}" -c "SELECT rulake.unregister('from_part')" -c "SELECT rulake.unregister('wrong_part')" >/dev/null
+echo "rulake_fetch: a remote part registers pinned to its witness; another witness is refused: ok"
 start=$(now_ms)
 "${PSQL[@]}" -c "SELECT rulake.register('items2', 'table:public.items(id, v)', 'eventual', '{\"seed\": 5}')" >/dev/null
 wait_for "SELECT primes = 1 AND hits + misses = 0 FROM rulake.stats() WHERE collection = 'items2'" ||
