@@ -1,10 +1,13 @@
 // See http_fetch.h.
 #include "bundle/http_fetch.h"
 
+#include <cctype>
+
 #include <exception>
 
 #include "bundle/dir_commit.h"
 #include "bundle/publish.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/vectors_file.h"
 #include "bundle/verify.h"
@@ -91,6 +94,20 @@ std::string check_fetch_url(const std::string& url, const std::vector<std::strin
                             "A superuser adds it with ALTER SYSTEM SET rulake.allowed_hosts.");
 }
 
+namespace {
+
+// A file name with no directory, scheme or leading dot.
+bool plain_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name[0] == '.') return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 FetchResult fetch_bundle(const std::string& url, const std::string& dir, const FetchOptions& o) {
   std::string base = check_fetch_url(url, o.allowed_hosts);
   if (base.back() != '/') base += '/';
@@ -104,17 +121,19 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   download(sidecar_url, &sidecar_sink, o);
   result.bytes_downloaded += sidecar_sink.written;
   Sidecar s = parse_checked_sidecar(text, sidecar_url);
-  // The mirror relies on a digest-named data file the sidecar authenticates; a Rust
-  // sidecar has neither.
-  if (s.scheme != WitnessScheme::kNative)
-    throw FormatError("bundle sidecar at \"" + sidecar_url +
-                          "\" is in the Rust RuVector's format; remote bundles must be in this "
-                          "extension's format (read Rust bundles from a bundle:DIR source)",
-                      "format_version");
+  const bool rust = s.scheme != WitnessScheme::kNative;
+  // A Rust sidecar names its data file as it likes and does not authenticate it (its
+  // witness covers the name, not the bytes): only a plain file name next to the sidecar
+  // names something on the server, and is safe to append to the URL.
+  if (rust && !plain_file_name(s.data_ref))
+    throw FormatError("bundle sidecar at \"" + sidecar_url + "\" names data file \"" +
+                          s.data_ref.substr(0, 200) +
+                          "\"; a remote Rust bundle must name a file next to its sidecar",
+                      "data_ref");
   // Named by its digest, a new data file never replaces one the mirror's sidecar names
   // with other bytes, so the old bundle stays valid until the sidecar rename. The name is
   // also safe to append to the URL as it is.
-  if (s.data_ref != data_file_name(s.data_digest))
+  if (!rust && s.data_ref != data_file_name(s.data_digest))
     throw FormatError("bundle sidecar at \"" + sidecar_url + "\" names data file \"" + s.data_ref +
                           "\"; a remote bundle must name it by its digest, \"" +
                           data_file_name(s.data_digest) + "\", as publish does",
@@ -124,7 +143,12 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   ensure_directory(dir);
   UniqueFd dir_fd = open_directory(dir);
   try {
-    if (read_sidecar_checked(dir).rvf_witness == s.rvf_witness) {
+    // A Rust witness does not cover the data, so a Rust mirror is current only while the
+    // remote sidecar is byte for byte the one mirrored (its data is fetched again when the
+    // sidecar changes, not when only the data file does).
+    if (read_sidecar_checked(dir).rvf_witness == s.rvf_witness &&
+        (!rust || read_whole_file(open_file_in(dir_fd.get(), kSidecarName, dir).get(),
+                                  kMaxSidecarBytes, dir) == text)) {
       verify_bundle_or_throw(dir);  // the data too: a damaged mirror is fetched again
       return result;
     }
@@ -143,10 +167,22 @@ FetchResult fetch_bundle(const std::string& url, const std::string& dir, const F
   result.bytes_downloaded += data_sink.written;
   // The checks verify_bundle_or_throw makes, on the temp file before it is named: the
   // sidecar was checked against its witness above, the data is checked against the sidecar.
-  VectorsScan scan = scan_vectors_file(data_fd.get(), data_sink.label, nullptr);
-  check_vectors_match(s, scan, data_url);
+  if (rust) {
+    // Nothing authenticates the bytes: check that they are a ruvec1 file of the sidecar's
+    // dimensions with finite values, as a local Rust bundle is checked when read.
+    VectorsScan scan = scan_ruvec1_file(data_fd.get(), data_sink.label, nullptr);
+    s.data_digest = scan.digest;
+    check_vectors_match(s, scan, data_url);
+  } else {
+    VectorsScan scan = scan_vectors_file(data_fd.get(), data_sink.label, nullptr);
+    check_vectors_match(s, scan, data_url);
+  }
   fsync_or_throw(data_fd.get(), data_sink.label);
   data_fd.reset();
+  // A Rust data file's name may be the one the mirror holds now: between this rename and
+  // the sidecar's, a reader sees the old sidecar with the new data. Its cache key covers
+  // the data it read (their digest), and a shape that does not match is refused, so it
+  // serves the rows it read or an error, and the next read sees the new bundle.
   rename_in(dir_fd.get(), data_tmp.name(), s.data_ref, dir);
   data_tmp.disarm();
   fsync_or_throw(dir_fd.get(), dir);

@@ -59,6 +59,22 @@ got=$(sql "SELECT id || '|' || to_char(distance, 'FM990.0000') FROM rulake.searc
 [[ "$got" == "$expected" ]] || fail "search of the Rust bundle: expected $expected, got $got"
 [[ $(sql "SELECT witness IS NOT NULL AND state = 'ready' FROM rulake.stats() WHERE collection = 'rv2'") == t ]] ||
   fail "the Rust bundle was not primed"
+
+# 2b. The same bundle served over HTTP, as a remote collection: the refill worker mirrors
+#     the sidecar and its ruvec1 file, and the search is the same.
+python3 tests/server/lib/bundle_server.py 0 "$FIX/v2" >"$CLUSTER_DIR/http.log" 2>&1 &
+SERVER_PIDS+=($!)
+for _ in $(seq 1 50); do grep -q '^PORT' "$CLUSTER_DIR/http.log" && break; sleep 0.1; done
+PORT=$(sed -n 's/^PORT //p' "$CLUSTER_DIR/http.log")
+[[ -n "$PORT" ]] || fail "the bundle server did not start"
+sql "ALTER SYSTEM SET rulake.allowed_hosts = '127.0.0.1'" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+sql "SELECT rulake.register('rv2_remote', 'http://127.0.0.1:$PORT/good/', 'eventual', '{\"lists\": 1, \"probes\": 1}')" >/dev/null
+got=$("${PSQL[@]}" -c "SET rulake.cold_wait = '20s'" -c "SELECT id || '|' || to_char(distance, 'FM990.0000') FROM rulake.search('rv2_remote', '[0.9,0.2,0.1,-0.3]', 8)")
+[[ "$got" == "$expected" ]] || fail "search of the remote Rust bundle: expected $expected, got $got"
+grep -q "^GET /good/$DATA" "$CLUSTER_DIR/http.log" || fail "the remote Rust bundle's data file was not fetched: $(cat "$CLUSTER_DIR/http.log")"
+echo "bundle_rust: the fixture served over HTTP mirrors and searches the same: ok"
 [[ $(sql "SELECT rulake.refresh('rv2')") == up_to_date ]] || fail "refresh of an unchanged Rust bundle"
 echo "bundle_rust: a bundle:DIR collection over the fixture searches exactly: ok"
 

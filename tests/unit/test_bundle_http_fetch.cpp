@@ -22,6 +22,7 @@
 
 #include "bundle/errors.h"
 #include "bundle/http_fetch.h"
+#include "bundle/rust_bundle.h"
 #include "bundle/sidecar_json.h"
 #include "bundle/verify.h"
 #include "loopback_listener.h"
@@ -454,6 +455,51 @@ TEST(BundleHttpFetch, BadContentIsRefused) {
   bundle_test::write_file(src.sub(kSidecar), sidecar);
   EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed);
   expect_mirror(m, second);
+}
+
+// A bundle of the Rust RuVector's format: its data file is not named by a digest and its
+// witness does not cover the bytes, so the mirror takes a plain file name next to the
+// sidecar only, checks the bytes are a ruvec1 file of the sidecar's shape, and fetches
+// again when the sidecar changes.
+TEST(BundleHttpFetch, RustBundlesAreMirrored) {
+  TempDir src, dst;
+  rb::BundleMeta meta;
+  meta.format = rb::BundleFormat::kRust;
+  meta.rotation_seed = 7;
+  meta.rerank_factor = 20;
+  meta.generation = std::uint64_t{1};
+  std::vector<std::int64_t> ids(50);
+  for (std::size_t i = 0; i < ids.size(); i++) ids[i] = static_cast<std::int64_t>(i);
+  rb::Sidecar published =
+      rb::publish_bundle_from_rows(src.path(), meta, 8, ids, bundle_test::pseudo_rows(50, 8, 1))
+          .sidecar;
+  FileServer server(src.path());
+  const std::string m = dst.sub("m");
+  EXPECT_TRUE(rb::fetch_bundle(server.url(), m, options()).changed);
+  EXPECT_EQ(rb::verify_bundle_or_throw(m).rvf_witness, published.rvf_witness);
+  EXPECT_EQ(bundle_test::list_dir(m), (std::vector<std::string>{kSidecar, published.data_ref}));
+  EXPECT_FALSE(rb::fetch_bundle(server.url(), m, options()).changed);
+
+  // A data file that is not ruvec1 of the sidecar's shape is refused; the mirror stays.
+  std::string good = bundle_test::read_file(src.sub(published.data_ref));
+  std::string sidecar = bundle_test::read_file(src.sub(kSidecar));
+  bundle_test::write_file(src.sub(published.data_ref), good.substr(0, good.size() - 4));
+  bundle_test::write_file(src.sub(kSidecar), sidecar + " ");  // changed: fetched again
+  EXPECT_THROW(rb::fetch_bundle(server.url(), m, options()), rb::BundleError);
+  EXPECT_EQ(rb::verify_bundle_or_throw(m).rvf_witness, published.rvf_witness);
+  bundle_test::write_file(src.sub(published.data_ref), good);
+
+  // A data_ref that is not a file next to the sidecar names nothing on the server: refused
+  // before any data is requested.
+  rb::Sidecar uri = published;
+  uri.data_ref = "file:///etc/passwd";
+  uri.rvf_witness = rb::compute_rust_witness(uri);
+  bundle_test::write_file(src.sub(kSidecar), rb::rust_sidecar_to_json(uri));
+  server.take_requests();
+  std::string message =
+      error_of<rb::FormatError>([&] { rb::fetch_bundle(server.url(), m, options()); });
+  EXPECT_TRUE(contains(message, "must name a file next to its sidecar")) << message;
+  EXPECT_EQ(server.take_requests(), std::vector<std::string>{kSidecar});
 }
 
 TEST(BundleHttpFetch, SizeLimitsAndBrokenTransfers) {
