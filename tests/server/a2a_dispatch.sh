@@ -9,25 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
-WORK=$(mktemp -d /tmp/ruvector-a2a.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  cluster_stop
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() { echo "a2a_dispatch: $1: ok"; }
-die() {
-  echo "a2a_dispatch: $1" >&2
-  [[ -n "${CLUSTER_DIR:-}" ]] && tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
-expect() {  # expect WHAT ACTUAL WANTED
-  [[ "$2" == "$3" ]] || die "$1: got '$2', expected '$3'"
-  ok "$1"
-}
+source tests/server/lib/a2a.sh
+a2a_test_start a2a_dispatch
 
 python3 tests/a2a/hostile_peer.py 0 >"$WORK/hostile.out" 2>&1 &
 PIDS+=($!)

@@ -7,24 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/cluster.sh
-WORK=$(mktemp -d /tmp/ruvector-a2a-draft.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  cluster_stop
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-ok() { echo "a2a_draft: $1: ok"; }
-die() {
-  echo "a2a_draft: $1" >&2
-  [[ -n "${CLUSTER_DIR:-}" ]] && tail -20 "$CLUSTER_DIR/server.log" >&2
-  exit 1
-}
-expect() {  # expect WHAT ACTUAL WANTED
-  [[ "$2" == "$3" ]] || die "$1: got '$2', expected '$3'"
-  ok "$1"
-}
+source tests/server/lib/a2a.sh
+a2a_test_start a2a_draft
 field() {  # field a.b.0.c <<<JSON: a string as is, anything else as compact JSON, "" if absent
   python3 -c 'import json, sys
 v = json.load(sys.stdin)
