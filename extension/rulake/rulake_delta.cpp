@@ -12,13 +12,16 @@
 
 #include "extension/boundary.h"
 #include "extension/rulake/rulake_source.h"
+#include "extension/user_switch.h"
 #include "extension/vector/vector_type.h"
 #include "rulake/collection_index.h"
 #include "rulake/overlay.h"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -56,10 +59,20 @@ struct Changes {
   uint64 count;
 };
 
-// Postgres code, in the caller's memory context.
+// Postgres code, in the caller's memory context. The log's ids are readable by no role but
+// the extension's owner (a role may SELECT some columns of a table and not its id): they
+// are read here as the bootstrap superuser, for this collection's table and id column only,
+// once the caller may read that column, as every searcher and the worker (as the owner)
+// were checked to.
 Changes read_changes(const Collection& c, const char* since) {
   Changes out{false, false, false, nullptr, nullptr, 0};
   MemoryContext caller = CurrentMemoryContext;
+  AttrNumber id_attnum = get_attnum(c.relid, c.id_column);
+  if (id_attnum == InvalidAttrNumber ||
+      (pg_class_aclcheck(c.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+       pg_attribute_aclcheck(c.relid, id_attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
+    return out;  // not usable: a full prime raises the permission error
+  SavedUser saved = switch_user(BOOTSTRAP_SUPERUSERID);
   Oid types[3] = {OIDOID, TEXTOID, NAMEOID};
   Datum values[3] = {ObjectIdGetDatum(c.relid), CStringGetTextDatum(since),
                      CStringGetDatum(c.id_column)};
@@ -86,6 +99,7 @@ Changes read_changes(const Collection& c, const char* since) {
     MemoryContextSwitchTo(old);
   }
   SPI_finish();
+  restore_user(saved);
   return out;
 }
 

@@ -50,7 +50,9 @@ SELECT pg_catalog.pg_extension_config_dump('rulake.table_writes', '');
 -- row written by hand gains nothing.
 REVOKE ALL ON rulake.collections, rulake.table_writes FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON rulake.collections TO PUBLIC;
-GRANT SELECT ON rulake.table_writes TO PUBLIC;
+-- Not id_column and ids: which ids a statement touched is for those who may read the id
+-- column, and ruLake reads them itself after checking that (rulake_delta.cpp).
+GRANT SELECT (relid, weight, xmin, xid, folded) ON rulake.table_writes TO PUBLIC;
 GRANT USAGE ON SCHEMA rulake TO PUBLIC;
 
 -- Whether the current user may read a table collection's rows: SELECT on both columns

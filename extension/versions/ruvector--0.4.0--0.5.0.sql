@@ -37,6 +37,10 @@ ALTER TABLE rulake.table_writes
 	ADD COLUMN id_column name,
 	ADD COLUMN ids bigint[],
 	ADD COLUMN folded boolean NOT NULL DEFAULT false;
+-- Not id_column and ids: which ids a statement touched is for those who may read the id
+-- column, and ruLake reads them itself after checking that (rulake_delta.cpp).
+REVOKE SELECT ON rulake.table_writes FROM PUBLIC;
+GRANT SELECT (relid, weight, xmin, xid, folded) ON rulake.table_writes TO PUBLIC;
 DROP INDEX rulake.table_writes_relid;
 CREATE INDEX table_writes_relid ON rulake.table_writes (relid, xid);
 

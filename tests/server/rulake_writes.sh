@@ -179,3 +179,12 @@ top=$(psql -X -qtA -U writer -c "SELECT id FROM rulake.search('mine', array_fill
 d=$(psql -X -qtA -U writer -c "SELECT deltas FROM rulake.stats() WHERE collection = 'mine'")
 [[ $d -ge 1 ]] || fail "the login role's write was not folded in (deltas $d)"
 echo "rulake_writes: a login role's table takes its writes as overlays: ok"
+
+# Which ids a write touched is for those who may read the id column: a role that may read
+# only the vector column reads the generation, not the logged ids.
+"${PSQL[@]}" -c "CREATE ROLE peek LOGIN" -c "GRANT SELECT (v) ON t TO peek" >/dev/null
+gen=$(psql -X -qtA -U peek -c "SELECT sum(weight) > 0 FROM rulake.table_writes WHERE relid = 't'::regclass")
+[[ "$gen" == t ]] || fail "a reader of the vector column cannot read the table's generation: $gen"
+out=$(psql -X -qtA -U peek -c "SELECT ids FROM rulake.table_writes" 2>&1 || true)
+grep -q 'permission denied' <<<"$out" || fail "a role that may not read the id column read the logged ids: $out"
+echo "rulake_writes: the logged ids are hidden from a role that may not read the id column: ok"
