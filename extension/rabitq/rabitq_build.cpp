@@ -19,6 +19,7 @@
 #include "ivf/assign.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
+#include "ivf/nearest_projected.h"
 #include "ivf/parallel.h"
 #include "ivf/priority_sample.h"
 #include "rabitq/calibration.h"
@@ -397,9 +398,14 @@ void sample_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, boo
 void compute_batch(BuildState* st) {
   if (st->batch_rows == 0) return;
   rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
-  ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
-                               st->padded_dim, /*inner_product=*/false, st->threads,
-                               st->batch_lists);
+  if (st->projection.rank > 0) {
+    ivf::nearest_centroids_projected(st->batch_rotated, st->batch_rows, st->projection,
+                                     st->threads, st->batch_lists);
+  } else {
+    ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
+                                 st->padded_dim, /*inner_product=*/false, st->threads,
+                                 st->batch_lists);
+  }
   const Size tuple_size = st->tuple_size;
   const Size ex_size = st->ex_size;
   memset(st->batch_codes, 0, tuple_size * st->batch_rows);
@@ -491,6 +497,19 @@ void allocate_batch(BuildState* st) {
   st->tuple_scratch = static_cast<char*>(palloc(st->tuple_size));
   if (st->ex_size > 0) {
     st->batch_ex = static_cast<char*>(palloc_extended(batch * st->ex_size, MCXT_ALLOC_HUGE));
+  }
+  // Each participant of a parallel build derives the same projection from the same
+  // centroids. It is small (under 1 MB at 2000 lists of 832 dimensions); making it takes a
+  // transient copy of the centroids.
+  st->projection = ivf::CentroidProjection{};
+  const uint32 rank = ivf::projection_rank(st->lists, st->padded_dim);
+  if (rank > 0) {
+    auto* buffer = static_cast<float*>(palloc_extended(
+        sizeof(float) * ivf::projection_floats(st->lists, st->padded_dim, rank), MCXT_ALLOC_HUGE));
+    guard([&] {
+      ivf::build_projection(st->centroids, st->lists, st->padded_dim, rank, st->threads, buffer,
+                            &st->projection);
+    });
   }
 }
 

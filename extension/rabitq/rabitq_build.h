@@ -5,6 +5,7 @@
 #pragma once
 
 #include "extension/rabitq/rabitq.h"
+#include "ivf/nearest_projected.h"
 
 extern "C" {
 #include "nodes/execnodes.h"
@@ -40,6 +41,9 @@ struct BuildState {
 
   // assignment
   const float* centroids;  // lists × padded_dim, rotated
+  // The centroids through a low-rank subspace, for the assignment (ivf/nearest_projected.h);
+  // rank 0 where the plain scan is as fast.
+  ivf::CentroidProjection projection;
   RabitqListEntry* entries;
   uint32 batch_rows;
   uint32 batch_limit;  // rows per batch: kAssignBatch, fewer when maintenance_work_mem is tight
