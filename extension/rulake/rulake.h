@@ -55,7 +55,9 @@ struct CacheEntry {
   uint64 bytes;
   uint64 rows;
   pg_atomic_uint32 pins;
-  pg_atomic_uint64 last_used;  // RulakeShared::clock when last searched
+  // RulakeShared::clock when last searched; what the worker installs starts from the
+  // collection's last search (searched_tick), so its own primes never make an entry recent.
+  pg_atomic_uint64 last_used;
   // An overlay's base entry, which it keeps pinned for its whole life; -1 for an image.
   int base;
   // A table's rows were read under this snapshot (pg_snapshot text, in the area): what the
@@ -78,9 +80,10 @@ struct CollectionState {
   TimestampTz last_primed;
   // TimestampTz, by a backend: the refill worker re-primes on this demand.
   pg_atomic_uint64 last_searched;
-  int builder;               // pid of the backend priming or advancing its image, 0 when none
-  TimestampTz last_checked;  // when the source's witness was last compared (eventual)
-  bool refill_wanted;        // a backend waits for the worker to fetch or prime this
+  pg_atomic_uint64 searched_tick;  // RulakeShared::clock at its last search, 0 for never
+  int builder;                     // pid of the backend priming or advancing its image, 0 when none
+  TimestampTz last_checked;        // when the source's witness was last compared (eventual)
+  bool refill_wanted;              // a backend waits for the worker to fetch or prime this
   char last_error[512];
   // The refill worker backs off a collection that fails, and separately a remote bundle
   // whose fetch fails (back_off in rulake_source.cpp); a success resets the count.
@@ -163,17 +166,34 @@ struct Pinned {
   } layer[3];
 };
 constexpr int kMaxOverlayDepth = 2;
-Pinned pin_entry(const CacheKey& key);
+// Whether a pin or an install is a search's, which makes the entry the most recently
+// used, or the refill worker's, which leaves the LRU order to the searches.
+enum class Use { kSearch, kBackground };
+Pinned pin_entry(const CacheKey& key, Use use);
 // Entries one backend may hold pinned at once (a federated search pins one per shard).
 constexpr int kMaxPinsPerBackend = 64;
 void unpin_entry(int entry);
+// An entry's place in the LRU order when it is installed: kUsedNow for a search's, or the
+// searched_tick of the collection the worker installs it for (search_tick()).
+constexpr uint64 kUsedNow = PG_UINT64_MAX;
+uint64 search_tick(const char* collection);
 // Copies an image into the cache under `key`, evicting least recently used entries to make
 // room; returns false when it cannot fit even in an empty cache. An entry already there
 // under the same key (primed concurrently) is kept, the copy discarded, and *added false.
 // `snapshot` (may be nullptr) is kept with it. An overlay names its base entry, which the
-// caller has pinned; false, too, when that base was dropped meanwhile.
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added,
-                   const char* snapshot = nullptr, int base = -1);
+// caller has pinned; false, too, when that base was dropped meanwhile. An overlay installed
+// in the background is as recent as its base, the newest of its family.
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows,
+                   uint64 last_used, bool* added, const char* snapshot = nullptr, int base = -1);
+// The same in two steps, for an image built in place: reserve_entry takes `bytes` in the
+// area, evicting as install_entry does (InvalidDsaPointer when they cannot fit), and the
+// chunk is the caller's, seen by no search, until install_reserved takes it (or frees it,
+// keeping a concurrent prime's entry) or discard_reserved frees it. When install_reserved
+// returns false the chunk is still the caller's.
+dsa_pointer reserve_entry(Size bytes);
+void discard_reserved(dsa_pointer image);
+bool install_reserved(const CacheKey& key, dsa_pointer image, Size bytes, uint64 rows,
+                      uint64 last_used, bool* added, const char* snapshot = nullptr, int base = -1);
 // Marks the entry dead (freed now, or by its last unpin).
 void drop_entry(const CacheKey& key);
 bool entry_present(const CacheKey& key, uint64* bytes);

@@ -52,6 +52,7 @@ void clear_state(CollectionState* c) {
   pg_atomic_init_u64(&c->misses, 0);
   pg_atomic_init_u64(&c->deltas, 0);
   pg_atomic_init_u64(&c->last_searched, 0);
+  pg_atomic_init_u64(&c->searched_tick, 0);
 }
 
 void startup_shmem() {
@@ -275,7 +276,7 @@ void release_pins_at_subabort(SubXactEvent event, SubTransactionId, SubTransacti
 
 }  // namespace
 
-Pinned pin_entry(const CacheKey& key) {
+Pinned pin_entry(const CacheKey& key, Use use) {
   RulakeShared* s = shared();
   Pinned out;
   memset(&out, 0, sizeof(out));
@@ -288,8 +289,8 @@ Pinned pin_entry(const CacheKey& key) {
   if (i >= 0) {
     CacheEntry* e = &s->entries[i];
     pg_atomic_fetch_add_u32(&e->pins, 1);
-    uint64 tick = pg_atomic_add_fetch_u64(&s->clock, 1);
-    pg_atomic_write_u64(&e->last_used, tick);
+    uint64 tick = use == Use::kSearch ? pg_atomic_add_fetch_u64(&s->clock, 1) : 0;
+    if (tick != 0) pg_atomic_write_u64(&e->last_used, tick);
     out.entry = i;
     out.image = dsa_get_address(dsa, e->image);
     out.bytes = e->bytes;
@@ -301,7 +302,7 @@ Pinned pin_entry(const CacheKey& key) {
     out.depth = n - 1;
     for (int l = 0; l < n; l++) {
       CacheEntry* le = &s->entries[chain[n - 1 - l]];
-      pg_atomic_write_u64(&le->last_used, tick);
+      if (tick != 0) pg_atomic_write_u64(&le->last_used, tick);
       out.layer[l] = {chain[n - 1 - l], dsa_get_address(dsa, le->image),
                       static_cast<Size>(le->bytes), snapshot_of(*le)};
     }
@@ -352,38 +353,62 @@ dsa_pointer allocate_evicting(Size bytes) {
 
 }  // namespace
 
-bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows, bool* added,
-                   const char* snapshot, int base) {
+dsa_pointer reserve_entry(Size bytes) {
+  shared();
+  return allocate_evicting(bytes);
+}
+
+void discard_reserved(dsa_pointer image) {
+  shared();
+  dsa_free(dsa, image);
+}
+
+uint64 search_tick(const char* collection) {
+  RulakeShared* s = shared();
+  LWLockAcquire(s->lock, LW_SHARED);
+  CollectionState* c = find_collection(collection, IfAbsent::kNull);
+  uint64 tick = c != nullptr ? pg_atomic_read_u64(&c->searched_tick) : 0;
+  LWLockRelease(s->lock);
+  return tick;
+}
+
+bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 rows,
+                   uint64 last_used, bool* added, const char* snapshot, int base) {
+  *added = false;
+  dsa_pointer p = reserve_entry(bytes);
+  if (!DsaPointerIsValid(p)) return false;
+  // The copy runs without the lock: searches of other entries go on meanwhile.
+  memcpy(dsa_get_address(dsa, p), image, bytes);
+  if (install_reserved(key, p, bytes, rows, last_used, added, snapshot, base)) return true;
+  dsa_free(dsa, p);
+  return false;
+}
+
+bool install_reserved(const CacheKey& key, dsa_pointer p, Size bytes, uint64 rows, uint64 last_used,
+                      bool* added, const char* snapshot, int base) {
   RulakeShared* s = shared();
   *added = false;
-  dsa_pointer p = allocate_evicting(bytes);
-  if (!DsaPointerIsValid(p)) return false;
   dsa_pointer snap = InvalidDsaPointer;
   if (snapshot != nullptr) {
     snap = allocate_evicting(strlen(snapshot) + 1);
-    if (!DsaPointerIsValid(snap)) {
-      dsa_free(dsa, p);
-      return false;
-    }
+    if (!DsaPointerIsValid(snap)) return false;
     strcpy(static_cast<char*>(dsa_get_address(dsa, snap)), snapshot);
   }
-  // The copy runs without the lock: searches of other entries go on meanwhile.
-  memcpy(dsa_get_address(dsa, p), image, bytes);
 
-  auto discard = [&] {
-    dsa_free(dsa, p);
+  auto discard_snapshot = [&] {
     if (DsaPointerIsValid(snap)) dsa_free(dsa, snap);
   };
   LWLockAcquire(s->lock, LW_EXCLUSIVE);
   if (find_entry(key) >= 0) {
     LWLockRelease(s->lock);
-    discard();  // primed concurrently by another backend: keep theirs
+    dsa_free(dsa, p);  // primed concurrently by another backend: keep theirs
+    discard_snapshot();
     return true;
   }
   // The caller's pin keeps the base's slot; dead, it is gone for new overlays.
   if (base >= 0 && s->entries[base].dead) {
     LWLockRelease(s->lock);
-    discard();
+    discard_snapshot();
     return false;
   }
   int slot = -1;
@@ -395,9 +420,13 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   }
   if (slot < 0) {
     LWLockRelease(s->lock);
-    discard();
+    discard_snapshot();
     return false;
   }
+  if (last_used == kUsedNow)
+    last_used = pg_atomic_add_fetch_u64(&s->clock, 1);
+  else if (base >= 0)
+    last_used = std::max(last_used, last_used_of(s->entries[base]));
   CacheEntry* e = &s->entries[slot];
   clear_entry(e);
   e->used = true;
@@ -405,7 +434,7 @@ bool install_entry(const CacheKey& key, const void* image, Size bytes, uint64 ro
   e->image = p;
   e->bytes = bytes;
   e->rows = rows;
-  pg_atomic_write_u64(&e->last_used, pg_atomic_add_fetch_u64(&s->clock, 1));
+  pg_atomic_write_u64(&e->last_used, last_used);
   e->snapshot = snap;
   e->base = base;
   if (base >= 0) {

@@ -179,7 +179,7 @@ enum class Fold { kDone, kNewer, kNo };
 // Installs under `target` the layers of `start` up to `level` (its own depth, or a lower
 // layer when `start` is newer than this snapshot) with the writes since that layer folded
 // in.
-Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& target) {
+Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& target, Use use) {
   const Pinned::Layer& image = start.layer[0];
   const Pinned::Layer* l1 = level >= 1 ? &start.layer[1] : nullptr;
   const Pinned::Layer* l0 = level >= 2 ? &start.layer[2] : nullptr;
@@ -206,6 +206,7 @@ Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& t
     return not_folded(c, "rulake.rebuild_threshold is passed"), Fold::kNo;
   Fetched rows = fetch_rows(c, changes.ids, changes.count, info.dim);
   if (!rows.ok) return not_folded(c, "a written row has other dimensions"), Fold::kNo;
+  const uint64 last_used = use == Use::kSearch ? kUsedNow : search_tick(c.name);
   bool installed = guard([&] {
     core::Folded f =
         core::fold_layers(image.bytes, image.size, l1 ? l1->bytes : nullptr, l1 ? l1->size : 0,
@@ -214,7 +215,7 @@ Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& t
     int parent = f.over_l1 ? l1->entry : image.entry;
     return pg_call([&] {
       bool added = false;
-      return install_entry(target, f.overlay.data(), f.overlay.size(), info.rows, &added,
+      return install_entry(target, f.overlay.data(), f.overlay.size(), info.rows, last_used, &added,
                            changes.now, parent);
     });
   });
@@ -223,25 +224,25 @@ Fold fold(const Collection& c, const Pinned& start, int level, const CacheKey& t
 
 }  // namespace
 
-Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& target,
+Pinned advance(const Collection& c, const CacheKey& start_key, const CacheKey& target, Use use,
                bool* newest) {
   Pinned none;
   memset(&none, 0, sizeof(none));
   none.entry = -1;
   *newest = false;
   if (c.kind != kSourceTable || c.foreign || rebuild_threshold <= 0) return none;
-  Pinned start = pin_entry(start_key);
+  Pinned start = pin_entry(start_key, use);
   if (start.entry < 0) return none;
   // From the top layer, or, when that one is newer than this snapshot (a search of an
   // older snapshot, e.g. REPEATABLE READ), from the layers below it.
   Fold done = Fold::kNewer;
   for (int level = start.depth; level >= 0 && done == Fold::kNewer; level--) {
-    done = fold(c, start, level, target);
+    done = fold(c, start, level, target, use);
     if (done == Fold::kDone) *newest = level == start.depth;
   }
   unpin_entry(start.entry);
   if (done != Fold::kDone) return none;
-  return pin_entry(target);
+  return pin_entry(target, use);
 }
 
 void note_advanced(const Collection& c, const CacheKey& key, bool newest) {
@@ -259,7 +260,8 @@ void note_advanced(const Collection& c, const CacheKey& key, bool newest) {
 
 bool overlay_heavy(const CacheKey& key) {
   if (rebuild_threshold <= 0) return false;
-  Pinned p = pin_entry(key);
+  // The worker's look, not a search: it leaves the entry's place in the LRU order.
+  Pinned p = pin_entry(key, Use::kBackground);
   if (p.entry < 0) return false;
   bool heavy = false;
   if (p.depth > 0) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -203,23 +204,56 @@ void close_table_cursor(TableCursor* cursor) {
   MemoryContextDelete(cursor->batch_context);
 }
 
-// Installs the image, or keeps it as this search's private image: its bytes change hands
-// without a copy, so a prime never holds two images.
-void finish_prime(core::Image* image, uint64 rows, bool share, const char* snapshot, Primed* out) {
+// Builds the rows into an image and installs it, or keeps it as this search's private
+// image. An image for the cache is built in the chunk of the cache that will hold it,
+// taken (and the entries evicted for it) before the build: the rows move into it as the
+// builder gives up their memory, so a prime never holds two images. Until it is installed
+// no search can see the chunk, and an error in the build frees it.
+void finish_prime(const Collection& c, core::IndexBuilder* builder, bool share, Use use,
+                  const char* snapshot, Primed* out) {
+  const uint64 rows = builder->rows();
+  const void* built = nullptr;  // the image in a chunk the cache did not take
+  Size bytes = 0;
+  dsa_pointer chunk = InvalidDsaPointer;
   if (share) {
-    out->installed = pg_call([&] {
-      return install_entry(out->key, image->data(), image->size(), rows, &out->added, snapshot);
-    });
+    bytes = builder->image_size();
+    const uint64 last_used =
+        use == Use::kSearch ? kUsedNow : pg_call([&] { return search_tick(c.name); });
+    chunk = pg_call([&] { return reserve_entry(bytes); });
+    if (DsaPointerIsValid(chunk)) {
+      try {
+        built = pg_call([&] { return dsa_get_address(area(), chunk); });
+        builder->finish_into(const_cast<void*>(built), bytes);
+      } catch (...) {
+        pg_call([&] { discard_reserved(chunk); });
+        throw;
+      }
+      out->installed = pg_call([&] {
+        return install_reserved(out->key, chunk, bytes, rows, last_used, &out->added, snapshot);
+      });
+    }
     if (!out->installed) {
       pg_call([&] {
         ereport(WARNING,
                 (errmsg("rulake collection index of %zu bytes does not fit in rulake.cache_size "
                         "(%d MB) now; searching it without caching",
-                        image->size(), cache_size_mb)));
+                        bytes, cache_size_mb)));
       });
     }
   }
   if (out->installed) return;
+  core::Image image;
+  if (built != nullptr) {
+    // Built, then refused (no slot free, or no room left for its snapshot): a rare path,
+    // where the image is copied out for this search alone.
+    auto* copy = static_cast<unsigned char*>(std::malloc(bytes));
+    if (copy != nullptr) memcpy(copy, built, bytes);
+    pg_call([&] { discard_reserved(chunk); });
+    if (copy == nullptr) throw std::bad_alloc();
+    image = core::Image(copy, bytes);
+  } else {
+    image = builder->finish();
+  }
   out->private_image = pg_call([&] {
     auto* p = static_cast<PrivateImage*>(palloc0(sizeof(PrivateImage)));
     p->callback.func = free_private_bytes;
@@ -227,11 +261,11 @@ void finish_prime(core::Image* image, uint64 rows, bool share, const char* snaps
     MemoryContextRegisterResetCallback(CurrentMemoryContext, &p->callback);
     return p;
   });
-  out->private_image->size = image->size();
-  out->private_image->bytes = image->release();
+  out->private_image->size = image.size();
+  out->private_image->bytes = image.release();
 }
 
-Primed prime_table(const Collection& c) {
+Primed prime_table(const Collection& c, Use use) {
   Primed out;
   memset(&out, 0, sizeof(out));
   TableCursor cursor;
@@ -255,9 +289,7 @@ Primed prime_table(const Collection& c) {
     // A foreign table has no write log to fold into overlays: no snapshot kept for them.
     out.key = compute_table_key(c, c.foreign ? foreign_generation() : cursor.generation);
     out.rerank_factor = c.rerank_factor;
-    uint64 rows = builder.rows();
-    core::Image image = builder.finish();
-    finish_prime(&image, rows, !cursor.own_writes, c.foreign ? nullptr : cursor.snapshot, &out);
+    finish_prime(c, &builder, !cursor.own_writes, use, c.foreign ? nullptr : cursor.snapshot, &out);
   });
   return out;
 }
@@ -299,7 +331,7 @@ class BundlePrimer : public bundle::BundleSink {
   bool bad_value_ = false;
 };
 
-Primed prime_bundle(const Collection& c) {
+Primed prime_bundle(const Collection& c, Use use) {
   Primed out;
   memset(&out, 0, sizeof(out));
   char* dir = bundle_dir(c);
@@ -319,9 +351,7 @@ Primed prime_bundle(const Collection& c) {
     out.key.metric = c.metric;
     out.key.lists = c.lists;
     out.rerank_factor = s.rerank_factor;
-    uint64 rows = primer.builder().rows();
-    core::Image image = primer.builder().finish();
-    finish_prime(&image, rows, true, nullptr, &out);
+    finish_prime(c, &primer.builder(), true, use, nullptr, &out);
     return true;
   });
   if (!pinned_ok) refuse_bundle(c, refused);
@@ -330,8 +360,8 @@ Primed prime_bundle(const Collection& c) {
 
 }  // namespace
 
-Primed prime(const Collection& c) {
-  return c.kind == kSourceTable ? prime_table(c) : prime_bundle(c);
+Primed prime(const Collection& c, Use use) {
+  return c.kind == kSourceTable ? prime_table(c, use) : prime_bundle(c, use);
 }
 
 void free_private_image(PrivateImage* image) {

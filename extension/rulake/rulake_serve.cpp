@@ -57,6 +57,9 @@ void count(const Collection& c, bool hit, const CacheKey* key) {
   TimestampTz now = GetCurrentTimestamp();
   CollectionState* state = lock_collection(c.name);
   pg_atomic_write_u64(&state->last_searched, static_cast<uint64>(now));
+  // The clock as this search left it: what the worker's installs for this collection
+  // start from in the LRU order, without a tick of their own.
+  pg_atomic_write_u64(&state->searched_tick, pg_atomic_read_u64(&s->clock));
   pg_atomic_fetch_add_u64(hit ? &state->hits : &state->misses, 1);
   bool changed = key != nullptr &&
                  !(state->has_key && state->status == kReady && keys_equal(state->key, *key));
@@ -131,7 +134,7 @@ Primed prime_noting_failure(const Collection& c) {
   MemoryContext caller = CurrentMemoryContext;
   Primed p;
   PG_TRY();
-  { p = prime(c); }
+  { p = prime(c, Use::kSearch); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(caller);
@@ -204,7 +207,7 @@ Served serve(const Collection& c) {
   out.rerank_factor = source.rerank_factor;
   bool claimed = false;  // this backend holds the collection's build claim
   if (!source.own_writes) {
-    out.pin = pin_entry(source.key);
+    out.pin = pin_entry(source.key, Use::kSearch);
     out.image_key = served_key(out.pin, source.key);
     if (out.pin.entry >= 0) {
       count(c, true, &source.key);
@@ -218,7 +221,7 @@ Served serve(const Collection& c) {
     TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), cold_wait_ms);
     while (!(claimed = claim_build(c.name))) {
       if (!wait_for_build(c.name, deadline)) break;
-      out.pin = pin_entry(source.key);
+      out.pin = pin_entry(source.key, Use::kSearch);
       out.image_key = served_key(out.pin, source.key);
       if (out.pin.entry >= 0) {
         count(c, true, &source.key);
@@ -229,7 +232,7 @@ Served serve(const Collection& c) {
     // The cache holds another state of the table: fold the writes since into it.
     if (c.kind == kSourceTable && v.has_key) {
       bool newest = false;
-      out.pin = advance(c, v.key, source.key, &newest);
+      out.pin = advance(c, v.key, source.key, Use::kSearch, &newest);
       out.image_key = served_key(out.pin, source.key);
       if (out.pin.entry >= 0) {
         if (claimed) end_build();
@@ -252,7 +255,7 @@ Served serve(const Collection& c) {
       out.image_key = 0;
       return out;
     }
-    out.pin = pin_entry(p.key);
+    out.pin = pin_entry(p.key, Use::kSearch);
     out.image_key = image_key(p.key);
     if (out.pin.entry >= 0) return out;
     // Evicted between install and pin by concurrent primes of other collections.

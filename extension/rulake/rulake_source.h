@@ -92,7 +92,9 @@ void free_private_image(PrivateImage* image);
 // on an estimate of the rows before any is read (the planner's, or the bundle's count) and
 // again as rows arrive. Installs the image in the cache unless the rows include this
 // transaction's own writes (other sessions must not see them); then, or when the cache
-// cannot make room, the image is returned in *private_image for this search alone.
+// cannot make room, the image is returned in *private_image for this search alone; an
+// installed image is built in the cache's memory, never held twice. `use` says whose
+// prime it is: the refill worker's does not make the entry recently used.
 // Returns the key it built.
 struct Primed {
   CacheKey key;
@@ -101,7 +103,7 @@ struct Primed {
   bool added;  // installed as a new entry, not found primed by someone else meanwhile
   PrivateImage* private_image;
 };
-Primed prime(const Collection& c);
+Primed prime(const Collection& c, Use use);
 
 // Serves `target`, the key a table collection has now, from `start`, an entry primed or
 // advanced earlier, by folding the writes logged since into an overlay (rulake_delta.cpp):
@@ -110,7 +112,9 @@ Primed prime(const Collection& c);
 // snapshot or gone), and the caller primes instead. Never for this transaction's own
 // writes: the caller checks SourceKey::own_writes. *newest says whether `target` carried
 // `start` forward (and replaced it) rather than serving an older snapshot from the base.
-Pinned advance(const Collection& c, const CacheKey& start, const CacheKey& target, bool* newest);
+// `use` as for prime().
+Pinned advance(const Collection& c, const CacheKey& start, const CacheKey& target, Use use,
+               bool* newest);
 // Counts an entry advance() installed in rulake.stats(); the collection uses it from now
 // on when it is the newest.
 void note_advanced(const Collection& c, const CacheKey& key, bool newest);

@@ -348,6 +348,8 @@ RUVECTOR_FUNCTION(rulake_stats) {
     uint64 hits = pg_atomic_read_u64(&state.hits);
     uint64 misses = pg_atomic_read_u64(&state.misses);
     uint64 total = hits + misses;
+    // A declaration with fewer columns (0.4.0's, kept as rulake.stats_0_4() for a user's
+    // view) gets the first ones: tuplestore_putvalues reads as many as setDesc has.
     Datum values[14];
     bool nulls[14] = {false};
     values[0] = CStringGetTextDatum(names[i]);

@@ -159,12 +159,12 @@ void refill_one(const char* name) {
     advanced.entry = -1;
     bool newest = false;
     if (due.ready && !evicted && !now.own_writes && !overlay_heavy(due.key))
-      advanced = advance(c, due.key, now.key, &newest);
+      advanced = advance(c, due.key, now.key, Use::kBackground, &newest);
     if (advanced.entry >= 0) {
       unpin_entry(advanced.entry);
       note_advanced(c, now.key, newest);
     } else {
-      Primed p = prime(c);
+      Primed p = prime(c, Use::kBackground);
       note_primed(c, p);
       free_private_image(p.private_image);
     }

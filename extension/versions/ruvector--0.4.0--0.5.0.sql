@@ -7,10 +7,8 @@
 -- matches a fresh 0.5.0 install.
 \echo Use "ALTER EXTENSION ruvector UPDATE TO '0.5.0'" to load this file. \quit
 
--- A new parameter and a new result column change the functions' signatures: replace them.
--- Neither has grants of its own, and nothing in the extension depends on them. (A view of
--- the user's over rulake.stats() would stop the DROP with a dependency error: drop it,
--- update, and create it again.)
+-- A new parameter and new result columns change the functions' signatures: replace them.
+-- Neither has grants of its own, and nothing in the extension depends on them.
 DROP FUNCTION rulake.publish_bundle(text, text);
 -- options: pii_policy, lineage_id (strings) and generation (a number or a string, e.g. an
 -- Iceberg snapshot id); the defaults are "", the collection's name and the table's generation.
@@ -21,13 +19,38 @@ COMMENT ON FUNCTION rulake.publish_bundle(text, text, jsonb) IS 'write a collect
 -- Same signature; the answer gained witness_scheme and data_authenticated.
 COMMENT ON FUNCTION rulake.verify_bundle(text) IS 'verify a bundle''s witness and data, in this extension''s or the Rust RuVector''s format; its fields, witness_scheme and data_authenticated as jsonb';
 
-DROP FUNCTION rulake.stats();
+-- CREATE OR REPLACE cannot add OUT columns, and a view of the user's over rulake.stats()
+-- would stop a DROP. The 0.4.0 function is renamed instead (a view refers to it by oid and
+-- keeps its columns: the C function fills as many as its declaration has) and dropped
+-- below unless something depends on it.
+ALTER FUNCTION rulake.stats() RENAME TO stats_0_4;
 CREATE FUNCTION rulake.stats()
 	RETURNS TABLE (collection text, witness text, consistency text, state text, primes bigint,
 		hits bigint, misses bigint, hit_rate double precision, bytes bigint, last_primed timestamptz,
 		last_error text, evictions bigint, last_searched timestamptz, deltas bigint)
 	AS 'MODULE_PATHNAME', 'rulake_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION rulake.stats() IS 'per collection: cache state, primes, hits, misses, bytes, last error, evictions, last search, writes folded in';
+-- A view (or anything else) over the old function keeps it, as the user's own object: out
+-- of the extension, so that pg_dump dumps it with the view, and the user drops it once the
+-- view reads rulake.stats() (docs/rulake.md, "Upgrading").
+DO $$
+DECLARE
+	users text;
+BEGIN
+	SELECT string_agg(DISTINCT pg_describe_object(classid, objid, objsubid), ', ') INTO users
+	FROM pg_depend
+	WHERE refclassid = 'pg_proc'::regclass AND refobjid = 'rulake.stats_0_4()'::regprocedure
+		AND deptype = 'n';
+	IF users IS NULL THEN
+		DROP FUNCTION rulake.stats_0_4();
+	ELSE
+		ALTER EXTENSION ruvector DROP FUNCTION rulake.stats_0_4();
+		COMMENT ON FUNCTION rulake.stats_0_4() IS 'the columns rulake.stats() had in ruvector 0.4.0, kept for the objects that read them';
+		RAISE WARNING 'rulake.stats() has new columns; % now read(s) rulake.stats_0_4(), its 0.4.0 columns', users
+			USING HINT = 'Recreate them over rulake.stats() to see evictions, last_searched and deltas, then DROP FUNCTION rulake.stats_0_4().';
+	END IF;
+END
+$$;
 
 -- The write log names what each statement touched (docs/rulake.md#writes). Rows logged
 -- before the update name nothing (ids NULL): a cached image older than them is primed in

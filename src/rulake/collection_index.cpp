@@ -391,35 +391,75 @@ void IndexBuilder::add(const std::int64_t* ids, const float* vectors, std::size_
   add_ids(ids, count);
 }
 
-Image IndexBuilder::finish() {
+std::uint64_t IndexBuilder::indexable_rows() {
   if (ids_added_ != rows_)
     throw std::invalid_argument(std::to_string(ids_added_) + " ids were added for " +
                                 std::to_string(rows_) + " rows");
   const std::uint32_t dim = params_.dim;
-  const Metric metric = params_.metric;
   const std::size_t row_bytes = sizeof(float) * dim;
-  auto row = [&](unsigned char* base, std::size_t i) {
-    return reinterpret_cast<float*>(base + i * row_bytes);
-  };
-
-  // Rows that can be indexed: cosine rows without a direction are dropped, the others
-  // keep their order.
-  std::size_t n = rows_;
-  std::vector<float> prepared(dim);
-  if (metric == Metric::kCosine) {
-    n = 0;
-    for (std::size_t i = 0; i < rows_; i++) {
-      if (!rabitq::prepare_vector(metric, row(vectors_, i), static_cast<int>(dim), prepared.data()))
+  // Cosine rows without a direction are dropped, the others keep their order.
+  if (params_.metric == Metric::kCosine) {
+    std::uint64_t n = 0;
+    std::vector<float> prepared(dim);
+    for (std::uint64_t i = 0; i < rows_; i++) {
+      float* row = reinterpret_cast<float*>(vectors_ + i * row_bytes);
+      if (!rabitq::prepare_vector(params_.metric, row, static_cast<int>(dim), prepared.data()))
         continue;
       if (n != i) {
-        std::memcpy(row(vectors_, n), row(vectors_, i), row_bytes);
+        std::memcpy(vectors_ + n * row_bytes, row, row_bytes);
         ids_[n] = ids_[i];
       }
       n++;
     }
+    rows_ = ids_added_ = n;
   }
-  if (n > UINT32_MAX) throw std::invalid_argument("an index image holds at most 2^32 - 1 rows");
+  if (rows_ > UINT32_MAX) throw std::invalid_argument("an index image holds at most 2^32 - 1 rows");
+  return rows_;
+}
 
+std::size_t IndexBuilder::image_size() { return image_header(params_, indexable_rows()).total; }
+
+namespace {
+
+// Encodes an image whose ids and rows (as added) are in their sections and whose other
+// bytes are zero: k-means on an even spread of rows, the centroids rotated, every row
+// placed in its list. The header goes in last, so a build that throws leaves none.
+void encode_image(const IndexParams& params, const Header& h, unsigned char* bytes) {
+  const std::size_t n = h.rows;
+  if (n > 0) {
+    const std::uint32_t dim = params.dim;
+    const unsigned char* rows_in = bytes + h.vectors;
+    std::size_t sample_n = sample_rows(h);
+    std::vector<float> centroids(std::size_t{h.lists} * dim);
+    ivf::KMeansOptions km = kmeans_options(params, h);
+    {
+      std::vector<float> sample(sample_n * dim);
+      for (std::size_t s = 0; s < sample_n; s++) {
+        const auto* row =
+            reinterpret_cast<const float*>(rows_in + (s * n / sample_n) * dim * sizeof(float));
+        rabitq::prepare_vector(params.metric, row, static_cast<int>(dim), sample.data() + s * dim);
+      }
+      ivf::train_kmeans(sample.data(), sample_n, dim, km, centroids.data());
+    }
+    rabitq::Rotator rotator(dim, params.seed);
+    float* rotated_centroids = section<float>(bytes, h.centroids);
+    for (std::uint32_t c = 0; c < h.lists; c++) {
+      rotator.rotate(centroids.data() + std::size_t{c} * dim,
+                     rotated_centroids + std::size_t{c} * h.padded_dim);
+    }
+    place_rows(h, bytes, km.threads);
+  }
+  std::memcpy(bytes, &h, sizeof(h));
+}
+
+// Rows moved out of the builder's buffer at a time before it is shrunk behind them.
+constexpr std::size_t kReleaseBytes = std::size_t{8} << 20;
+
+}  // namespace
+
+Image IndexBuilder::finish() {
+  const std::uint64_t n = indexable_rows();
+  const std::size_t row_bytes = sizeof(float) * params_.dim;
   // The row buffer becomes the image: grown to the image's size, the rows moved up to
   // their section, everything else zero.
   Header h = image_header(params_, n);
@@ -433,32 +473,37 @@ Image IndexBuilder::finish() {
   std::free(ids_);
   ids_ = nullptr;
   capacity_ = ids_added_ = rows_ = budgeted_ = 0;
-  std::memcpy(bytes, &h, sizeof(h));
-  if (n == 0) return image;
-  const std::uint32_t padded = h.padded_dim;
-  auto* rows_in = bytes + h.vectors;
-  auto prepare = [&](std::size_t i, float* out) {
-    rabitq::prepare_vector(metric, row(rows_in, i), static_cast<int>(dim), out);
-  };
-
-  // k-means in the original space on an even spread of rows, then centroids rotated.
-  std::size_t sample_n = sample_rows(h);
-  std::vector<float> centroids(std::size_t{h.lists} * dim);
-  ivf::KMeansOptions km = kmeans_options(params_, h);
-  {
-    std::vector<float> sample(sample_n * dim);
-    for (std::size_t s = 0; s < sample_n; s++) prepare(s * n / sample_n, sample.data() + s * dim);
-    ivf::train_kmeans(sample.data(), sample_n, dim, km, centroids.data());
-  }
-  rabitq::Rotator rotator(dim, params_.seed);
-  float* rotated_centroids = section<float>(bytes, h.centroids);
-  for (std::uint32_t c = 0; c < h.lists; c++) {
-    rotator.rotate(centroids.data() + std::size_t{c} * dim,
-                   rotated_centroids + std::size_t{c} * padded);
-  }
-
-  place_rows(h, bytes, km.threads);
+  encode_image(params_, h, bytes);
   return image;
+}
+
+void IndexBuilder::finish_into(void* out, std::size_t size) {
+  const std::uint64_t n = indexable_rows();
+  const Header h = image_header(params_, n);
+  if (out == nullptr || size != h.total)
+    throw std::invalid_argument("an image of " + std::to_string(h.total) + " bytes needs as many");
+  auto* bytes = static_cast<unsigned char*>(out);
+  std::size_t held = n * sizeof(float) * params_.dim;
+  std::memset(bytes, 0, h.vectors);
+  std::memset(bytes + h.vectors + held, 0, h.total - h.vectors - held);
+  if (n > 0) std::memcpy(bytes + h.ids, ids_, n * sizeof(std::int64_t));
+  std::free(ids_);
+  ids_ = nullptr;
+  // From the end, shrinking the buffer behind each block (a large block is given back to
+  // the system as it shrinks), so the rows and their copy never coexist in full.
+  while (held > 0) {
+    const std::size_t block = std::min(held, kReleaseBytes);
+    held -= block;
+    std::memcpy(bytes + h.vectors + held, vectors_ + held, block);
+    if (held > 0) {
+      void* p = std::realloc(vectors_, held);
+      if (p != nullptr) vectors_ = static_cast<unsigned char*>(p);  // else it stays as it was
+    }
+  }
+  std::free(vectors_);
+  vectors_ = nullptr;
+  capacity_ = ids_added_ = rows_ = budgeted_ = 0;
+  encode_image(params_, h, bytes);
 }
 
 std::vector<unsigned char> build_index(const IndexParams& params, const std::int64_t* ids,

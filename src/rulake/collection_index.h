@@ -101,8 +101,20 @@ class IndexBuilder {
   // in number. The builder is empty afterwards.
   Image finish();
 
+  // The size of the image finish() or finish_into() gives for the rows added so far, so
+  // that a caller can take the memory for it before the build (shared memory). Leaves out
+  // the rows the image leaves out (cosine rows without a direction); throws as finish().
+  std::size_t image_size();
+  // Builds the same bytes as finish() into `out`, image_size() bytes at an 8-byte aligned
+  // address, and empties the builder. The rows move into `out` and their memory is
+  // returned a block at a time as they go, so the build never holds them twice. On an
+  // exception `out` holds no image (its header is left zero).
+  void finish_into(void* out, std::size_t size);
+
  private:
   void hold(std::uint64_t rows);
+  // Drops cosine rows without a direction, checks the count; the rows the image holds.
+  std::uint64_t indexable_rows();
 
   IndexParams params_;
   Budget budget_;

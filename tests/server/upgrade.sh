@@ -111,4 +111,40 @@ SQL
   echo "upgrade: $from -> $current ok ($(wc -l <"$CLUSTER_DIR/fresh.txt") catalog lines compared)"
 done
 [[ $checked -gt 0 ]] || { echo "upgrade: no earlier version to update from" >&2; exit 1; }
+
+# A view of the user's over rulake.stats() made under 0.4.0, whose columns 0.5.0 extends:
+# the update goes through, the view keeps its columns (through the old function, now the
+# user's), the extension still matches a fresh install, and a dump restores the view.
+"${PSQL[@]}" -c "CREATE DATABASE user_view"
+"${PSQL[@]}" -d user_view <<'SQL'
+CREATE EXTENSION ruvector VERSION '0.4.0';
+CREATE TABLE items (id bigint PRIMARY KEY, v ruvector(4));
+INSERT INTO items SELECT i, ARRAY[i, 1, 2, 3]::real[] FROM generate_series(1, 50) i;
+SELECT rulake.register('items', 'table:public.items(id, v)', 'fresh', '{}');
+SELECT count(*) FROM rulake.search('items', '[1,1,2,3]', 3);
+CREATE VIEW lake_hits AS SELECT collection, hits, misses FROM rulake.stats();
+CREATE VIEW lake_all AS SELECT * FROM rulake.stats();
+SQL
+view_before=$("${PSQL[@]}" -d user_view -c "SELECT collection || ' ' || hits || ' ' || misses FROM lake_hits")
+update_out=$("${PSQL[@]}" -d user_view -c "ALTER EXTENSION ruvector UPDATE" 2>&1) ||
+  { echo "upgrade: 0.4.0 with a view over rulake.stats() did not update: $update_out" >&2; exit 1; }
+[[ "$update_out" == *"rulake.stats_0_4()"* ]] || { echo "upgrade: no warning about the kept function: $update_out" >&2; exit 1; }
+view_after=$("${PSQL[@]}" -d user_view -c "SELECT collection || ' ' || hits || ' ' || misses FROM lake_hits")
+[[ "$view_after" == "$view_before" && -n "$view_after" ]] ||
+  { echo "upgrade: the user's view answered '$view_before', then '$view_after'" >&2; exit 1; }
+columns=$("${PSQL[@]}" -d user_view -c "SELECT (SELECT count(*) FROM jsonb_object_keys(to_jsonb(a))) || ' ' ||
+  (SELECT count(*) FROM jsonb_object_keys(to_jsonb(s))) FROM lake_all a, rulake.stats() s")
+[[ "$columns" == "11 14" ]] || { echo "upgrade: the old view and stats() have $columns columns, not 11 14" >&2; exit 1; }
+describe user_view >"$CLUSTER_DIR/user_view.txt"
+diff -u "$CLUSTER_DIR/fresh.txt" "$CLUSTER_DIR/user_view.txt" ||
+  { echo "upgrade: 0.4.0 with a user's view, updated, differs from a fresh install (above)" >&2; exit 1; }
+"${PSQL[@]}" -c "CREATE DATABASE user_view_restored"
+"$PG_BINDIR/pg_dump" -d user_view | "${PSQL[@]}" -d user_view_restored >/dev/null
+restored=$("${PSQL[@]}" -d user_view_restored -c "SELECT count(*) FROM lake_hits WHERE collection = 'items'")
+[[ "$restored" == 1 ]] || { echo "upgrade: the user's view after pg_dump | psql: $restored rows" >&2; exit 1; }
+# Recreated over rulake.stats(), the view lets the old function go.
+"${PSQL[@]}" -d user_view -c "CREATE OR REPLACE VIEW lake_hits AS SELECT collection, hits, misses FROM rulake.stats();
+  DROP VIEW lake_all; DROP FUNCTION rulake.stats_0_4()" >/dev/null
+echo "upgrade: 0.4.0 with a view over rulake.stats() -> $current ok"
+
 echo "upgrade: ok"

@@ -254,6 +254,41 @@ TEST(RulakeIndex, StreamedBuildGivesTheSameBytes) {
   }
 }
 
+// A prime builds the image in memory the caller took first (ruLake's shared cache):
+// finish_into must give finish()'s bytes, into memory that held anything before, with the
+// rows moved over in several blocks (40000 x 64 floats pass the 8 MB block).
+TEST(RulakeIndex, BuildIntoCallersMemoryGivesTheSameBytes) {
+  for (Metric m : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2500}, std::size_t{40000}}) {
+      const std::uint32_t dim = n > 10000 ? 64 : 24;
+      if (n > 10000 && m != Metric::kL2) continue;  // one metric is enough for the blocks
+      Data d = clustered(n, dim, 23);
+      for (std::size_t i = 5; i < n; i += 211)  // cosine leaves these out
+        std::fill(d.rows.begin() + i * dim, d.rows.begin() + (i + 1) * dim, 0.0f);
+      rl::IndexParams p;
+      p.dim = dim;
+      p.metric = m;
+      p.seed = 5;
+      p.threads = 2;
+      auto whole = rl::build_index(p, d.ids.data(), d.rows.data(), n);
+      rl::IndexBuilder b(p);
+      for (std::size_t at = 0; at < n; at += 999)
+        b.add(d.ids.data() + at, d.rows.data() + at * dim, std::min<std::size_t>(999, n - at));
+      const std::size_t size = b.image_size();
+      ASSERT_EQ(size, whole.size()) << "metric " << int(m) << " rows " << n;
+      std::vector<unsigned char> out(size + 1, 0xAB);
+      EXPECT_THROW(b.finish_into(out.data(), size + 1), std::invalid_argument);
+      b.finish_into(out.data(), size);
+      EXPECT_EQ(out[size], 0xAB) << "wrote past the image";
+      out.resize(size);
+      ASSERT_EQ(out, whole) << "metric " << int(m) << " rows " << n;
+      EXPECT_EQ(b.rows(), 0u) << "the builder still holds rows";
+      rl::Image empty = b.finish();
+      EXPECT_EQ(empty.size(), rl::image_bytes(p, 0));
+    }
+  }
+}
+
 TEST(RulakeIndex, BuilderAsksItsBudgetBeforeHoldingRows) {
   Data d = clustered(3000, 8, 4);
   rl::IndexParams p;
