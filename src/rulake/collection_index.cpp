@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "ivf/assign.h"
+#include "ivf/nearest_projected.h"
 #include "ivf/assign_bounds.h"
 #include "ivf/defaults.h"
 #include "ivf/kmeans.h"
@@ -208,10 +209,24 @@ class ListEncoder {
     rotator_.rotate(prepared_.data(), out);
     return true;
   }
+  // Before placing `rows` rows: many go through a projection of the centroids
+  // (ivf/nearest_projected.h). Making it costs about what a thousand rows' full scans cost,
+  // so an overlay's few rows scan every centroid instead.
+  void expect_rows(std::size_t rows, unsigned threads) {
+    const std::uint32_t rank = ivf::projection_rank(h_.lists, h_.padded_dim);
+    if (rank == 0 || rows < kProjectedRows) return;
+    projection_buffer_.resize(ivf::projection_floats(h_.lists, h_.padded_dim, rank));
+    ivf::build_projection(centroids_, h_.lists, h_.padded_dim, rank, threads,
+                          projection_buffer_.data(), &projection_);
+  }
   // Each of `count` rotated rows' nearest list.
   void nearest(const float* rotated, std::size_t count, unsigned threads, std::uint32_t* lists) {
-    ivf::nearest_centroids_batch(rotated, count, centroids_, h_.lists, h_.padded_dim, false,
-                                 threads, lists);
+    if (projection_.rank > 0) {
+      ivf::nearest_centroids_projected(rotated, count, projection_, threads, lists);
+    } else {
+      ivf::nearest_centroids_batch(rotated, count, centroids_, h_.lists, h_.padded_dim, false,
+                                   threads, lists);
+    }
   }
   void encode(const float* rotated, std::uint32_t list, std::uint64_t* code,
               rabitq::CodeFactors* factors) {
@@ -222,8 +237,11 @@ class ListEncoder {
   }
 
  private:
+  static constexpr std::size_t kProjectedRows = 4096;
   const Header& h_;
   const float* centroids_;
+  std::vector<float> projection_buffer_;
+  ivf::CentroidProjection projection_;
   rabitq::Rotator rotator_;
   std::vector<float> prepared_;
   std::vector<float> residual_;
@@ -245,6 +263,7 @@ void place_rows(const Header& h, unsigned char* bytes, unsigned threads) {
   auto* out_ids = section<std::int64_t>(bytes, h.ids);
   auto* rows_in = bytes + h.vectors;
   ListEncoder encoder(h, section<float>(bytes, h.centroids));
+  encoder.expect_rows(n, threads);
   std::vector<std::uint32_t> order(n);  // a row's list, then its slot
   std::vector<float> batch(std::min(kBatch, n) * padded);
   auto rotate_batch = [&](std::size_t from, std::size_t count) {
