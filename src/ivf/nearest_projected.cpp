@@ -99,11 +99,17 @@ void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t
     const float* x = centroids + std::size_t{c} * dim;
     for (std::uint32_t t = 0; t < dim; t++) mean[t] += x[t];
   }
+  // Both ways round: rows for Y = X Bᵀ, columns for Bᵀ = Xᵀ Y, so that each step is
+  // inner products the SIMD kernels compute.
   std::vector<float> centred(std::size_t{lists} * dim);
+  std::vector<float> columns(std::size_t{dim} * lists);
   for (std::uint32_t c = 0; c < lists; c++) {
     const float* x = centroids + std::size_t{c} * dim;
     float* y = centred.data() + std::size_t{c} * dim;
-    for (std::uint32_t t = 0; t < dim; t++) y[t] = static_cast<float>(x[t] - mean[t] / lists);
+    for (std::uint32_t t = 0; t < dim; t++) {
+      y[t] = static_cast<float>(x[t] - mean[t] / lists);
+      columns[std::size_t{t} * lists + c] = y[t];
+    }
   }
 
   std::vector<double> basis(std::size_t{rank} * dim);
@@ -114,19 +120,22 @@ void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t
   orthonormalize(&basis, rank, dim);
   std::vector<float> basis_f(basis.size());
   std::vector<float> coords(std::size_t{lists} * rank);
+  std::vector<float> coords_t(std::size_t{rank} * lists);
   for (int it = 0; it < kIterations; it++) {
     std::copy(basis.begin(), basis.end(), basis_f.begin());
     // Y = X Bᵀ, then B = Yᵀ X: one step of the power method on XᵀX for every row of B.
     parallel_for(threads, lists, [&](std::size_t c) {
       project(centred.data() + c * dim, basis_f.data(), rank, dim, coords.data() + c * rank);
     });
+    for (std::uint32_t c = 0; c < lists; c++) {
+      for (std::uint32_t i = 0; i < rank; i++) {
+        coords_t[std::size_t{i} * lists + c] = coords[std::size_t{c} * rank + i];
+      }
+    }
     parallel_for(threads, rank, [&](std::size_t i) {
-      double* bi = basis.data() + i * dim;
-      std::fill(bi, bi + dim, 0.0);
-      for (std::uint32_t c = 0; c < lists; c++) {
-        const double a = coords[std::size_t{c} * rank + i];
-        const float* x = centred.data() + std::size_t{c} * dim;
-        for (std::uint32_t t = 0; t < dim; t++) bi[t] += a * x[t];
+      for (std::uint32_t t = 0; t < dim; t++) {
+        basis[i * dim + t] = k.inner_product(coords_t.data() + i * lists,
+                                             columns.data() + std::size_t{t} * lists, lists);
       }
     });
     orthonormalize(&basis, rank, dim);
