@@ -11,18 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/server/lib/rulake.sh
 rulake_cluster_start rulake_lru "rulake.cache_size = 8MB"
-"${PSQL[@]}" -c "CREATE EXTENSION ruvector" >/dev/null
-for i in 1 2 3 4 5 6; do
-  "${PSQL[@]}" >/dev/null <<SQL
-CREATE TABLE t$i (id bigint PRIMARY KEY, v ruvector(64));
-INSERT INTO t$i SELECT g, array(SELECT ((g * $i + d) % 17)::real FROM generate_series(1, 64) d)::ruvector
-FROM generate_series(1, 10000) g;
-ANALYZE t$i;
-SELECT rulake.register('c$i', 'table:public.t$i(id, v)', 'fresh', '{"lists": 16}');
-SQL
-done
+six_collections
 stats() { "${PSQL[@]}" -c "SELECT string_agg(collection || ' ' || state || ' primes=' || primes || ' misses=' || misses || ' evictions=' || evictions, ', ' ORDER BY collection) FROM rulake.stats()"; }
-search() { "${PSQL[@]}" -c "SELECT count(*) FROM rulake.search('$1', array_fill(1, ARRAY[64])::ruvector, 5)" >/dev/null; }
 
 wait_for "SELECT count(*) = 6 AND bool_and(primes >= 1) FROM rulake.stats()" ||
   fail "the worker did not prime every collection once: $(stats)"

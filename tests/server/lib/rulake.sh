@@ -57,3 +57,20 @@ FROM generate_series(1, 5000) g;
 SELECT rulake.register('items', 'table:public.items(id, v)', 'fresh', '$1');
 SQL
 }
+
+# six_collections: the extension and six fresh collections c1..c6 over tables t1..t6 of
+# 10,000 rows of 64 dimensions, about 3 MB of image each: more than an 8 MB cache holds.
+# search NAME: one search of collection NAME.
+six_collections() {
+  "${PSQL[@]}" -c "CREATE EXTENSION ruvector" >/dev/null
+  for i in 1 2 3 4 5 6; do
+    "${PSQL[@]}" >/dev/null <<SQL
+CREATE TABLE t$i (id bigint PRIMARY KEY, v ruvector(64));
+INSERT INTO t$i SELECT g, array(SELECT ((g * $i + d) % 17)::real FROM generate_series(1, 64) d)::ruvector
+FROM generate_series(1, 10000) g;
+ANALYZE t$i;
+SELECT rulake.register('c$i', 'table:public.t$i(id, v)', 'fresh', '{"lists": 16}');
+SQL
+  done
+}
+search() { "${PSQL[@]}" -c "SELECT count(*) FROM rulake.search('$1', array_fill(1, ARRAY[64])::ruvector, 5)" >/dev/null; }
