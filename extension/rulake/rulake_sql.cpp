@@ -171,13 +171,20 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
                            rl::kMaxPinsPerBackend, nshards),
                     errhint("Merge the results of several calls.")));
   }
-  auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
+  auto** names = static_cast<char**>(palloc(sizeof(char*) * nshards));
   for (int i = 0; i < nshards; i++) {
     if (elem_nulls[i]) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("search_federated: collection names must not be null")));
     }
-    shards[i] = readable_collection(TextDatumGetCString(elems[i]));
+    names[i] = TextDatumGetCString(elems[i]);
+  }
+  // One catalog query for every shard: a query each cost as much as a shard's search.
+  rl::Collection* rows = rl::require_collections(names, nshards);
+  auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
+  for (int i = 0; i < nshards; i++) {
+    shards[i] = &rows[i];
+    rl::check_read_access(*shards[i]);
     for (int j = 0; j < i; j++) {
       if (strcmp(shards[j]->name, shards[i]->name) == 0) {
         ereport(ERROR,
