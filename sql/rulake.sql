@@ -190,7 +190,7 @@ RESET max_parallel_workers_per_gather;
 SELECT (SELECT count(*) FROM fed_serial) AS serial_rows, count(*) AS parallel_differs
 FROM ((TABLE fed_serial EXCEPT ALL TABLE fed_parallel)
       UNION ALL (TABLE fed_parallel EXCEPT ALL TABLE fed_serial)) d;
--- Two threads, the backend's pool already started with three helpers: the same again.
+-- Two threads, the backend's pool already started: the same again.
 SET max_parallel_workers_per_gather = 1;
 SELECT count(*) AS two_threads_differ FROM (
   (SELECT q.q, s.* FROM queries q,
