@@ -190,6 +190,19 @@ RESET max_parallel_workers_per_gather;
 SELECT (SELECT count(*) FROM fed_serial) AS serial_rows, count(*) AS parallel_differs
 FROM ((TABLE fed_serial EXCEPT ALL TABLE fed_parallel)
       UNION ALL (TABLE fed_parallel EXCEPT ALL TABLE fed_serial)) d;
+-- Two threads, the backend's pool already started: the same again.
+SET max_parallel_workers_per_gather = 1;
+SELECT count(*) AS two_threads_differ FROM (
+  (SELECT q.q, s.* FROM queries q,
+     rulake.search_federated(ARRAY['shard0', 'shard1', 'shard2', 'shard3'], q.v, 10) WITH ORDINALITY s
+   EXCEPT ALL TABLE fed_serial)
+  UNION ALL
+  (TABLE fed_serial EXCEPT ALL
+   SELECT q.q, s.* FROM queries q,
+     rulake.search_federated(ARRAY['shard0', 'shard1', 'shard2', 'shard3'], q.v, 10) WITH ORDINALITY s)) d;
+RESET max_parallel_workers_per_gather;
+-- The shards' catalog rows are read in one query: an unknown name is still named.
+SELECT * FROM rulake.search_federated(ARRAY['shard0', 'no_such_shard', 'shard1'], '[1]', 3);
 SELECT * FROM rulake.search_federated(ARRAY['shard0', 'shard0'], '[1]', 3);
 SELECT * FROM rulake.search_federated(ARRAY[]::text[], '[1]', 3);
 -- Five collections at once (a backend once pinned at most four), and the limit.

@@ -3,6 +3,7 @@
 #include "extension/rulake/rulake_serve.h"
 
 #include <algorithm>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -11,15 +12,17 @@
 #include "bundle/paths.h"
 #include "extension/boundary.h"
 #include "extension/gpu/gpu.h"
-#include "ivf/parallel.h"
 #include "rulake/batch_search.h"
 #include "rulake/cpu_scan_kernel.h"
 #include "util/error.h"
+#include "util/worker_pool.h"
 #include "rulake/collection_index.h"
 #include "rulake/overlay.h"
 
 extern "C" {
 #include "pgstat.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
 }
 
 namespace ruvector::pg::rulake {
@@ -412,6 +415,34 @@ void search_served_batch(const Collection& c, const Served& served, const float*
   finish(s);
 }
 
+namespace {
+
+// The threads federated search shares its shards' scans with: started on first use and
+// kept for the backend's life, since starting threads per search cost as much as a
+// shard's scan. Between searches they sleep on a condition variable. The pool lives in
+// TopMemoryContext, not in a static object, whose destructor would run at exit() after
+// Postgres let go of shared memory; it is stopped and its threads joined before shared
+// memory is detached, since a backend terminated during a search exits from inside its
+// interrupt check while helpers may still be reading shards' images.
+ruvector::WorkerPool* backend_pool = nullptr;
+
+void stop_backend_pool(int, Datum) {
+  if (backend_pool == nullptr) return;
+  backend_pool->~WorkerPool();
+  backend_pool = nullptr;
+}
+
+ruvector::WorkerPool* pool() {
+  if (backend_pool == nullptr) {
+    void* memory = MemoryContextAlloc(TopMemoryContext, sizeof(ruvector::WorkerPool));
+    backend_pool = new (memory) ruvector::WorkerPool();
+    before_shmem_exit(stop_backend_pool, 0);
+  }
+  return backend_pool;
+}
+
+}  // namespace
+
 void search_served_each(const Collection* const* collections, const Served* served, int n,
                         const float* query, int dim, int k, const uint32* rerank_factors, Hit* out,
                         int* counts, int threads) {
@@ -424,15 +455,20 @@ void search_served_each(const Collection* const* collections, const Served* serv
   }
   // A GPU kernel is one device shared by the whole backend: its searches stay serial.
   if (!all_cpu) threads = 1;
+  ruvector::WorkerPool* helpers = threads > 1 ? pool() : nullptr;
   const std::thread::id backend = std::this_thread::get_id();
   guard([&] {
-    ivf::parallel_for(static_cast<unsigned>(std::max(1, threads)), static_cast<std::size_t>(n),
-                      [&](std::size_t i) {
-                        // Only the backend's own thread may look at interrupts; a cancel
-                        // waits at most for the other threads' one search each.
-                        const bool mine = std::this_thread::get_id() == backend;
-                        run(&searches[i], mine ? check_for_interrupts : nullptr);
-                      });
+    auto search = [&](std::size_t i) {
+      // Only the backend's own thread may look at interrupts; a cancel waits at most for
+      // the other threads' one search each.
+      const bool mine = std::this_thread::get_id() == backend;
+      run(&searches[i], mine ? check_for_interrupts : nullptr);
+    };
+    if (helpers == nullptr) {
+      for (int i = 0; i < n; i++) search(static_cast<std::size_t>(i));
+    } else {
+      helpers->run(static_cast<unsigned>(threads - 1), static_cast<std::size_t>(n), search);
+    }
   });
   for (int i = 0; i < n; i++) finish(searches[i]);
   pfree(searches);

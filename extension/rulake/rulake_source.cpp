@@ -27,6 +27,8 @@ extern "C" {
 #include "utils/syscache.h"
 #include "executor/spi.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
 
@@ -113,57 +115,94 @@ CacheKey table_key(const Collection& c, uint64 generation) {
   return guard([&] { return compute_table_key(c, generation); });
 }
 
-bool lookup_collection(const char* name, Collection* out) {
-  Oid types[1] = {TEXTOID};
-  Datum values[1] = {CStringGetTextDatum(name)};
+namespace {
+
+// Every search reads its collections' rows: one query for all of them, planned once per
+// backend (the plan cache replans it after DDL, or for another role under row security).
+const char kLookupQuery[] =
+    "SELECT name, kind, location, consistency, metric, seed, rerank_factor, lists, probes,"
+    " owner, relid, id_column, vector_column, dim, options->>'witness'"
+    " FROM rulake.collections WHERE name = ANY($1)";
+SPIPlanPtr lookup_plan = nullptr;
+
+void read_collection(HeapTuple t, TupleDesc d, Collection* out) {
+  out->name = copy_text_column(t, d, 1);
+  char* kind = SPI_getvalue(t, d, 2);
+  out->kind = strcmp(kind, "table") == 0    ? kSourceTable
+              : strcmp(kind, "bundle") == 0 ? kSourceBundle
+                                            : kSourceRemote;
+  out->location = copy_text_column(t, d, 3);
+  out->consistency = consistency_of(SPI_getvalue(t, d, 4));
+  out->metric = metric_of(SPI_getvalue(t, d, 5));
+  out->seed = static_cast<uint64>(int_column(t, d, 6));
+  out->rerank_factor = static_cast<uint32>(int_column(t, d, 7));
+  out->lists = static_cast<uint32>(int_column(t, d, 8));
+  out->probes = static_cast<uint32>(int_column(t, d, 9));
+  out->owner = static_cast<Oid>(int_column(t, d, 10));
+  out->relid = static_cast<Oid>(int_column(t, d, 11));
+  out->id_column = copy_text_column(t, d, 12);
+  out->vector_column = copy_text_column(t, d, 13);
+  out->dim = static_cast<int>(int_column(t, d, 14));
+  out->witness = copy_text_column(t, d, 15);
+  out->foreign = out->kind == kSourceTable && get_rel_relkind(out->relid) == RELKIND_FOREIGN_TABLE;
+}
+
+}  // namespace
+
+void lookup_collections(const char* const* names, int n, Collection* out, bool* found) {
+  auto* elems = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  for (int i = 0; i < n; i++) {
+    elems[i] = CStringGetTextDatum(names[i]);
+    found[i] = false;
+  }
+  Datum values[1] = {PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT))};
   MemoryContext caller = CurrentMemoryContext;
   SPI_connect();
-  int rc = SPI_execute_with_args(
-      "SELECT name, kind, location, consistency, metric, seed, rerank_factor, lists, probes,"
-      " owner, relid, id_column, vector_column, dim, options->>'witness'"
-      " FROM rulake.collections WHERE name = $1",
-      1, types, values, nullptr, true, 1);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "rulake: reading rulake.collections failed");
-  bool found = SPI_processed == 1;
-  if (found) {
-    HeapTuple t = SPI_tuptable->vals[0];
-    TupleDesc d = SPI_tuptable->tupdesc;
-    MemoryContext old = MemoryContextSwitchTo(caller);
-    out->name = copy_text_column(t, d, 1);
-    char* kind = SPI_getvalue(t, d, 2);
-    out->kind = strcmp(kind, "table") == 0    ? kSourceTable
-                : strcmp(kind, "bundle") == 0 ? kSourceBundle
-                                              : kSourceRemote;
-    out->location = copy_text_column(t, d, 3);
-    out->consistency = consistency_of(SPI_getvalue(t, d, 4));
-    out->metric = metric_of(SPI_getvalue(t, d, 5));
-    out->seed = static_cast<uint64>(int_column(t, d, 6));
-    out->rerank_factor = static_cast<uint32>(int_column(t, d, 7));
-    out->lists = static_cast<uint32>(int_column(t, d, 8));
-    out->probes = static_cast<uint32>(int_column(t, d, 9));
-    out->owner = static_cast<Oid>(int_column(t, d, 10));
-    out->relid = static_cast<Oid>(int_column(t, d, 11));
-    out->id_column = copy_text_column(t, d, 12);
-    out->vector_column = copy_text_column(t, d, 13);
-    out->dim = static_cast<int>(int_column(t, d, 14));
-    out->witness = copy_text_column(t, d, 15);
-    out->foreign =
-        out->kind == kSourceTable && get_rel_relkind(out->relid) == RELKIND_FOREIGN_TABLE;
-    MemoryContextSwitchTo(old);
+  if (lookup_plan == nullptr) {
+    Oid types[1] = {TEXTARRAYOID};
+    SPIPlanPtr plan = SPI_prepare(kLookupQuery, 1, types);
+    if (plan == nullptr) elog(ERROR, "rulake: preparing to read rulake.collections failed");
+    SPI_keepplan(plan);
+    lookup_plan = plan;
   }
+  if (SPI_execute_plan(lookup_plan, values, nullptr, true, 0) != SPI_OK_SELECT)
+    elog(ERROR, "rulake: reading rulake.collections failed");
+  MemoryContext old = MemoryContextSwitchTo(caller);
+  for (uint64 r = 0; r < SPI_processed; r++) {
+    HeapTuple t = SPI_tuptable->vals[r];
+    char* name = SPI_getvalue(t, SPI_tuptable->tupdesc, 1);
+    // Names are unique; a name given twice gets the row in each place.
+    for (int i = 0; i < n; i++) {
+      if (found[i] || strcmp(names[i], name) != 0) continue;
+      read_collection(t, SPI_tuptable->tupdesc, &out[i]);
+      found[i] = true;
+    }
+  }
+  MemoryContextSwitchTo(old);
   SPI_finish();
+}
+
+bool lookup_collection(const char* name, Collection* out) {
+  bool found = false;
+  lookup_collections(&name, 1, out, &found);
   return found;
 }
 
-Collection* require_collection(const char* name) {
-  auto* c = static_cast<Collection*>(palloc0(sizeof(Collection)));
-  if (!lookup_collection(name, c)) {
+Collection* require_collections(const char* const* names, int n) {
+  auto* c = static_cast<Collection*>(palloc0(sizeof(Collection) * n));
+  auto* found = static_cast<bool*>(palloc(sizeof(bool) * n));
+  lookup_collections(names, n, c, found);
+  for (int i = 0; i < n; i++) {
+    if (found[i]) continue;
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                    errmsg("rulake collection \"%s\" does not exist", name),
+                    errmsg("rulake collection \"%s\" does not exist", names[i]),
                     errhint("Register it with rulake.register(name, source).")));
   }
+  pfree(found);
   return c;
 }
+
+Collection* require_collection(const char* name) { return require_collections(&name, 1); }
 
 namespace {
 

@@ -30,7 +30,11 @@ struct Collection {
 
 // Reads the catalog row; false when there is none. Runs its own SPI connection.
 bool lookup_collection(const char* name, Collection* out);
+// The rows of n names in one query: out[i] and found[i] for names[i].
+void lookup_collections(const char* const* names, int n, Collection* out, bool* found);
 Collection* require_collection(const char* name);
+// An array of n collections, one per name; raises for the first name not registered.
+Collection* require_collections(const char* const* names, int n);
 
 // Whether `user` may read a table collection's rows: the table exists without row
 // security, and `user` may SELECT its id and vector columns. Never raises.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "extension/rulake/rulake_serve.h"
@@ -44,6 +45,13 @@ uint32 check_rerank(int rerank, const char* what) {
                     errmsg("%s must be between 1 and 1000, not %d", what, rerank)));
   }
   return static_cast<uint32>(rerank);
+}
+
+// CPUs this process may run on (at least 1), asked once.
+int cpus() {
+  static int n = 0;
+  if (n == 0) n = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return n;
 }
 
 char* text_arg(FunctionCallInfo fcinfo, int n) { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }
@@ -171,13 +179,20 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
                            rl::kMaxPinsPerBackend, nshards),
                     errhint("Merge the results of several calls.")));
   }
-  auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
+  auto** names = static_cast<char**>(palloc(sizeof(char*) * nshards));
   for (int i = 0; i < nshards; i++) {
     if (elem_nulls[i]) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                       errmsg("search_federated: collection names must not be null")));
     }
-    shards[i] = readable_collection(TextDatumGetCString(elems[i]));
+    names[i] = TextDatumGetCString(elems[i]);
+  }
+  // One catalog query for every shard: a query each cost as much as a shard's search.
+  rl::Collection* rows = rl::require_collections(names, nshards);
+  auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
+  for (int i = 0; i < nshards; i++) {
+    shards[i] = &rows[i];
+    rl::check_read_access(*shards[i]);
     for (int j = 0; j < i; j++) {
       if (strcmp(shards[j]->name, shards[i]->name) == 0) {
         ereport(ERROR,
@@ -200,7 +215,9 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
   // Each shard answers a few more than k (core::per_shard_k) with a smaller rerank factor;
   // the merge keeps the global top k. Every shard is pinned (or primed) first, on this
   // thread; then the searches run at once on up to max_parallel_workers_per_gather + 1
-  // threads, the way Postgres lets one query use that many processes.
+  // threads, the way Postgres lets one query use that many processes, and no more threads
+  // than the machine has CPUs: the scans only compute, and a helper that shares a CPU
+  // with another helper holds its shard while this thread, done with its own, waits.
   const int shard_k = static_cast<int>(
       core::per_shard_k(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(nshards)));
   auto* hits =
@@ -217,7 +234,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
         });
   }
   rl::search_served_each(shards, served, nshards, q->x, q->dim, shard_k, reranks, hits, counts,
-                         std::min(nshards, max_parallel_workers_per_gather + 1));
+                         std::min({nshards, max_parallel_workers_per_gather + 1, cpus()}));
   for (int i = 0; i < nshards; i++) rl::release(served[i]);
   int merged_n = 0;
   auto* merged = static_cast<core::ShardHit*>(palloc(sizeof(core::ShardHit) * k));

@@ -30,12 +30,10 @@ struct QueryPlan {
   std::uint64_t estimates;
 };
 
-// The lists a query probes, nearest centroid first (ties by list number), as jobs. The
-// query side of each list is the index scan's (rabitq/list_query.h).
-void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
-                std::vector<std::pair<float, std::uint32_t>>* order, std::vector<float>* residual,
-                std::vector<RvScanJob>* jobs, std::vector<std::uint64_t>* planes,
-                std::uint64_t* estimates) {
+// The first `probes` lists of the sequence a query probes: nearest centroid first, ties by
+// list number.
+void rank_lists(const ImageView& v, const float* rotated, std::uint32_t probes,
+                std::vector<std::pair<float, std::uint32_t>>* order, std::uint32_t* lists) {
   const std::uint32_t padded = v.info.padded_dim;
   order->resize(v.info.lists);
   for (std::uint32_t c = 0; c < v.info.lists; c++) {
@@ -43,9 +41,18 @@ void plan_query(const ImageView& v, const float* rotated, std::uint32_t probes,
     (*order)[c] = {rabitq::centroid_key(v.info.metric, rotated, centroid, padded), c};
   }
   std::partial_sort(order->begin(), order->begin() + probes, order->end());
+  for (std::uint32_t p = 0; p < probes; p++) lists[p] = (*order)[p].second;
+}
+
+// The lists a query probes, as jobs. The query side of each list is the index scan's
+// (rabitq/list_query.h).
+void plan_query(const ImageView& v, const float* rotated, const std::uint32_t* lists,
+                std::uint32_t probes, std::vector<float>* residual, std::vector<RvScanJob>* jobs,
+                std::vector<std::uint64_t>* planes, std::uint64_t* estimates) {
+  const std::uint32_t padded = v.info.padded_dim;
   const std::size_t plane_words = rabitq::query_code_words(padded);
   for (std::uint32_t p = 0; p < probes; p++) {
-    std::uint32_t list = (*order)[p].second;
+    std::uint32_t list = lists[p];
     const float* c = v.centroids + std::size_t{list} * padded;
     RvScanJob job{};
     job.planes = planes->size();
@@ -106,6 +113,39 @@ void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err
 
 }  // namespace
 
+void check_queries(Metric metric, std::uint32_t dim, const float* queries, std::size_t nqueries,
+                   bool direction) {
+  check_finite(queries, nqueries, dim);
+  if (!direction) return;
+  std::vector<float> prepared(dim);
+  check_direction(metric, queries, nqueries, dim, prepared.data());
+}
+
+void plan_probes(const ImageView& v, const float* queries, std::size_t nqueries,
+                 const SearchParams& params, ProbePlan* out, InterruptCheck interrupt) {
+  if (v.centroids == nullptr)
+    fail(ErrorKind::kIntegrity, "rulake index image holds no centroids of its own");
+  const std::uint32_t dim = v.info.dim;
+  const std::uint32_t padded = v.info.padded_dim;
+  const std::uint32_t probes =
+      params.probes == 0 ? v.info.lists : std::min(params.probes, v.info.lists);
+  out->probes = probes;
+  out->padded_dim = padded;
+  out->rotated.resize(nqueries * padded);
+  out->lists.resize(nqueries * probes);
+  const rabitq::Rotator rotator(dim, v.info.seed);
+  std::vector<float> prepared(dim);
+  std::vector<std::pair<float, std::uint32_t>> order;
+  for (std::size_t q = 0; q < nqueries; q++) {
+    check_interrupt(interrupt);
+    rabitq::prepare_vector(v.info.metric, queries + q * dim, static_cast<int>(dim),
+                           prepared.data());
+    float* rotated = out->rotated.data() + q * padded;
+    rotator.rotate(prepared.data(), rotated);
+    rank_lists(v, rotated, probes, &order, out->lists.data() + q * probes);
+  }
+}
+
 void search_batch(const void* image, std::size_t size, const float* queries, std::size_t nqueries,
                   const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
                   std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
@@ -115,7 +155,8 @@ void search_batch(const void* image, std::size_t size, const float* queries, std
 
 void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
                  const SearchParams& params, const RvScanKernel& kernel, std::uint64_t image_key,
-                 std::vector<std::vector<Hit>>* out, InterruptCheck interrupt) {
+                 std::vector<std::vector<Hit>>* out, InterruptCheck interrupt,
+                 const ProbePlan* plan) {
   const std::uint32_t dim = v.info.dim;
   const std::uint32_t padded = v.info.padded_dim;
   out->assign(nqueries, {});
@@ -138,12 +179,16 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
       params.probes == 0 ? v.info.lists : std::min(params.probes, v.info.lists);
   const std::size_t keep = std::min<std::uint64_t>(
       static_cast<std::uint64_t>(params.k) * std::max(1u, params.rerank_factor), v.info.rows);
+  if (plan != nullptr && (plan->probes != probes || plan->padded_dim != padded ||
+                          plan->lists.size() < nqueries * probes))
+    throw std::invalid_argument("probe plan does not fit the image or the queries");
   const rabitq::Rotator rotator(dim, v.info.seed);
   // A kernel that wants batches (a GPU) gets large chunks; the CPU one short calls.
   const std::size_t chunk_estimates = kernel.min_batch > 1 ? kChunkEstimates : kCpuChunkEstimates;
 
   std::vector<float> rotated(padded), residual(padded);
   std::vector<std::pair<float, std::uint32_t>> order;
+  std::vector<std::uint32_t> lists(probes);
   std::vector<RvScanJob> jobs;
   std::vector<std::uint64_t> planes;
   std::vector<float> estimates;
@@ -164,13 +209,21 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
     std::size_t end = begin;
     while (end < nqueries && (end == begin || total < chunk_estimates)) {
       check_interrupt(interrupt);
-      rabitq::prepare_vector(v.info.metric, queries + end * dim, static_cast<int>(dim),
-                             prepared.data());
-      rotator.rotate(prepared.data(), rotated.data());
-      QueryPlan plan{jobs.size(), 0, total};
-      plan_query(v, rotated.data(), probes, &order, &residual, &jobs, &planes, &total);
-      plan.jobs = jobs.size() - plan.first_job;
-      plans.push_back(plan);
+      const float* query_rotated = rotated.data();
+      const std::uint32_t* query_lists = lists.data();
+      if (plan != nullptr) {
+        query_rotated = plan->rotated.data() + end * padded;
+        query_lists = plan->lists.data() + end * probes;
+      } else {
+        rabitq::prepare_vector(v.info.metric, queries + end * dim, static_cast<int>(dim),
+                               prepared.data());
+        rotator.rotate(prepared.data(), rotated.data());
+        rank_lists(v, rotated.data(), probes, &order, lists.data());
+      }
+      QueryPlan query_plan{jobs.size(), 0, total};
+      plan_query(v, query_rotated, query_lists, probes, &residual, &jobs, &planes, &total);
+      query_plan.jobs = jobs.size() - query_plan.first_job;
+      plans.push_back(query_plan);
       end++;
     }
     estimates.resize(total);
@@ -184,9 +237,9 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
     std::vector<std::size_t> first_candidate;
     for (std::size_t q = begin; q < end; q++) {
       check_interrupt(interrupt);
-      const QueryPlan& plan = plans[q - begin];
+      const QueryPlan& query_plan = plans[q - begin];
       candidates.clear();
-      for (std::size_t j = plan.first_job; j < plan.first_job + plan.jobs; j++) {
+      for (std::size_t j = query_plan.first_job; j < query_plan.first_job + query_plan.jobs; j++) {
         const RvScanJob& job = jobs[j];
         for (std::uint64_t s = job.first; s < job.end; s++) {
           if (skipped(params, v.ids[s])) continue;

@@ -34,6 +34,10 @@ struct Header {
 
 std::size_t align(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+// Queries planned at once by search_layers: their rotations and probe orders take a few kB
+// each.
+constexpr std::size_t kPlanBlock = 4096;
+
 }  // namespace
 
 bool is_overlay(const void* bytes, std::size_t size) {
@@ -228,12 +232,28 @@ void search_layers(const Layers& layers, const float* queries, std::size_t nquer
     }
     return p;
   };
-  search_view(root, queries, nqueries, params_below(0), kernel, image_key, out, interrupt);
-  for (int i = 0; i < layers.overlays; i++) {
-    std::vector<std::vector<Hit>> hits;
-    search_view(delta[i], queries, nqueries, params_below(i + 1), kernel, 0, &hits, interrupt);
-    for (std::size_t q = 0; q < nqueries; q++)
-      (*out)[q].insert((*out)[q].end(), hits[q].begin(), hits[q].end());
+  // Every layer is placed on the image's centroids: each query is rotated and ranks them
+  // once, and every layer probes the lists of that one order. The plan is made for a block
+  // of queries at a time, so that its memory stays bounded whatever the batch; the queries
+  // are checked first as a whole, so that an error names a query by its place in the batch.
+  bool any_rows = root.info.rows > 0;
+  for (int i = 0; i < layers.overlays; i++) any_rows = any_rows || delta[i].info.rows > 0;
+  check_queries(root.info.metric, root.info.dim, queries, nqueries, params.k > 0 && any_rows);
+  out->assign(nqueries, {});
+  if (params.k == 0 || !any_rows) return;
+  ProbePlan plan;
+  std::vector<std::vector<Hit>> hits;
+  for (std::size_t begin = 0; begin < nqueries; begin += kPlanBlock) {
+    const std::size_t n = std::min(kPlanBlock, nqueries - begin);
+    const float* block = queries + begin * root.info.dim;
+    plan_probes(root, block, n, params, &plan, interrupt);
+    for (int layer = 0; layer <= layers.overlays; layer++) {
+      const ImageView& v = layer == 0 ? root : delta[layer - 1];
+      search_view(v, block, n, params_below(layer), kernel, layer == 0 ? image_key : 0, &hits,
+                  interrupt, &plan);
+      for (std::size_t q = 0; q < n; q++)
+        (*out)[begin + q].insert((*out)[begin + q].end(), hits[q].begin(), hits[q].end());
+    }
   }
   if (layers.overlays == 0) return;
   auto earlier = [](const Hit& a, const Hit& c) {

@@ -60,3 +60,41 @@ exact=$("${PSQL[@]}" -c "SELECT bool_and(coalesce(
 [[ $(stat primes) -eq 1 ]] || fail "concurrent reads and writes primed in full: $(stat primes) primes"
 [[ $(stat deltas) -ge 1 ]] || fail "no write was folded in"
 echo "rulake_concurrent: readers and a writer at once: writes folded in ($(stat deltas) deltas), no full prime, exact: ok"
+
+# Backends cancelled or terminated in the middle of federated searches on threads: the
+# search stops, the backend's threads are joined before it lets go of shared memory, and
+# nothing crashes (a crash would restart the server and log the signal).
+for s in 0 1 2 3; do
+  "${PSQL[@]}" -c "CREATE TABLE s$s AS SELECT * FROM t WHERE id % 4 = $s" \
+    -c "SELECT rulake.register('s$s', 'table:public.s$s(id, v)', 'frozen',
+          '{\"probes\": 0, \"rerank_factor\": 100}')" >/dev/null
+done
+shards="ARRAY['s0', 's1', 's2', 's3']"
+"${PSQL[@]}" -c "SELECT count(*) FROM rulake.search_federated($shards, (SELECT v FROM t WHERE id = 1), 10)" >/dev/null
+fed_loop() {
+  PGAPPNAME=fed_loop PGOPTIONS="-c max_parallel_workers_per_gather=3" "${PSQL[@]}" -c "
+    DO \$\$ DECLARE n bigint; BEGIN
+      FOR i IN 1..100000 LOOP
+        SELECT count(*) INTO n FROM rulake.search_federated($shards, (SELECT v FROM t WHERE id = i % 1000 + 1), 10);
+      END LOOP; END \$\$" >"$CLUSTER_DIR/fed_loop.out" 2>&1
+}
+for how in cancel terminate cancel terminate terminate; do
+  fed_loop & loop=$!
+  wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'fed_loop' AND state = 'active'" ||
+    fail "the federated search loop did not start"
+  sleep 0.3
+  "${PSQL[@]}" -c "SELECT pg_${how}_backend(pid) FROM pg_stat_activity WHERE application_name = 'fed_loop'" >/dev/null
+  if wait $loop; then fail "the $how did not stop the federated searches"; fi
+  case $how in
+    cancel) grep -q "canceling statement due to user request" "$CLUSTER_DIR/fed_loop.out" ||
+      fail "cancelled federated searches said: $(cat "$CLUSTER_DIR/fed_loop.out")" ;;
+    terminate) grep -q "terminating connection due to administrator command" "$CLUSTER_DIR/fed_loop.out" ||
+      fail "terminated federated searches said: $(cat "$CLUSTER_DIR/fed_loop.out")" ;;
+  esac
+done
+if grep -E "terminated by signal|was terminated" "$CLUSTER_DIR/server.log"; then
+  fail "a backend stopped during federated searches crashed"
+fi
+[[ $("${PSQL[@]}" -c "SELECT count(*) FROM rulake.search_federated($shards, (SELECT v FROM t WHERE id = 1), 10)") == 10 ]] ||
+  fail "federated search after the cancels and terminations"
+echo "rulake_concurrent: federated searches on threads cancelled and terminated, no crash: ok"

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <limits>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "rulake/batch_search.h"
@@ -283,5 +285,119 @@ TEST(RulakeOverlay, LayersFoldedWriteByWriteAnswerAsAFullRebuild) {
       expect_same(got, search_full(full_build(metric, rows, 7), queries, s));
     }
     EXPECT_GE(merges, 2) << "l1 never took l0 in";
+  }
+}
+
+namespace {
+
+// What search_layers answered before the layers shared one probe order: each layer ranked
+// the image's centroids itself, and the layers' hits merged by (distance, id).
+std::vector<std::vector<rl::Hit>> layers_ranked_each(const rl::Layers& layers,
+                                                     const std::vector<float>& queries,
+                                                     const rl::SearchParams& params) {
+  const std::size_t n = queries.size() / kDim;
+  const rl::ImageView root = rl::image_view(layers.image, layers.image_size);
+  std::vector<rl::OverlayView> ov;
+  for (int i = 0; i < layers.overlays; i++)
+    ov.push_back(rl::overlay_view(layers.overlay[i], layers.overlay_size[i]));
+  std::vector<std::vector<rl::Hit>> out(n);
+  for (int layer = 0; layer <= layers.overlays; layer++) {
+    rl::ImageView v = root;
+    if (layer > 0) {
+      v = rl::image_view(ov[layer - 1].delta, ov[layer - 1].delta_size);
+      v.centroids = root.centroids;
+    }
+    rl::SearchParams p = params;
+    std::vector<std::int64_t> skip;
+    for (int j = layer; j < layers.overlays; j++)
+      skip.insert(skip.end(), ov[j].tombstones, ov[j].tombstones + ov[j].tombstone_count);
+    std::sort(skip.begin(), skip.end());
+    skip.erase(std::unique(skip.begin(), skip.end()), skip.end());
+    p.skip = skip.data();
+    p.skip_count = skip.size();
+    std::vector<std::vector<rl::Hit>> hits;
+    rl::search_view(v, queries.data(), n, p, rl::cpu_scan_kernel(), 0, &hits);
+    for (std::size_t q = 0; q < n; q++) out[q].insert(out[q].end(), hits[q].begin(), hits[q].end());
+  }
+  for (auto& hits : out) {
+    std::sort(hits.begin(), hits.end(), [](const rl::Hit& a, const rl::Hit& b) {
+      return std::tie(a.distance, a.id) < std::tie(b.distance, b.id);
+    });
+    hits.resize(std::min<std::size_t>(params.k, hits.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Probing a few lists (not every one, where the order would not matter), two overlays
+// share the image's probe order and answer as if each layer had ranked the centroids
+// itself; a batch larger than one block of plans answers query by query the same.
+TEST(RulakeOverlay, LayersShareOneProbeOrder) {
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    std::mt19937_64 gen(11 + static_cast<int>(metric));
+    Rows rows;
+    for (std::int64_t id = 0; id < 400; id++) rows[id] = random_row(gen);
+    rl::Image image = full_build(metric, rows, 9);
+    std::int64_t next_id = 1000;
+    Batch b1 = random_writes(gen, &rows, &next_id, 40);
+    rl::Image l1 =
+        rl::next_overlay(image.data(), image.size(), nullptr, 0, b1.changed.data(),
+                         b1.changed.size(), b1.ids.data(), b1.rows.data(), b1.ids.size());
+    Batch b0 = random_writes(gen, &rows, &next_id, 20);
+    rl::Image l0 =
+        rl::next_overlay(image.data(), image.size(), nullptr, 0, b0.changed.data(),
+                         b0.changed.size(), b0.ids.data(), b0.rows.data(), b0.ids.size());
+    rl::Layers layers{
+        image.data(), image.size(), 2, {l1.data(), l0.data()}, {l1.size(), l0.size()}};
+    std::vector<float> queries;
+    for (int q = 0; q < 4100; q++) {
+      std::vector<float> v = random_row(gen);
+      queries.insert(queries.end(), v.begin(), v.end());
+    }
+    for (std::uint32_t probes : {1u, 3u}) {
+      rl::SearchParams s;
+      s.k = 10;
+      s.probes = probes;
+      s.rerank_factor = 2;
+      std::vector<std::vector<rl::Hit>> got;
+      rl::search_layers(layers, queries.data(), queries.size() / kDim, s, rl::cpu_scan_kernel(), 0,
+                        &got);
+      SCOPED_TRACE(testing::Message()
+                   << "metric " << static_cast<int>(metric) << " probes " << probes);
+      expect_same(got, layers_ranked_each(layers, queries, s));
+    }
+  }
+}
+
+// The batch is checked as a whole before it is planned block by block: an error names the
+// query by its place in the batch.
+TEST(RulakeOverlay, LayersNameABadQueryByItsPlaceInTheBatch) {
+  std::mt19937_64 gen(4);
+  Rows rows;
+  for (std::int64_t id = 0; id < 100; id++) rows[id] = random_row(gen);
+  rl::Image image = full_build(Metric::kCosine, rows, 3);
+  std::int64_t next_id = 1000;
+  Batch b = random_writes(gen, &rows, &next_id, 10);
+  rl::Image l1 = rl::next_overlay(image.data(), image.size(), nullptr, 0, b.changed.data(),
+                                  b.changed.size(), b.ids.data(), b.rows.data(), b.ids.size());
+  rl::Layers layers{image.data(), image.size(), 1, {l1.data(), nullptr}, {l1.size(), 0}};
+  std::vector<float> queries(5000 * kDim, 1.0f);
+  std::fill(queries.begin() + 4999 * kDim, queries.end(), 0.0f);
+  rl::SearchParams s;
+  s.k = 3;
+  std::vector<std::vector<rl::Hit>> got;
+  try {
+    rl::search_layers(layers, queries.data(), 5000, s, rl::cpu_scan_kernel(), 0, &got);
+    FAIL() << "a zero cosine query was searched";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "cosine distance is undefined for a zero query (query 5000)");
+  }
+  queries[4100 * kDim + 2] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    rl::search_layers(layers, queries.data(), 5000, s, rl::cpu_scan_kernel(), 0, &got);
+    FAIL() << "a NaN query was searched";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "query 4101 has a NaN or infinite value");
   }
 }
