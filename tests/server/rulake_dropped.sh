@@ -65,3 +65,25 @@ top=$(as alice "SELECT id FROM rulake.search('alice_docs', array_fill(400, ARRAY
 [[ $(as bob "SELECT count(*) FROM rulake.search('bob_docs', array_fill(3, ARRAY[8])::ruvector, 5)") == 5 ]] ||
   fail "bob's re-registered collection"
 echo "rulake_dropped: the names register again over a new table: ok"
+
+# One backend keeps its plans of ruLake's catalog queries (rulake_source.cpp): after the
+# extension is dropped and created again in that same session, a fresh search plans them
+# again over the new catalog and still sees a write made since.
+out=$("${PSQL[@]}" -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE k1 (id bigint PRIMARY KEY, v ruvector(3));
+INSERT INTO k1 SELECT g, array[g, g, g]::real[]::ruvector FROM generate_series(1, 100) g;
+SELECT rulake.register('k', 'table:public.k1(id, v)', 'fresh', '{"lists": 2}');
+SELECT count(*) FROM rulake.search('k', '[1,1,1]', 3);
+DROP EXTENSION ruvector CASCADE;
+CREATE EXTENSION ruvector;
+CREATE TABLE k2 (id bigint PRIMARY KEY, v ruvector(3));
+INSERT INTO k2 SELECT g, array[g, g, g]::real[]::ruvector FROM generate_series(1, 100) g;
+SELECT rulake.register('k', 'table:public.k2(id, v)', 'fresh', '{"lists": 2}');
+SELECT count(*) FROM rulake.search('k', '[1,1,1]', 3);
+INSERT INTO k2 VALUES (1000, '[1,1,1.1]');
+SELECT string_agg(id::text, ',' ORDER BY distance, id) FROM rulake.search('k', '[1,1,1]', 3);
+SQL
+) || fail "searches around DROP/CREATE EXTENSION in one session: $out"
+[[ $(tail -1 <<<"$out") == "1,1000,2" ]] || fail "after DROP/CREATE EXTENSION the fresh search answers $(tail -1 <<<"$out")"
+echo "rulake_dropped: kept plans survive DROP and CREATE EXTENSION in one session: ok"
