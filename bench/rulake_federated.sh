@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# search_federated over 4 shards, serial against threaded, on two data sets in one run:
-#   - Fashion-MNIST 60k x 784 split into 4 shards of 15k (lists = 245, as
-#     bench/rulake_fashion.sh), and
-#   - 400k x 128 clustered (tools/gen_clustered.cpp, seed 42) split into 4 shards of 100k
-#     (default lists), where each shard's scan is larger.
+# search_federated over 4 shards, serial against threaded, on these data sets in one run:
+#   - fashion: Fashion-MNIST 60k x 784 split into 4 shards of 15k (lists = 245, as
+#     bench/rulake_fashion.sh);
+#   - clustered: 400k x 128 clustered (tools/gen_clustered.cpp, seed 42) split into 4
+#     shards of 100k (default lists), where each shard's scan is larger;
+#   - big (only with BIG=1: ~8 GB of disk and memory, ~10 more minutes): 1M x 768 of the
+#     same generator (the data set of bench/clustered_1m.sh) split into 4 shards of 250k,
+#     the size at which an application would shard.
 # Two measures, max_parallel_workers_per_gather = 0 (serial) and 3 (4 threads) alternated
 # ROUNDS times, medians over the rounds:
 #   - server µs per search: a PL/pgSQL loop over the queries (10 times) inside one backend;
 #   - QPS and median latency of one pgbench client, prepared statements, SECONDS per row.
+# Each setting of PROBES (default "8 32": each shard's probes, set at registration) gets its
+# rows, with recall@10 of the merged answer against the exact top 10 over the whole table:
+# the threads gain more the more work each shard's scan is, against a fixed cost to wake a
+# helper and the serial part (catalog query, merge).
 #   bench/rulake_federated.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,32 +22,63 @@ source tools/cluster.sh
 SECONDS_PER=${1:-5}
 ROUNDS=${2:-5}
 QUERIES=200
-PROBES=${PROBES:-8}
+PROBES=${PROBES:-8 32}
 source bench/fashion_load.sh
-fashion_cluster_start "rulake.cache_size = '2GB'"
+BIG=${BIG:-}
+fashion_cluster_start "rulake.cache_size = '$([[ $BIG ]] && echo 6GB || echo 2GB)'"
 load_fashion "$QUERIES"
 g++ -O3 -std=c++17 -pthread -o build/gen_clustered tools/gen_clustered.cpp
-DATA="$CLUSTER_DIR/clustered"
-mkdir -p "$DATA"
-build/gen_clustered 400000 128 1000 "$QUERIES" 42 "$DATA" >/dev/null
-chmod -R a+r "$DATA"
-"${PSQL[@]}" <<SQL
-CREATE TABLE docs (id int PRIMARY KEY, embedding ruvector(128));
-ALTER TABLE docs ALTER embedding SET STORAGE PLAIN;
-COPY docs FROM '$DATA/base.copy' (FORMAT binary);
-CREATE TABLE cqueries (id int PRIMARY KEY, embedding ruvector(128));
-COPY cqueries FROM '$DATA/queries.copy' (FORMAT binary);
-ALTER TABLE cqueries ALTER embedding SET STORAGE PLAIN;
-CREATE TABLE fashion_big AS SELECT id::bigint AS id, embedding FROM fashion;
+# clustered_table TABLE QUERY-TABLE TRUTH-TABLE ROWS DIM: a generated set, its queries and
+# the generator's exact top 10 of each query.
+clustered_table() {
+  local data="$CLUSTER_DIR/$1"
+  mkdir -p "$data"
+  build/gen_clustered "$4" "$5" 1000 "$QUERIES" 42 "$data" >/dev/null
+  chmod -R a+r "$data"
+  "${PSQL[@]}" <<SQL
+CREATE TABLE $1 (id int PRIMARY KEY, embedding ruvector($5));
+ALTER TABLE $1 ALTER embedding SET STORAGE PLAIN;
+COPY $1 FROM '$data/base.copy' (FORMAT binary);
+CREATE TABLE $2 (id int PRIMARY KEY, embedding ruvector($5));
+ALTER TABLE $2 ALTER embedding SET STORAGE PLAIN;
+COPY $2 FROM '$data/queries.copy' (FORMAT binary);
+CREATE TABLE $3 (qid int PRIMARY KEY, ids bigint[]);
+COPY $3 FROM '$data/truth.copy';
 SQL
-for s in 0 1 2 3; do
-  "${PSQL[@]}" -c "CREATE TABLE fshard$s AS SELECT * FROM fashion_big WHERE id % 4 = $s" \
-    -c "SELECT rulake.register('fshard$s', 'table:public.fshard$s(id, embedding)', 'frozen',
-         '{\"lists\": 245, \"probes\": $PROBES, \"rerank_factor\": 10}')" \
-    -c "CREATE TABLE cshard$s AS SELECT id::bigint AS id, embedding FROM docs WHERE id % 4 = $s" \
-    -c "SELECT rulake.register('cshard$s', 'table:public.cshard$s(id, embedding)', 'frozen',
-         '{\"probes\": $PROBES, \"rerank_factor\": 10}')" >/dev/null
+  rm -rf "$data"
+}
+clustered_table docs cqueries ctruth 400000 128
+[[ $BIG ]] && clustered_table bigdocs bqueries btruth 1000000 768
+"${PSQL[@]}" <<SQL
+CREATE TABLE fashion_big AS SELECT id::bigint AS id, embedding FROM fashion;
+-- The exact top 10 of each query over the unsharded table.
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE ftruth AS SELECT q.id AS qid, array(SELECT f.id FROM fashion_big f
+  ORDER BY f.embedding <-> q.embedding LIMIT 10) AS ids FROM queries q;
+SQL
+# Each set, fields separated by ";": name, source table, shard prefix, query table, truth
+# table, extra registration options, label.
+SETS=("fashion;fashion_big;fshard;queries;ftruth;\"lists\": 245, ;Fashion-MNIST 4 × 15k × 784"
+  "clustered;docs;cshard;cqueries;ctruth;;clustered 4 × 100k × 128")
+[[ $BIG ]] && SETS+=("big;bigdocs;bshard;bqueries;btruth;;clustered 4 × 250k × 768")
+for set in "${SETS[@]}"; do
+  IFS=';' read -r name src prefix _ <<<"$set"
+  for s in 0 1 2 3; do
+    "${PSQL[@]}" -c "CREATE TABLE $prefix$s AS SELECT id::bigint AS id, embedding FROM $src WHERE id % 4 = $s"
+  done
 done
+register_shards() {  # probes
+  local set name prefix opts s
+  for set in "${SETS[@]}"; do
+    IFS=';' read -r name _ prefix _ _ opts _ <<<"$set"
+    for s in 0 1 2 3; do
+      "${PSQL[@]}" -c "SELECT rulake.unregister('$prefix$s') FROM rulake.collections
+                       WHERE name = '$prefix$s'" \
+        -c "SELECT rulake.register('$prefix$s', 'table:public.$prefix$s(id, embedding)', 'frozen',
+             '{$opts\"probes\": $1, \"rerank_factor\": 10}')" >/dev/null
+    done
+  done
+}
 "${PSQL[@]}" <<'SQL'
 -- Microseconds per search over every query, inside this backend.
 CREATE FUNCTION fed_loop(shards text[], qtable regclass, rounds int) RETURNS float8
@@ -62,25 +100,9 @@ BEGIN
   RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / n;
 END $$;
 SQL
-F="ARRAY['fshard0','fshard1','fshard2','fshard3']"
-C="ARRAY['cshard0','cshard1','cshard2','cshard3']"
-# Prime every shard, and check that the threads give the serial search's rows.
-for set in "$F:queries" "$C:cqueries"; do
-  IFS=: read -r arr qt <<<"$set"
-  diff=$("${PSQL[@]}" <<SQL | tail -1
-SET max_parallel_workers_per_gather = 0;
-CREATE TEMP TABLE r0 AS SELECT q.id AS qid, s.* FROM $qt q, rulake.search_federated($arr, q.embedding, 10) s;
-SET max_parallel_workers_per_gather = 3;
-CREATE TEMP TABLE r3 AS SELECT q.id AS qid, s.* FROM $qt q, rulake.search_federated($arr, q.embedding, 10) s;
-SELECT count(*) FROM ((TABLE r0 EXCEPT TABLE r3) UNION ALL (TABLE r3 EXCEPT TABLE r0)) d;
-SQL
-  )
-  [[ $diff == 0 ]] || { echo "threaded and serial answers differ ($diff rows) on $qt" >&2; exit 1; }
-done
-[[ ${SETUP_ONLY:-} ]] && { trap - EXIT; env | grep -E '^(PG|CLUSTER_DIR)' >/tmp/fedpar/cluster.env; exit 0; }
-
+shards() { echo "ARRAY['${1}0','${1}1','${1}2','${1}3']"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-results=$(mktemp)
+med() { tr ' ' '\n' | grep . | median; }
 loop_us() {  # shards, query table, workers
   "${PSQL[@]}" -c "SET max_parallel_workers_per_gather = $3" -c "SELECT fed_loop($1, '$2', 10)" | tail -1
 }
@@ -92,31 +114,54 @@ bench_qps() {  # shards, query table, workers -> "qps median_us"
     pgbench -n -f q.pgb -T "$SECONDS_PER" -M prepared -l 2>/dev/null) >"$CLUSTER_DIR/out"
   echo "$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$CLUSTER_DIR/out") $(cat "$CLUSTER_DIR"/pgbench_log.* | awk '{print $3}' | median)"
 }
-declare -A us qps lat
+rows=$(mktemp)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for round in $(seq "$ROUNDS"); do
-  for set in "fashion:$F:queries" "clustered:$C:cqueries"; do
-    IFS=: read -r name arr qt <<<"$set"
-    for w in 0 3; do
-      us[$name.$w]+="$(loop_us "$arr" "$qt" $w) "
-      read -r q l < <(bench_qps "$arr" "$qt" $w)
-      qps[$name.$w]+="$q "
-      lat[$name.$w]+="$l "
+for probes in $PROBES; do
+  register_shards "$probes"
+  declare -A us=() qps=() lat=() recall=()
+  # Prime every shard, check that the threads give the serial search's rows, and take the
+  # merged answer's recall.
+  for set in "${SETS[@]}"; do
+    IFS=';' read -r name _ prefix qt truth _ <<<"$set"
+    arr=$(shards "$prefix")
+    read -r diff rec < <("${PSQL[@]}" <<SQL | tail -1 | tr "|" " "
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE r0 AS SELECT q.id AS qid, s.* FROM $qt q, rulake.search_federated($arr, q.embedding, 10) s;
+SET max_parallel_workers_per_gather = 3;
+CREATE TEMP TABLE r3 AS SELECT q.id AS qid, s.* FROM $qt q, rulake.search_federated($arr, q.embedding, 10) s;
+SELECT (SELECT count(*) FROM ((TABLE r0 EXCEPT TABLE r3) UNION ALL (TABLE r3 EXCEPT TABLE r0)) d),
+  round((SELECT count(*) FROM r0 JOIN $truth t ON t.qid = r0.qid AND r0.id = ANY (t.ids))::numeric
+    / (10 * (SELECT count(*) FROM $truth)), 3);
+SQL
+    )
+    [[ $diff == 0 ]] || { echo "threaded and serial answers differ ($diff rows) on $qt" >&2; exit 1; }
+    recall[$name]=$rec
+  done
+  for round in $(seq "$ROUNDS"); do
+    for set in "${SETS[@]}"; do
+      IFS=';' read -r name _ prefix qt _ <<<"$set"
+      arr=$(shards "$prefix")
+      for w in 0 3; do
+        us[$name.$w]+="$(loop_us "$arr" "$qt" $w) "
+        read -r q l < <(bench_qps "$arr" "$qt" $w)
+        qps[$name.$w]+="$q "
+        lat[$name.$w]+="$l "
+      done
     done
   done
+  for set in "${SETS[@]}"; do
+    IFS=';' read -r name _ _ _ _ _ label <<<"$set"
+    s=$(med <<<"${us[$name.0]}") t=$(med <<<"${us[$name.3]}")
+    qs=$(med <<<"${qps[$name.0]}") qt=$(med <<<"${qps[$name.3]}")
+    ls=$(med <<<"${lat[$name.0]}") lt=$(med <<<"${lat[$name.3]}")
+    printf "| %s | %s | %s | %.0f | %.0f | %.2f× | %.0f | %.0f | %.2f× | %s / %s |\n" "$label" "$probes" \
+      "${recall[$name]}" "$s" "$t" "$(echo "$s / $t" | bc -l)" "$qs" "$qt" "$(echo "$qt / $qs" | bc -l)" \
+      "$ls" "$lt" >>"$rows"
+    echo "  probes $probes, $name, server µs per round (serial; threads): ${us[$name.0]}; ${us[$name.3]}" >&2
+  done
 done
-med() { tr ' ' '\n' | grep . | median; }
-echo "search_federated, 4 shards, k = 10, probes = $PROBES, $(nproc) cores, medians of $ROUNDS alternated rounds"
+echo "search_federated, 4 shards, k = 10, $(nproc) cores, medians of $ROUNDS alternated rounds"
 echo "load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| shards | server µs serial | server µs 4 threads | speed-up | QPS serial | QPS 4 threads | speed-up | median latency µs serial / threads |"
-echo "|---|---|---|---|---|---|---|---|"
-for name in fashion clustered; do
-  s=$(med <<<"${us[$name.0]}") t=$(med <<<"${us[$name.3]}")
-  qs=$(med <<<"${qps[$name.0]}") qt=$(med <<<"${qps[$name.3]}")
-  ls=$(med <<<"${lat[$name.0]}") lt=$(med <<<"${lat[$name.3]}")
-  label=$([[ $name == fashion ]] && echo "Fashion-MNIST 4 × 15k × 784" || echo "clustered 4 × 100k × 128")
-  printf "| %s | %.0f | %.0f | %.2f× | %.0f | %.0f | %.2f× | %s / %s |\n" "$label" "$s" "$t" \
-    "$(echo "$s / $t" | bc -l)" "$qs" "$qt" "$(echo "$qt / $qs" | bc -l)" "$ls" "$lt"
-done
-echo "server µs per round (serial; threads):"
-for name in fashion clustered; do echo "  $name: ${us[$name.0]}; ${us[$name.3]}"; done
+echo "| shards | probes | recall@10 | server µs serial | server µs 4 threads | speed-up | QPS serial | QPS 4 threads | speed-up | median latency µs serial / threads |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+cat "$rows"
