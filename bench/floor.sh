@@ -11,6 +11,10 @@
 # Times are wall and CPU (the backend's schedstat, the floor's thread CPU clock): on a
 # loaded machine the wall clock also counts other processes' turns on the core.
 #   bench/floor.sh [QUERIES]
+# CLUSTERED=ROWS,DIM (e.g. 100000,768) runs the same comparison on tools/gen_clustered's
+# data (seed 42) instead of Fashion-MNIST: vectors like real embeddings, which pglz cannot
+# compress, so the default storage keeps them uncompressed in the row and a rerank reads
+# them without decoding (Fashion-MNIST's rows are decoded from pglz on every rerank).
 # PROBES (default "6 16 10": 10 is rabitq.probes' default); PASSES (default 5): timed passes
 # over the queries on each side, the median pass reported. STORAGE (default DEFAULT) sets the
 # column's storage, e.g. PLAIN as bench/ann_fashion.sh has it, or EXTERNAL (the default
@@ -23,35 +27,62 @@ QUERIES=${1:-1000}
 PROBES=${PROBES:-6 16 10}
 PASSES=${PASSES:-5}
 STORAGE=${STORAGE:-DEFAULT}
+CLUSTERED=${CLUSTERED:-}
 
 # Built before the cluster starts, so that the compiler does not share the CPUs with it.
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DRUVECTOR_BENCH=ON >/dev/null
 cmake --build build/bench -j"$(nproc)" --target scan_floor >/dev/null
+[[ -z "$CLUSTERED" ]] || g++ -O3 -std=c++17 -pthread -o build/gen_clustered tools/gen_clustered.cpp
 
 source tools/cluster.sh
 source bench/fashion_load.sh
 fashion_cluster_start
 work=$(mktemp -d)
 trap 'cluster_stop; rm -rf "$work"' EXIT
+# The table keeps the name fashion whatever it holds, so that one loop serves both.
+if [[ -z "$CLUSTERED" ]]; then
+  dim=784 name=Fashion-MNIST
+else
+  IFS=, read -r rows dim <<<"$CLUSTERED"
+  name=clustered
+  chmod 755 "$work"
+  build/gen_clustered "$rows" "$dim" 1000 "$QUERIES" 42 "$work" >/dev/null
+  chmod 644 "$work"/*.copy
+fi
 "${PSQL[@]}" <<SQL
 CREATE EXTENSION ruvector;
-CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector(784));
+CREATE TABLE fashion (id int PRIMARY KEY, label int, embedding ruvector($dim));
 $([[ "$STORAGE" == DEFAULT ]] || echo "ALTER TABLE fashion ALTER embedding SET STORAGE $STORAGE;")
 -- PLAIN as in fashion_load.sh: a compressed query vector would cost each statement a
 -- decompression that a client sending the query as a parameter does not pay.
-CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector(784));
+CREATE TABLE queries (id int PRIMARY KEY, label int, embedding ruvector($dim));
 ALTER TABLE queries ALTER embedding SET STORAGE PLAIN;
+SQL
+if [[ -z "$CLUSTERED" ]]; then
+  "${PSQL[@]}" <<SQL
 \copy fashion FROM PROGRAM 'build/idx_to_copy $DATA/train-images-idx3-ubyte.gz $DATA/train-labels-idx1-ubyte.gz'
 \copy queries FROM PROGRAM 'build/idx_to_copy $DATA/t10k-images-idx3-ubyte.gz $DATA/t10k-labels-idx1-ubyte.gz $QUERIES'
-VACUUM ANALYZE fashion, queries;
 SQL
+else
+  # gen_clustered numbers the queries from 0; scan_floor's truth numbers them from 1.
+  "${PSQL[@]}" <<SQL
+CREATE TEMP TABLE rows_in (id int, embedding ruvector($dim));
+COPY rows_in FROM '$work/base.copy' (FORMAT binary);
+INSERT INTO fashion SELECT id, 0, embedding FROM rows_in;
+TRUNCATE rows_in;
+COPY rows_in FROM '$work/queries.copy' (FORMAT binary);
+INSERT INTO queries SELECT id + 1, 0, embedding FROM rows_in;
+SQL
+  rm -f "$work"/*.copy
+fi
+"${PSQL[@]}" -c "VACUUM ANALYZE fashion, queries"
 build=$(timed "CREATE INDEX fashion_rabitq ON fashion USING rabitq (embedding)")
 "${PSQL[@]}" -c "\\copy (SELECT id, (ctid::text::point)[0]::bigint, (ctid::text::point)[1]::bigint FROM fashion) TO '$work/tids'"
 
 # The floor, while the server idles.
 probes_csv=$(tr ' ' ',' <<<"$PROBES")
 build/bench/bench/scan_floor --tids "$work/tids" --truth-out "$work/truth" --probes "$probes_csv" \
-  --passes "$PASSES" --queries "$QUERIES" | tee "$work/floor"
+  --passes "$PASSES" --queries "$QUERIES" ${CLUSTERED:+--clustered "$CLUSTERED"} | tee "$work/floor"
 
 "${PSQL[@]}" <<SQL
 CREATE TABLE truth (qid int PRIMARY KEY, ids int[]);
@@ -74,8 +105,8 @@ END \$\$;
 SQL
 
 echo
-printf "Fashion-MNIST 60k x 784, L2, k = 10, %s queries, column storage %s, default index (build %.1f s) and GUCs; %s cores; median of %s passes each side\n" \
-  "$QUERIES" "$STORAGE" "$build" "$(nproc)" "$PASSES"
+printf "%s %s x %s, L2, k = 10, %s queries, column storage %s, default index (build %.1f s) and GUCs; %s cores; median of %s passes each side\n" \
+  "$name" "$("${PSQL[@]}" -c "SELECT count(*) FROM fashion")" "$dim" "$QUERIES" "$STORAGE" "$build" "$(nproc)" "$PASSES"
 echo
 echo "| probes | recall SQL | recall floor | server µs/q | floor µs/q | ratio | server CPU µs/q | floor CPU µs/q | CPU ratio |"
 echo "|---|---|---|---|---|---|---|---|---|"

@@ -1,9 +1,14 @@
-// The floor of a rabitq index scan on Fashion-MNIST (60k x 784, L2, k = 10): the index that
+// The floor of a rabitq index scan on Fashion-MNIST (60k x 784, L2, k = 10; or generated
+// clustered data with --clustered, vectors that do not compress): the index that
 // CREATE INDEX ... USING rabitq (embedding) builds with its default options, built and
 // scanned by src/ and kernels/ alone, with no Postgres, so that bench/floor.sh can put the
 // server's µs per query next to the work the scan itself has to do. Also measures how often
 // the RaBitQ lower bound misses (the exact distance is below it) and what that costs recall.
 //   scan_floor [--tids FILE] [--truth-out FILE] [--probes 6,16,10] [--passes 5] [--queries 1000]
+//              [--clustered ROWS,DIM]
+// --clustered: instead of Fashion-MNIST, the rows and then the queries that
+// `gen_clustered ROWS DIM 1000 QUERIES 42` writes (tools/clustered_data.h, same seed and
+// order), row i + 1 the table's id i + 1 and query q the queries table's id q + 1.
 // --tids: "id block offset" lines, the table's ctids, so that the k-means sample (chosen by
 // a hash of each row's TID, ivf/priority_sample.h) and so the centroids are the server's.
 // Without it row i stands at TID (i, 1): another uniform sample, an index of the same shape.
@@ -35,6 +40,7 @@
 #include "rabitq/metric.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
+#include "tools/clustered_data.h"
 
 namespace {
 
@@ -466,6 +472,7 @@ int main(int argc, char** argv) {
   std::vector<std::uint32_t> probe_list{6, 16, 10};
   std::uint32_t passes = 5;
   std::uint32_t nq = 1000;
+  std::vector<std::uint32_t> clustered;  // rows, dim
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--tids") {
@@ -478,10 +485,13 @@ int main(int argc, char** argv) {
       passes = static_cast<std::uint32_t>(std::max(1L, std::strtol(argv[i + 1], nullptr, 10)));
     } else if (a == "--queries") {
       nq = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+    } else if (a == "--clustered") {
+      clustered = parse_list(argv[i + 1]);
+      if (clustered.size() != 2 || clustered[0] < 10 || clustered[1] < 1) clustered = {0};
     } else {
       std::fprintf(stderr,
                    "usage: %s [--tids FILE] [--truth-out FILE] [--probes 6,16,10] "
-                   "[--passes N] [--queries N]\n",
+                   "[--passes N] [--queries N] [--clustered ROWS,DIM]\n",
                    argv[0]);
       return 2;
     }
@@ -490,9 +500,25 @@ int main(int argc, char** argv) {
   const std::string dir = env != nullptr ? env : "/usr/share/datasets/fashion-mnist";
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 
+  if (clustered.size() == 1) {
+    std::fprintf(stderr, "%s: --clustered takes ROWS,DIM (at least 10 rows)\n", argv[0]);
+    return 2;
+  }
   std::uint32_t dim = 0, qdim = 0;
-  const std::vector<float> rows = load_idx(dir + "/train-images-idx3-ubyte.gz", ~0u, &dim);
-  const std::vector<float> queries = load_idx(dir + "/t10k-images-idx3-ubyte.gz", nq, &qdim);
+  std::vector<float> rows, queries;
+  std::string data_name = "Fashion-MNIST";
+  if (clustered.empty()) {
+    rows = load_idx(dir + "/train-images-idx3-ubyte.gz", ~0u, &dim);
+    queries = load_idx(dir + "/t10k-images-idx3-ubyte.gz", nq, &qdim);
+  } else {
+    dim = qdim = clustered[1];
+    ruvector::tools::ClusteredData data(static_cast<int>(dim), 1000, 42);
+    rows.resize(std::size_t{clustered[0]} * dim);
+    for (std::size_t r = 0; r < clustered[0]; r++) data.draw(&rows[r * dim]);
+    queries.resize(std::size_t{nq} * dim);
+    for (std::size_t q = 0; q < nq; q++) data.draw(&queries[q * dim]);
+    data_name = "clustered";
+  }
   const auto n = static_cast<std::uint32_t>(rows.size() / dim);
   nq = static_cast<std::uint32_t>(queries.size() / qdim);
 
@@ -515,9 +541,9 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   std::printf(
-      "Fashion-MNIST %u x %u, L2, k = %u, %u queries; %u lists, bits 1, seed 0 (%s); "
+      "%s %u x %u, L2, k = %u, %u queries; %u lists, bits 1, seed 0 (%s); "
       "build %.1f s, exact truth %.1f s (%u threads); ISA %s\n",
-      n, dim, kK, nq, ix.lists, tids != nullptr ? "the table's TIDs" : "stand-in TIDs", build_s,
+      data_name.c_str(), n, dim, kK, nq, ix.lists, tids != nullptr ? "the table's TIDs" : "stand-in TIDs", build_s,
       truth_s, threads, ruvector::kernels::distance_kernels().isa);
 
   // The floor: every query in turn on one thread, `passes` times; the median pass.
