@@ -102,7 +102,7 @@ struct Index {
   std::uint32_t words = 0;       // code words per row
   std::size_t tuple_bytes = 0;   // CodeFactors, row id, padding, code
   std::vector<float> centroids;  // lists x padded, rotated
-  std::vector<std::int8_t> code_bytes;
+  std::vector<std::uint8_t> code_bytes;
   std::vector<float> scales, error_norms, norms_squared, code_norms;
   ivf::CentroidCodes codes{};
   std::vector<std::uint32_t> list_start;  // lists + 1: rows of list l are [start[l], start[l+1])
@@ -543,8 +543,9 @@ int main(int argc, char** argv) {
   std::printf(
       "%s %u x %u, L2, k = %u, %u queries; %u lists, bits 1, seed 0 (%s); "
       "build %.1f s, exact truth %.1f s (%u threads); ISA %s\n",
-      data_name.c_str(), n, dim, kK, nq, ix.lists, tids != nullptr ? "the table's TIDs" : "stand-in TIDs", build_s,
-      truth_s, threads, ruvector::kernels::distance_kernels().isa);
+      data_name.c_str(), n, dim, kK, nq, ix.lists,
+      tids != nullptr ? "the table's TIDs" : "stand-in TIDs", build_s, truth_s, threads,
+      ruvector::kernels::distance_kernels().isa);
 
   // The floor: every query in turn on one thread, `passes` times; the median pass.
   Scan scan(ix);

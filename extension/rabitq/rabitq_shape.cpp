@@ -106,7 +106,7 @@ const IndexShape* index_shape(Relation index) {
   }
 
   ivf::CentroidCodes& codes = victim->shape.codes;
-  auto* bytes = static_cast<int8*>(MemoryContextAllocHuge(context, floats));
+  auto* bytes = static_cast<uint8*>(MemoryContextAllocHuge(context, floats));
   auto* scales = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   auto* errors = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
   auto* squares = static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));

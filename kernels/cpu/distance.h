@@ -32,9 +32,10 @@ struct DistanceKernels {
   // four centroids. Bit for bit what inner_product_1x4 gives for each row, in fewer loads.
   void (*inner_product_4x4)(const float* a, std::size_t a_stride, const float* b,
                             std::size_t b_stride, std::size_t n, float* out);
-  // <a, b> of signed bytes in [-127, 127], exact (int8 query against int8 centroid codes,
-  // for a probe order that reads a quarter of the bytes); exact up to n = 2^31 / 127².
-  std::int32_t (*dot_i8)(const std::int8_t* a, const std::int8_t* b, std::size_t n);
+  // <a, b> of unsigned bytes a and signed bytes b in [-127, 127], exact (int8 centroid codes
+  // stored offset by 128 against an int8 query, for a probe order that reads a quarter of
+  // the bytes); exact up to n = 2^31 / (255 · 127).
+  std::int32_t (*dot_u8i8)(const std::uint8_t* a, const std::int8_t* b, std::size_t n);
   // The unnormalised Walsh-Hadamard transform of n = 2^k floats, in place (the RaBitQ
   // rotation); the same bits on every ISA.
   void (*hadamard)(float* x, std::uint32_t n);

@@ -8,7 +8,7 @@ namespace {
 constexpr DistanceKernels avx512_table(bool vpopcnt, bool vnni) {
   DistanceKernels t = SimdDistance<xsimd::avx512bw>::table("avx512");
   if (vpopcnt) t.bitplane_dot4 = &bitplane_dot4_vpopcnt;
-  if (vnni) t.dot_i8 = &dot_i8_vnni;
+  if (vnni) t.dot_u8i8 = &dot_u8i8_vnni;
   return t;
 }
 

@@ -15,7 +15,7 @@
 
 #include "kernels/cpu/bitplane_impl.h"
 #include "kernels/cpu/distance.h"
-#include "kernels/cpu/dot_i8_impl.h"
+#include "kernels/cpu/dot_u8i8_impl.h"
 #include "kernels/cpu/hadamard_impl.h"
 
 namespace ruvector::kernels::detail {
@@ -238,7 +238,7 @@ struct SimdDistance {
                            &bitplane_dot4,
                            &inner_product_1x4,
                            &inner_product_4x4,
-                           &dot_i8,
+                           &dot_u8i8,
                            &hadamard};
   }
 };

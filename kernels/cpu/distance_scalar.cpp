@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/cpu/bitplane_impl.h"
-#include "kernels/cpu/dot_i8_impl.h"
+#include "kernels/cpu/dot_u8i8_impl.h"
 #include "kernels/cpu/hadamard_impl.h"
 #include "kernels/cpu/distance_isa.h"
 
@@ -71,7 +71,7 @@ void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std
 const DistanceKernels& scalar_distance_kernels() {
   static constexpr DistanceKernels kTable{
       "scalar",       &l2_squared,        &inner_product,     &l1,     &norm_squared, &cosine_parts,
-      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_i8, &hadamard};
+      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_u8i8, &hadamard};
   return kTable;
 }
 

@@ -18,9 +18,9 @@ namespace ruvector::ivf {
 namespace {
 
 // A float no larger than x, for the per-list loop of every query (nextafter there, a libm
-// call, showed in a query's profile: docs/benchmarks.md). The conversion rounds by at most half an ulp (2^-24 of the
-// value, or 2^-150 below the normal range); the margin, 2^-23 of the value plus 2^-126,
-// is larger, so the result never exceeds x.
+// call, showed in a query's profile: docs/benchmarks.md). The conversion rounds by at most half an
+// ulp (2^-24 of the value, or 2^-150 below the normal range); the margin, 2^-23 of the value plus
+// 2^-126, is larger, so the result never exceeds x.
 inline float float_below(double x) {
   return static_cast<float>(x - std::fabs(x) * 0x1p-23 - 0x1p-126);
 }
@@ -58,12 +58,15 @@ float quantize(const float* x, std::uint32_t n, std::int8_t* u, float* error_nor
 }  // namespace
 
 void quantize_centroids(const float* centroids, std::uint32_t lists, std::uint32_t dim,
-                        std::int8_t* codes, float* scales, float* error_norms, float* norms_squared,
-                        float* code_norms) {
+                        std::uint8_t* codes, float* scales, float* error_norms,
+                        float* norms_squared, float* code_norms) {
   for (std::uint32_t c = 0; c < lists; c++) {
     const float* x = centroids + static_cast<std::size_t>(c) * dim;
-    scales[c] = quantize(x, dim, codes + static_cast<std::size_t>(c) * dim, &error_norms[c],
-                         &code_norms[c]);
+    std::uint8_t* code = codes + static_cast<std::size_t>(c) * dim;
+    auto* u = reinterpret_cast<std::int8_t*>(code);
+    scales[c] = quantize(x, dim, u, &error_norms[c], &code_norms[c]);
+    // Stored as u + 128, the unsigned operand of the dot kernel.
+    for (std::uint32_t j = 0; j < dim; j++) code[j] = static_cast<std::uint8_t>(u[j] + 128);
     double norm = 0;
     for (std::uint32_t j = 0; j < dim; j++) norm += static_cast<double>(x[j]) * x[j];
     norms_squared[c] = static_cast<float>(norm);
@@ -78,12 +81,16 @@ void key_lower_bounds(const float* q, const CentroidCodes& codes, bool inner_pro
   const double rounding = (codes.dim + 8.0) * std::ldexp(1.0, -22);
   float q_error = 0, unused = 0;
   const double q_scale = quantize(q, codes.dim, scratch, &q_error, &unused);
+  // The codes are stored as u + 128: <w, u> = <u + 128, w> − 128 · Σw.
+  std::int32_t w_sum = 0;
+  for (std::uint32_t j = 0; j < codes.dim; j++) w_sum += scratch[j];
   // Two passes: the integer dots first, kept in lower[] (an int32 each, as bits), then the
   // bounds, so that the kernel calls run back to back and the float work of each list
   // does not wait on its call.
   for (std::uint32_t c = 0; c < codes.lists; c++) {
     const std::int32_t dot =
-        k.dot_i8(scratch, codes.codes + static_cast<std::size_t>(c) * codes.dim, codes.dim);
+        k.dot_u8i8(codes.codes + static_cast<std::size_t>(c) * codes.dim, scratch, codes.dim) -
+        128 * w_sum;
     std::memcpy(&lower[c], &dot, sizeof(dot));
   }
   for (std::uint32_t c = 0; c < codes.lists; c++) {

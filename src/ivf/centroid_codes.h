@@ -12,7 +12,7 @@
 namespace ruvector::ivf {
 
 struct CentroidCodes {
-  const std::int8_t* codes;    // lists × dim: c ≈ scale · u, u in [-127, 127]
+  const std::uint8_t* codes;   // lists × dim: u + 128, where c ≈ scale · u, u in [-127, 127]
   const float* scales;         // per list
   const float* error_norms;    // per list: at least ||c − scale · u||
   const float* norms_squared;  // per list: ||c||²
@@ -23,8 +23,8 @@ struct CentroidCodes {
 
 // Fills the five arrays of CentroidCodes for `lists` centroids of `dim` floats.
 void quantize_centroids(const float* centroids, std::uint32_t lists, std::uint32_t dim,
-                        std::int8_t* codes, float* scales, float* error_norms, float* norms_squared,
-                        float* code_norms);
+                        std::uint8_t* codes, float* scales, float* error_norms,
+                        float* norms_squared, float* code_norms);
 
 // For every list, a lower bound of its key as the float kernels compute it: the squared
 // L2 distance from q, or with inner_product the negative inner product. Rounding of both

@@ -204,25 +204,28 @@ TEST(Distance, InnerProductFourByFourMatchesOneByFour) {
   }
 }
 
-// Signed bytes: the exact integer, on every table this CPU runs (each AVX-512 variant:
-// VNNI and the widening path), at lengths around each step width, and at the extremes.
+// Unsigned against signed bytes: the exact integer, on every table this CPU runs (each
+// AVX-512 variant: VNNI and the widening path), at lengths around each step width, and at
+// the extremes (255 and 1 are the stored codes of 127 and −127).
 TEST(Distance, DotOfBytesIsExact) {
   std::mt19937_64 rng(8);
   std::uniform_int_distribution<int> byte(-127, 127);
   std::vector<std::size_t> lengths{0, 1, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 784, 832, 1999};
   for (std::size_t n : lengths) {
-    std::vector<std::int8_t> a(n), b(n), low(n, -127), high(n, 127);
+    std::vector<std::uint8_t> a(n), top(n, 255), bottom(n, 1);
+    std::vector<std::int8_t> b(n), low(n, -127), high(n, 127);
     for (std::size_t i = 0; i < n; i++) {
-      a[i] = static_cast<std::int8_t>(byte(rng));
+      a[i] = static_cast<std::uint8_t>(byte(rng) + 128);
       b[i] = static_cast<std::int8_t>(byte(rng));
     }
     std::int64_t want = 0;
     for (std::size_t i = 0; i < n; i++) want += a[i] * b[i];
     const auto n64 = static_cast<std::int64_t>(n);
     for (const k::DistanceKernels* t : k::usable_distance_kernels()) {
-      EXPECT_EQ(t->dot_i8(a.data(), b.data(), n), want) << t->isa << " n=" << n;
-      EXPECT_EQ(t->dot_i8(low.data(), high.data(), n), -127 * 127 * n64) << t->isa << " n=" << n;
-      EXPECT_EQ(t->dot_i8(low.data(), low.data(), n), 127 * 127 * n64) << t->isa << " n=" << n;
+      EXPECT_EQ(t->dot_u8i8(a.data(), b.data(), n), want) << t->isa << " n=" << n;
+      EXPECT_EQ(t->dot_u8i8(top.data(), low.data(), n), -255 * 127 * n64) << t->isa << " n=" << n;
+      EXPECT_EQ(t->dot_u8i8(top.data(), high.data(), n), 255 * 127 * n64) << t->isa << " n=" << n;
+      EXPECT_EQ(t->dot_u8i8(bottom.data(), low.data(), n), -127 * n64) << t->isa << " n=" << n;
     }
   }
 }

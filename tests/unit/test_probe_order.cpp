@@ -16,7 +16,7 @@ namespace ivf = ruvector::ivf;
 namespace {
 
 struct Codes {
-  std::vector<std::int8_t> codes;
+  std::vector<std::uint8_t> codes;
   std::vector<float> scales, errors, norms, code_norms;
   std::vector<std::int8_t> scratch;  // the quantized query
   ivf::CentroidCodes view;
