@@ -3,6 +3,7 @@
 // reference kernel, tests/gpu/reference_kernel.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "rabitq/list_query.h"
 #include "rulake/batch_search.h"
 #include "rulake/cpu_scan_kernel.h"
 #include "rulake/scan_dispatch.h"
@@ -103,6 +105,42 @@ std::string error_of(const Fixture& f, std::size_t nqueries, const float* querie
     return e.what();
   }
   return "";
+}
+
+// The probe plan is exactly the order of every list's exact key (ties by list number), for
+// each metric, at a few probe counts up to every list but one: the sequence the access
+// method probes in.
+TEST(RulakeBatch, ProbePlanIsTheExactKeyOrder) {
+  const Metric metrics[] = {Metric::kL2, Metric::kInnerProduct, Metric::kCosine};
+  for (Metric m : metrics) {
+    for (std::uint32_t dim : {5u, 64u, 200u}) {
+      Fixture f = make(m, dim, 2500, 37, 60, dim * 3 + static_cast<int>(m));
+      const rl::ImageView v = rl::image_view(f.bytes.data(), f.bytes.size());
+      const std::uint32_t lists = v.info.lists, padded = v.info.padded_dim;
+      for (std::uint32_t probes : {1u, 7u, lists - 1}) {
+        rl::SearchParams params;
+        params.probes = probes;
+        rl::ProbePlan plan;
+        rl::plan_probes(v, f.queries.data(), 37, params, &plan);
+        ASSERT_EQ(plan.probes, probes);
+        for (std::size_t q = 0; q < 37; q++) {
+          const float* rotated = plan.rotated.data() + q * padded;
+          std::vector<std::pair<float, std::uint32_t>> all(lists);
+          for (std::uint32_t c = 0; c < lists; c++) {
+            all[c] = {ruvector::rabitq::centroid_key(m, rotated,
+                                                     v.centroids + std::size_t{c} * padded, padded),
+                      c};
+          }
+          std::sort(all.begin(), all.end());
+          for (std::uint32_t p = 0; p < probes; p++) {
+            ASSERT_EQ(plan.lists[q * probes + p], all[p].second)
+                << "metric " << static_cast<int>(m) << " dim " << dim << " probes " << probes
+                << " query " << q << " rank " << p;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(RulakeBatch, BadQueriesAreNamed) {
