@@ -325,17 +325,24 @@ class Scan {
     rq::prepare_list_query(kMetric, rotated_.data(), centroid, ix_.padded, residual_.data(),
                            planes_.data(), &lq);
     const float v_norm = lq.code.norm;
-    for (std::uint32_t row = ix_.list_start[list]; row < ix_.list_start[list + 1]; row++) {
+    // As the extension does a page at a time: every estimate, then bounds and candidates.
+    const std::uint32_t first = ix_.list_start[list], end = ix_.list_start[list + 1];
+    estimates_.resize(std::max<std::size_t>(estimates_.size(), end - first));
+    for (std::uint32_t row = first; row < end; row++) {
       const Tuple* tu = tuple_at(ix_, row);
-      scanned_++;
+      estimates_[row - first] = rq::estimate_ip(lq.code, planes_.data(), tu->code, tu->factors);
+    }
+    scanned_ += end - first;
+    for (std::uint32_t row = first; row < end; row++) {
+      const Tuple* tu = tuple_at(ix_, row);
       rq::Candidate c{};
       c.tid = rq::HeapTid{0, static_cast<std::uint16_t>(tu->id >> 16),
                           static_cast<std::uint16_t>(tu->id & 0xFFFF)};
       c.vector_block = row;
       c.probe = rq::kRefined;
-      const float est = rq::estimate_ip(lq.code, planes_.data(), tu->code, tu->factors);
-      c.lower = rq::lower_bound(kMetric, epsilon_, est, tu->factors.residual_norm,
-                                tu->factors.error_unit, v_norm, lq.centroid_dot);
+      c.lower =
+          rq::lower_bound(kMetric, epsilon_, estimates_[row - first], tu->factors.residual_norm,
+                          tu->factors.error_unit, v_norm, lq.centroid_dot);
       candidates_.add(c);
     }
     if (phases) t->estimate_us += us_since(c0);
@@ -380,7 +387,7 @@ class Scan {
   const float* query_ = nullptr;
   float epsilon_ = kDefaultEpsilon;
   std::uint32_t probes_ = 0;
-  std::vector<float> rotated_, residual_, lower_;
+  std::vector<float> rotated_, residual_, lower_, estimates_;
   std::vector<std::uint64_t> planes_;
   std::vector<std::int8_t> scratch_;
   std::vector<ivf::ListKey> storage_, order_;

@@ -102,6 +102,9 @@ struct ScanState {
   float* vector;  // dim scratch for reranks
   VectorLayout vector_layout;
   Size tuple_size;              // of a code tuple
+  const CodeTuple** page_rows;  // a code page's live rows, and their estimates
+  float* page_estimates;        // (probe_next_list)
+  uint32 page_capacity;         // as many as fit on a page
   Size ex_size;                 // of an ex item (bits > 1)
   BlockNumber nblocks;          // the index's size as last read, for read_page's link checks
   RabitqListEntry** directory;  // per directory page, its copy once read (scan_list_entry)
@@ -282,6 +285,9 @@ void start(IndexScanDesc scan, ScanState* s) {
   s->vector = static_cast<float*>(palloc(sizeof(float) * dim));
   s->vector_layout = vector_layout(dim);
   s->tuple_size = code_tuple_size(padded, s->meta.bits);
+  s->page_capacity = (BLCKSZ - SizeOfPageHeaderData) / (s->tuple_size + sizeof(ItemIdData));
+  s->page_rows = static_cast<const CodeTuple**>(palloc(sizeof(CodeTuple*) * s->page_capacity));
+  s->page_estimates = static_cast<float*>(palloc(sizeof(float) * s->page_capacity));
   s->ex_size = s->meta.bits > 1 ? ex_item_size(padded, s->meta.bits) : 0;
 
   ScanKey key = &scan->orderByData[0];
@@ -443,11 +449,25 @@ void probe_next_list(Relation index, ScanState* s) {
     const BlockNumber block = BufferGetBlockNumber(buffer);
     OffsetNumber max = PageGetMaxOffsetNumber(page);
     prefetch_items(page);
+    // The page's estimates first, then their bounds and candidates: in one loop each row's
+    // loads and popcounts waited behind the previous row's bound (a square root) and queue
+    // update, a dependent chain the CPU could not overlap.
+    uint32 n = 0;
     for (OffsetNumber off = FirstOffsetNumber; off <= max; off++) {
       const CodeTuple* t = code_tuple_at(index, page, block, off, tuple_size);
       if (t->flags & kCodeDeleted) continue;
-      s->scanned++;
-      Candidate c;
+      // More rows than fit: items overlap, the page is damaged.
+      if (unlikely(n == s->page_capacity)) report_bad_item(index, block, off);
+      s->page_rows[n] = t;
+      // <r/|r|, v>
+      s->page_estimates[n] =
+          s->unordered ? 0 : core::estimate_ip(qc, s->planes, t->code, t->factors);
+      n++;
+    }
+    s->scanned += n;
+    for (uint32 i = 0; i < n; i++) {
+      const CodeTuple* t = s->page_rows[i];
+      Candidate c{};
       c.tid = to_core(t->heap_tid);
       c.vector_block = t->vector_block;
       c.vector_offset = t->vector_offset;
@@ -457,13 +477,10 @@ void probe_next_list(Relation index, ScanState* s) {
         c.ex_block = ref->block;
         c.ex_offset = ref->offset;
       }
-      if (s->unordered) {
-        c.lower = 0;
-      } else {
+      if (!s->unordered) {
         const core::CodeFactors& f = t->factors;
-        float est = core::estimate_ip(qc, s->planes, t->code, f);  // <r/|r|, v>
-        c.lower = core::lower_bound(s->metric, s->epsilon, est, f.residual_norm, f.error_unit,
-                                    v_norm, centroid_dot);
+        c.lower = core::lower_bound(s->metric, s->epsilon, s->page_estimates[i], f.residual_norm,
+                                    f.error_unit, v_norm, centroid_dot);
       }
       s->candidates.add(c);
     }

@@ -79,7 +79,7 @@ outcome() {
   fi
 }
 
-cases=(code_lp_offset code_lp_length code_lp_unused code_page_type code_link_past_end
+cases=(code_lp_offset code_lp_length code_lp_unused code_lp_overlap code_page_type code_link_past_end
   code_link_cycle code_link_to_meta vector_ref_past_end ex_ref_offset ex_ref_to_code_page
   ex_lp_offset chunk_lp_length chunk_count chunk_link_past_end vector_page_type special_offset
   meta_magic meta_dim meta_lists meta_directory meta_centroids_to_codes directory_head_past_end)

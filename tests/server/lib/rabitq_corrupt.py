@@ -68,6 +68,13 @@ def main():
     elif case == "code_lp_unused":
         _, off, flags, length = line_pointer(data, code_head, 3)
         set_line_pointer(data, code_head, 3, off, 0, length)
+    elif case == "code_lp_overlap":  # more line pointers than tuples fit, all to one item
+        at, off, flags, length = line_pointer(data, code_head, 1)
+        base = page(data, code_head)
+        count = 1500
+        for n in range(1, count + 1):
+            set_line_pointer(data, code_head, n, off, flags, length)
+        struct.pack_into("<HH", data, base + 12, 24 + 4 * count, off)  # pd_lower, pd_upper
     elif case == "code_page_type":
         struct.pack_into("<H", data, special + 4, VECTORS)
     elif case == "code_link_past_end":
