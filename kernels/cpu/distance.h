@@ -39,6 +39,12 @@ struct DistanceKernels {
   // The unnormalised Walsh-Hadamard transform of n = 2^k floats, in place (the RaBitQ
   // rotation); the same bits on every ISA.
   void (*hadamard)(float* x, std::uint32_t n);
+  // The rotation's other steps, the same bits on every ISA: x[i] = -x[i] where bit i of
+  // signs is set (n a multiple of 64); x[i] *= s; and the butterfly between two halves,
+  // (x[i], x[i + half]) = ((a + b) s, (a - b) s).
+  void (*flip_signs)(float* x, const std::uint64_t* signs, std::uint32_t n);
+  void (*scale)(float* x, std::uint32_t n, float s);
+  void (*butterfly)(float* x, std::uint32_t half, float s);
 };
 
 // The table of the process's ISA (isa.h).

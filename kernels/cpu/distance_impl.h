@@ -17,6 +17,7 @@
 #include "kernels/cpu/distance.h"
 #include "kernels/cpu/dot_u8i8_impl.h"
 #include "kernels/cpu/hadamard_impl.h"
+#include "kernels/cpu/rotation_impl.h"
 
 namespace ruvector::kernels::detail {
 
@@ -239,7 +240,10 @@ struct SimdDistance {
                            &inner_product_1x4,
                            &inner_product_4x4,
                            &dot_u8i8,
-                           &hadamard};
+                           &hadamard,
+                           &flip_signs,
+                           &scale,
+                           &butterfly};
   }
 };
 

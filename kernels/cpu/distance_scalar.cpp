@@ -5,6 +5,7 @@
 #include "kernels/cpu/bitplane_impl.h"
 #include "kernels/cpu/dot_u8i8_impl.h"
 #include "kernels/cpu/hadamard_impl.h"
+#include "kernels/cpu/rotation_impl.h"
 #include "kernels/cpu/distance_isa.h"
 
 namespace ruvector::kernels::detail {
@@ -69,9 +70,20 @@ void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std
 }  // namespace
 
 const DistanceKernels& scalar_distance_kernels() {
-  static constexpr DistanceKernels kTable{
-      "scalar",       &l2_squared,        &inner_product,     &l1,     &norm_squared, &cosine_parts,
-      &bitplane_dot4, &inner_product_1x4, &inner_product_4x4, &dot_u8i8, &hadamard};
+  static constexpr DistanceKernels kTable{"scalar",
+                                          &l2_squared,
+                                          &inner_product,
+                                          &l1,
+                                          &norm_squared,
+                                          &cosine_parts,
+                                          &bitplane_dot4,
+                                          &inner_product_1x4,
+                                          &inner_product_4x4,
+                                          &dot_u8i8,
+                                          &hadamard,
+                                          &flip_signs,
+                                          &scale,
+                                          &butterfly};
   return kTable;
 }
 

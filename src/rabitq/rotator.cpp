@@ -23,34 +23,24 @@ Rotator::Rotator(std::uint32_t dim, std::uint64_t seed)
 }
 
 // Negation as a flip of the sign bit: the same bits as x = -x, without a branch that a
-// random sign mispredicts half the time (a query's rotation is on every scan's path).
+// random sign mispredicts half the time. The steps run on the CPU's SIMD kernels (a query's
+// rotation is on every scan's path, and a build rotates every row), which give the scalar
+// loops' bits.
 void Rotator::flip(int round, float* x) const {
-  const std::uint64_t* bits = signs_.data() + static_cast<std::size_t>(round) * (padded_ / 64);
-  for (std::uint32_t i = 0; i < padded_; i++) {
-    std::uint32_t u;
-    std::memcpy(&u, &x[i], sizeof(u));
-    u ^= static_cast<std::uint32_t>((bits[i / 64] >> (i % 64)) & 1) << 31;
-    std::memcpy(&x[i], &u, sizeof(u));
-  }
+  kernels::distance_kernels().flip_signs(
+      x, signs_.data() + static_cast<std::size_t>(round) * (padded_ / 64), padded_);
 }
 
 void Rotator::hadamard(int round, float* x) const {
   float* part = (round % 2 == 0) ? x : x + (padded_ - block_);
-  kernels::distance_kernels().hadamard(part, block_);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(block_));
-  for (std::uint32_t i = 0; i < block_; i++) part[i] *= scale;
+  const auto& k = kernels::distance_kernels();
+  k.hadamard(part, block_);
+  k.scale(part, block_, 1.0f / std::sqrt(static_cast<float>(block_)));
 }
 
 void Rotator::butterfly(float* x) const {
   if (block_ == padded_) return;  // a power of two: the Hadamard step already mixes all
-  const std::uint32_t half = padded_ / 2;
-  const float scale = static_cast<float>(1.0 / std::sqrt(2.0));
-  for (std::uint32_t i = 0; i < half; i++) {
-    float a = x[i];
-    float b = x[i + half];
-    x[i] = (a + b) * scale;
-    x[i + half] = (a - b) * scale;
-  }
+  kernels::distance_kernels().butterfly(x, padded_ / 2, static_cast<float>(1.0 / std::sqrt(2.0)));
 }
 
 void Rotator::rotate(const float* in, float* out) const {

@@ -258,6 +258,47 @@ TEST(Distance, HadamardIsTheScalarTransformBitForBit) {
   }
 }
 
+// The rotation's element-wise steps: bit for bit the scalar loops on every table, including
+// -0, infinities and NaN payloads through the sign flip, at sizes that leave tails.
+TEST(Distance, RotationStepsAreTheScalarLoopsBitForBit) {
+  std::mt19937_64 rng(11);
+  const k::DistanceKernels* scalar = k::distance_kernels_for("scalar");
+  for (std::uint32_t n : {64u, 128u, 832u, 1024u, 3008u}) {
+    auto x = wide_range_floats(rng, n);
+    x[0] = -0.0f;
+    x[1] = std::numeric_limits<float>::infinity();
+    x[2] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<std::uint64_t> signs(n / 64);
+    for (auto& w : signs) w = rng();
+    const float s = 1.0f / std::sqrt(static_cast<float>(n));
+    std::vector<float> flipped = x, scaled = x, mixed = x;
+    scalar->flip_signs(flipped.data(), signs.data(), n);
+    scalar->scale(scaled.data(), n - 3, s);  // a tail shorter than a register
+    scalar->butterfly(mixed.data(), n / 2 - 1, s);
+    for (std::uint32_t i = 0; i < n; i++) {
+      const bool set = (signs[i / 64] >> (i % 64)) & 1;
+      std::uint32_t a, b;
+      std::memcpy(&a, &x[i], 4);
+      std::memcpy(&b, &flipped[i], 4);
+      ASSERT_EQ(b, set ? a ^ 0x80000000u : a) << "n=" << n << " i=" << i;
+    }
+    for (const k::DistanceKernels* t : k::usable_distance_kernels()) {
+      std::vector<float> got = x;
+      t->flip_signs(got.data(), signs.data(), n);
+      EXPECT_EQ(0, std::memcmp(got.data(), flipped.data(), sizeof(float) * n))
+          << t->isa << " n=" << n;
+      got = x;
+      t->scale(got.data(), n - 3, s);
+      EXPECT_EQ(0, std::memcmp(got.data(), scaled.data(), sizeof(float) * n))
+          << t->isa << " n=" << n;
+      got = x;
+      t->butterfly(got.data(), n / 2 - 1, s);
+      EXPECT_EQ(0, std::memcmp(got.data(), mixed.data(), sizeof(float) * n))
+          << t->isa << " n=" << n;
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
