@@ -129,7 +129,7 @@ class CandidateQueue {
     to->probe = c.probe;
   }
   void refill();
-  void refill_few();
+  void refill_few(std::uint32_t want);
   void move_to_heap(const Candidate* from, std::uint32_t n);
 
   Candidate* pool_;
