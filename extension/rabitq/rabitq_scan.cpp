@@ -244,7 +244,7 @@ void sort_lists_from(Relation index, ScanState* s, uint32 count) {
   if (want <= s->sorted) return;
   if (!s->bounded_order) {
     std::partial_sort(s->order + s->sorted, s->order + want, s->order + lists,
-                      ::ruvector::ivf::key_earlier);
+                      ::ruvector::ivf::KeyEarlier());
     s->sorted = want;
     return;
   }
