@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -328,10 +329,12 @@ class Scan {
     // As the extension does a page at a time: every estimate, then bounds and candidates.
     const std::uint32_t first = ix_.list_start[list], end = ix_.list_start[list + 1];
     estimates_.resize(std::max<std::size_t>(estimates_.size(), end - first));
+    rows_.resize(estimates_.size());
     for (std::uint32_t row = first; row < end; row++) {
-      const Tuple* tu = tuple_at(ix_, row);
-      estimates_[row - first] = rq::estimate_ip(lq.code, planes_.data(), tu->code, tu->factors);
+      rows_[row - first] = reinterpret_cast<const std::uint8_t*>(tuple_at(ix_, row));
     }
+    rq::estimate_ip_rows(lq.code, planes_.data(), rows_.data(), offsetof(Tuple, code),
+                         offsetof(Tuple, factors), end - first, estimates_.data());
     scanned_ += end - first;
     for (std::uint32_t row = first; row < end; row++) {
       const Tuple* tu = tuple_at(ix_, row);
@@ -388,6 +391,7 @@ class Scan {
   float epsilon_ = kDefaultEpsilon;
   std::uint32_t probes_ = 0;
   std::vector<float> rotated_, residual_, lower_, estimates_;
+  std::vector<const std::uint8_t*> rows_;
   std::vector<std::uint64_t> planes_;
   std::vector<std::int8_t> scratch_;
   std::vector<ivf::ListKey> storage_, order_;

@@ -458,13 +458,14 @@ void probe_next_list(Relation index, ScanState* s) {
       if (t->flags & kCodeDeleted) continue;
       // More rows than fit: items overlap, the page is damaged.
       if (unlikely(n == s->page_capacity)) report_bad_item(index, block, off);
-      s->page_rows[n] = t;
-      // <r/|r|, v>
-      s->page_estimates[n] =
-          s->unordered ? 0 : core::estimate_ip(qc, s->planes, t->code, t->factors);
-      n++;
+      s->page_rows[n++] = t;
     }
     s->scanned += n;
+    if (!s->unordered) {  // <r/|r|, v> of each
+      core::estimate_ip_rows(qc, s->planes, reinterpret_cast<const uint8_t* const*>(s->page_rows),
+                             offsetof(CodeTuple, code), offsetof(CodeTuple, factors), n,
+                             s->page_estimates);
+    }
     for (uint32 i = 0; i < n; i++) {
       const CodeTuple* t = s->page_rows[i];
       Candidate c{};

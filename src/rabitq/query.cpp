@@ -5,6 +5,7 @@
 #include "rabitq/query.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/distance.h"
 #include "kernels/cpu/query_planes.h"
@@ -59,6 +60,29 @@ float estimate_ip(const QueryCode& query, const std::uint64_t* planes, const std
   const std::uint32_t dot = kernels::distance_kernels().bitplane_dot4(code, planes, words);
   return kernels::rabitq_estimate_ip(dot, factors.popcount, factors.inv_x0, query.low, query.delta,
                                      query.sum, query.sqrt_d);
+}
+
+void estimate_ip_rows(const QueryCode& query, const std::uint64_t* planes,
+                      const std::uint8_t* const* rows, std::size_t code_offset,
+                      std::size_t factors_offset, std::uint32_t n, float* out) {
+  const auto bitplane_dot4 = kernels::distance_kernels().bitplane_dot4;
+  const std::uint32_t words = query.padded_dim / 64;
+  // The kernel calls back to back, their results kept in out[] (a uint32 each, as bits);
+  // then the float work, which no longer waits on each call.
+  for (std::uint32_t i = 0; i < n; i++) {
+    const std::uint32_t dot =
+        bitplane_dot4(reinterpret_cast<const std::uint64_t*>(rows[i] + code_offset), planes, words);
+    std::memcpy(&out[i], &dot, sizeof(dot));
+  }
+  for (std::uint32_t i = 0; i < n; i++) {
+    CodeFactors f;
+    std::memcpy(&f, rows[i] + factors_offset, sizeof(f));
+    std::uint32_t dot;
+    std::memcpy(&dot, &out[i], sizeof(dot));
+    out[i] = f.inv_x0 == 0 ? 0
+                           : kernels::rabitq_estimate_ip(dot, f.popcount, f.inv_x0, query.low,
+                                                         query.delta, query.sum, query.sqrt_d);
+  }
 }
 
 }  // namespace ruvector::rabitq

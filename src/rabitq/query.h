@@ -36,4 +36,11 @@ void quantize_query(const float* v, std::uint32_t padded_dim, QueryCode* out,
 float estimate_ip(const QueryCode& query, const std::uint64_t* planes, const std::uint64_t* code,
                   const CodeFactors& factors);
 
+// estimate_ip of n stored rows at once, into out[0 .. n): row i holds its code at
+// rows[i] + code_offset (8-byte aligned) and its CodeFactors at rows[i] + factors_offset.
+// The same floats as n calls, fetched and computed without a call per row.
+void estimate_ip_rows(const QueryCode& query, const std::uint64_t* planes,
+                      const std::uint8_t* const* rows, std::size_t code_offset,
+                      std::size_t factors_offset, std::uint32_t n, float* out);
+
 }  // namespace ruvector::rabitq

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -148,6 +149,43 @@ TEST(RabitqEstimator, ConstantAndZeroQueries) {
   std::fill(v.begin(), v.end(), 0.0f);
   rq::quantize_query(v.data(), d, &qc, planes.data());
   EXPECT_EQ(rq::estimate_ip(qc, planes.data(), code.data(), f), 0.0f);
+}
+
+// A page of stored rows at once gives each row's estimate_ip bit for bit, the zero
+// residual's 0 included; the rows are records of another layout, in any order.
+TEST(RabitqEstimator, RowsAtOnceAreEachRowsEstimate) {
+  const std::uint32_t d = 832, words = d / 64;
+  struct Record {
+    std::uint32_t id;
+    rq::CodeFactors factors;
+    std::uint32_t pad;
+    std::uint64_t code[13];
+  };
+  auto v = gaussian(d, 21);
+  std::vector<std::uint64_t> planes(rq::query_code_words(d));
+  rq::QueryCode qc;
+  rq::quantize_query(v.data(), d, &qc, planes.data());
+  std::vector<Record> records(37);
+  for (std::size_t i = 0; i < records.size(); i++) {
+    auto r = gaussian(d, 300 + static_cast<unsigned>(i));
+    if (i == 5) std::fill(r.begin(), r.end(), 0.0f);
+    rq::encode(r.data(), d, records[i].code, &records[i].factors);
+  }
+  std::vector<const std::uint8_t*> rows;
+  for (std::size_t i = records.size(); i-- > 0;) {
+    rows.push_back(reinterpret_cast<const std::uint8_t*>(&records[i]));
+  }
+  std::vector<float> got(rows.size());
+  rq::estimate_ip_rows(qc, planes.data(), rows.data(), offsetof(Record, code),
+                       offsetof(Record, factors), static_cast<std::uint32_t>(rows.size()),
+                       got.data());
+  for (std::size_t j = 0; j < rows.size(); j++) {
+    const Record& rec = records[records.size() - 1 - j];
+    const float want = rq::estimate_ip(qc, planes.data(), rec.code, rec.factors);
+    EXPECT_EQ(std::memcmp(&got[j], &want, sizeof(float)), 0) << "row " << j;
+  }
+  EXPECT_EQ(got[records.size() - 1 - 5], 0.0f);
+  static_assert(sizeof(Record::code) / 8 == words);
 }
 
 TEST(RabitqKernels, BitplaneDotAgreesAcrossIsas) {
