@@ -55,7 +55,7 @@ Candidate CandidateQueue::pop() {
 void CandidateQueue::requeue_top(float lower) {
   std::pop_heap(heap_, heap_ + nheap_, Later());
   Candidate& c = heap_[nheap_ - 1];
-  c.lower = lower;
+  c.lower = bound_or_none(lower);
   c.probe = kRefined;
   std::push_heap(heap_, heap_ + nheap_, Later());
 }

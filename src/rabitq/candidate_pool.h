@@ -10,8 +10,10 @@
 // type is trivially destructible: a Postgres error may unwind past them.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 namespace ruvector::rabitq {
@@ -49,6 +51,12 @@ struct Result {
   double distance;
   HeapTid tid;
 };
+
+// A NaN bound (factors read from a damaged index) is no bound at all: -infinity, so that
+// the row is reranked first and the order stays total (the queue's sorts rely on it).
+inline float bound_or_none(float lower) {
+  return std::isnan(lower) ? -std::numeric_limits<float>::infinity() : lower;
+}
 
 // Whether a comes out before b: smaller bound, then smaller TID.
 inline bool earlier(const Candidate& a, const Candidate& b) {
@@ -94,8 +102,10 @@ class CandidateQueue {
   // forward on every estimated row (a third of the per-row loop's time; perf annotate).
   void add(const Candidate& c) {
     if (npool_ == pool_capacity_) detail::grow(growth_, &pool_, &pool_capacity_);
-    copy_fields(c, &pool_[npool_]);
-    if (npool_ == 0 || earlier(c, pool_min_)) copy_fields(c, &pool_min_);
+    Candidate* slot = &pool_[npool_];
+    copy_fields(c, slot);
+    slot->lower = bound_or_none(c.lower);
+    if (npool_ == 0 || earlier(*slot, pool_min_)) copy_fields(*slot, &pool_min_);
     npool_++;
   }
 
