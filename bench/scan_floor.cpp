@@ -5,7 +5,7 @@
 // server's µs per query next to the work the scan itself has to do. Also measures how often
 // the RaBitQ lower bound misses (the exact distance is below it) and what that costs recall.
 //   scan_floor [--tids FILE] [--truth-out FILE] [--probes 6,16,10] [--passes 5] [--queries 1000]
-//              [--clustered ROWS,DIM]
+//              [--clustered ROWS,DIM] [--stored]
 // --clustered: instead of Fashion-MNIST, the rows and then the queries that
 // `gen_clustered ROWS DIM 1000 QUERIES 42` writes (tools/clustered_data.h, same seed and
 // order), row i + 1 the table's id i + 1 and query q the queries table's id q + 1.
@@ -14,6 +14,11 @@
 // Without it row i stands at TID (i, 1): another uniform sample, an index of the same shape.
 // --truth-out: the exact top 10 of each query as COPY rows "qid<TAB>{id,...}", so that the
 // server's recall is measured against the same truth.
+// --stored: a second floor, whose reranks read each row as the column's default storage
+// (main) keeps it in the table, in table order: pglz-compressed by Postgres' own compressor
+// where that shrinks it (Fashion-MNIST's rows), decoded by src/util/pglz_decode as the
+// extension decodes them; uncompressed where pglz gives up (embeddings). The compressor
+// comes from libpgcommon (postgresql-server-dev) and only prepares the data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -23,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,6 +48,18 @@
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "tools/clustered_data.h"
+#include "util/pglz_decode.h"
+
+#ifdef RUVECTOR_HAVE_PGLZ_COMPRESS
+// Postgres' compressor (src/common/pg_lzcompress.c), declared here rather than through its
+// header, which needs the frontend headers.
+struct PGLZ_Strategy;
+extern "C" {
+extern const PGLZ_Strategy* const PGLZ_strategy_default;
+std::int32_t pglz_compress(const char* source, std::int32_t slen, char* dest,
+                           const PGLZ_Strategy* strategy);
+}
+#endif
 
 namespace {
 
@@ -122,6 +140,65 @@ struct Tuple {
 const Tuple* tuple_at(const Index& ix, std::size_t row) {
   return reinterpret_cast<const Tuple*>(ix.tuples.data() + row * ix.tuple_bytes);
 }
+
+// The table's rows in table order (row id - 1) as the column's default storage keeps them:
+// the value's payload (int16 dim, int16 unused, the floats) compressed by pglz where Postgres
+// would compress it and that shrinks it, else as it is. Entries start on 8 bytes, as a
+// value in a heap tuple is aligned.
+class StoredRows {
+ public:
+  StoredRows(const std::vector<float>& rows, std::uint32_t n, std::uint32_t dim)
+      : payload_(4 + sizeof(float) * std::size_t{dim}), start_(n), size_(n) {
+#ifdef RUVECTOR_HAVE_PGLZ_COMPRESS
+    std::vector<char> raw(payload_), out(payload_ + 4);  // PGLZ_MAX_OUTPUT
+    const std::int16_t header[2] = {static_cast<std::int16_t>(dim), 0};
+    std::memcpy(raw.data(), header, 4);
+    // heap_toast_insert_or_update compresses a value only in a row over TOAST_TUPLE_TARGET
+    // (2032 bytes: here the tuple header, id and label add ~40), and toast_compress_datum
+    // keeps the result only if it saves more than 2 bytes besides its own 4-byte header.
+    const bool wide = payload_ + 4 + 40 > 2032;
+    for (std::uint32_t i = 0; i < n; i++) {
+      std::memcpy(raw.data() + 4, &rows[std::size_t{i} * dim], payload_ - 4);
+      const std::int32_t len = wide ? pglz_compress(raw.data(), static_cast<std::int32_t>(payload_),
+                                                    out.data(), PGLZ_strategy_default)
+                                    : -1;
+      const bool compressed = len >= 0 && std::size_t(len) + 4 < payload_ - 2;
+      const char* from = compressed ? out.data() : raw.data();
+      size_[i] =
+          compressed ? static_cast<std::uint32_t>(len) : static_cast<std::uint32_t>(payload_);
+      start_[i] = bytes_.size();
+      bytes_.insert(bytes_.end(), from, from + size_[i]);
+      bytes_.resize((bytes_.size() + 7) & ~std::size_t{7});
+      compressed_count_ += compressed;
+    }
+    buffer_.resize(payload_ + ruvector::util::kPglzDecodeSlack);
+#else
+    (void)rows;
+    throw std::runtime_error("--stored needs Postgres' libpgcommon at build time");
+#endif
+  }
+
+  // Row i's floats: decoded into a buffer the next call reuses, or in place.
+  const float* vector(std::uint32_t i) {
+    const std::uint8_t* at = bytes_.data() + start_[i];
+    if (size_[i] == payload_) return reinterpret_cast<const float*>(at + 4);
+    if (!ruvector::util::pglz_decode(at, size_[i], buffer_.data(), payload_)) {
+      throw std::runtime_error("a stored row does not decode");
+    }
+    return reinterpret_cast<const float*>(buffer_.data() + 4);
+  }
+
+  std::uint32_t compressed_count() const { return compressed_count_; }
+  std::size_t bytes() const { return bytes_.size(); }
+
+ private:
+  std::size_t payload_;
+  std::vector<std::uint8_t> bytes_;
+  std::vector<std::size_t> start_;
+  std::vector<std::uint32_t> size_;  // payload_ when stored as it is
+  std::vector<std::uint8_t> buffer_;
+  std::uint32_t compressed_count_ = 0;
+};
 
 // rabitq_build.cpp's build, as one process: the sample of sample_factor x lists rows of
 // smallest TID priority, k-means on it, centroids rotated, every row rotated, assigned to
@@ -292,6 +369,10 @@ class Scan {
   }
   const float* rotated() const { return rotated_.data(); }
 
+  // Reranks read rows from `stored` (decoding them as needed), or with nullptr from the
+  // index's plain array.
+  void read_rows_from(StoredRows* stored) { stored_ = stored; }
+
  private:
   void start() {
     // prepare_vector is a copy for L2; the extension also builds the Rotator per query.
@@ -380,12 +461,16 @@ class Scan {
     reranked_++;
     rq::Result r;
     r.tid = c.tid;
-    r.distance = rq::exact_distance(kMetric, &ix_.vectors[std::size_t{c.vector_block} * ix_.dim],
-                                    query_, static_cast<int>(ix_.dim));
+    const float* v =
+        stored_ != nullptr
+            ? stored_->vector(((std::uint32_t{c.tid.block_lo} << 16) | c.tid.offset) - 1)
+            : &ix_.vectors[std::size_t{c.vector_block} * ix_.dim];
+    r.distance = rq::exact_distance(kMetric, v, query_, static_cast<int>(ix_.dim));
     results_.push(r);
   }
 
   const Index& ix_;
+  StoredRows* stored_ = nullptr;
   rq::Rotator rotator_;
   const float* query_ = nullptr;
   float epsilon_ = kDefaultEpsilon;
@@ -484,25 +569,29 @@ int main(int argc, char** argv) {
   std::uint32_t passes = 5;
   std::uint32_t nq = 1000;
   std::vector<std::uint32_t> clustered;  // rows, dim
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool stored = false;
+  for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
-    if (a == "--tids") {
-      tids = argv[i + 1];
-    } else if (a == "--truth-out") {
-      truth_out = argv[i + 1];
-    } else if (a == "--probes") {
-      probe_list = parse_list(argv[i + 1]);
-    } else if (a == "--passes") {
-      passes = static_cast<std::uint32_t>(std::max(1L, std::strtol(argv[i + 1], nullptr, 10)));
-    } else if (a == "--queries") {
-      nq = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
-    } else if (a == "--clustered") {
-      clustered = parse_list(argv[i + 1]);
+    const bool valued = i + 1 < argc;
+    if (a == "--stored") {
+      stored = true;
+    } else if (a == "--tids" && valued) {
+      tids = argv[++i];
+    } else if (a == "--truth-out" && valued) {
+      truth_out = argv[++i];
+    } else if (a == "--probes" && valued) {
+      probe_list = parse_list(argv[++i]);
+    } else if (a == "--passes" && valued) {
+      passes = static_cast<std::uint32_t>(std::max(1L, std::strtol(argv[++i], nullptr, 10)));
+    } else if (a == "--queries" && valued) {
+      nq = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--clustered" && valued) {
+      clustered = parse_list(argv[++i]);
       if (clustered.size() != 2 || clustered[0] < 10 || clustered[1] < 1) clustered = {0};
     } else {
       std::fprintf(stderr,
                    "usage: %s [--tids FILE] [--truth-out FILE] [--probes 6,16,10] "
-                   "[--passes N] [--queries N] [--clustered ROWS,DIM]\n",
+                   "[--passes N] [--queries N] [--clustered ROWS,DIM] [--stored]\n",
                    argv[0]);
       return 2;
     }
@@ -558,19 +647,18 @@ int main(int argc, char** argv) {
       tids != nullptr ? "the table's TIDs" : "stand-in TIDs", build_s, truth_s, threads,
       ruvector::kernels::distance_kernels().isa);
 
-  // The floor: every query in turn on one thread, `passes` times; the median pass.
+  std::unique_ptr<StoredRows> as_stored;
+  if (stored) {
+    as_stored = std::make_unique<StoredRows>(rows, n, dim);
+    std::printf("Rows as stored: %u of %u pglz-compressed, %.1f MB\n",
+                as_stored->compressed_count(), n, as_stored->bytes() / 1048576.0);
+  }
+
+  // The floor: every query in turn on one thread, `passes` times; the median pass by CPU
+  // time and the median by wall time.
   Scan scan(ix);
   std::vector<std::uint32_t> got(std::size_t{nq} * kK);
-  std::printf(
-      "\n| probes | recall@10 | floor CPU µs/q | floor wall µs/q | start µs/q | estimates µs/q | "
-      "queue + reranks µs/q | rows estimated/q | reranked/q |\n"
-      "|---|---|---|---|---|---|---|---|---|\n");
-  for (std::uint32_t probes : probe_list) {
-    for (std::uint32_t q = 0; q < nq; q++) {  // warm-up pass, and the recall
-      scan.search(&queries[std::size_t{q} * dim], probes, kDefaultEpsilon, kK, &got[q * kK],
-                  nullptr);
-    }
-    const double r = recall(got, truth, nq, kK);
+  auto timed_passes = [&](std::uint32_t probes, double* cpu, double* wall) {
     std::vector<Timing> runs(passes);
     for (Timing& t : runs) {
       const double cpu0 = thread_cpu_us();
@@ -581,23 +669,53 @@ int main(int argc, char** argv) {
       t.wall_us = us_since(wall0);
       t.cpu_us = thread_cpu_us() - cpu0;
     }
-    // The median pass by CPU time, and the median by wall time.
     std::sort(runs.begin(), runs.end(),
               [](const Timing& a, const Timing& b) { return a.cpu_us < b.cpu_us; });
-    const double cpu = runs[passes / 2].cpu_us / nq;
+    *cpu = runs[passes / 2].cpu_us / nq;
     std::sort(runs.begin(), runs.end(),
               [](const Timing& a, const Timing& b) { return a.wall_us < b.wall_us; });
-    const double wall = runs[passes / 2].wall_us / nq;
+    *wall = runs[passes / 2].wall_us / nq;
+  };
+  std::printf(
+      "\n| probes | recall@10 | floor CPU µs/q | floor wall µs/q | start µs/q | estimates µs/q | "
+      "queue + reranks µs/q | rows estimated/q | reranked/q |%s\n"
+      "|---|---|---|---|---|---|---|---|---|%s\n",
+      stored ? " rows as stored: floor CPU µs/q | rows as stored: floor wall µs/q |" : "",
+      stored ? "---|---|" : "");
+  for (std::uint32_t probes : probe_list) {
+    scan.read_rows_from(nullptr);
+    for (std::uint32_t q = 0; q < nq; q++) {  // warm-up pass, and the recall
+      scan.search(&queries[std::size_t{q} * dim], probes, kDefaultEpsilon, kK, &got[q * kK],
+                  nullptr);
+    }
+    const double r = recall(got, truth, nq, kK);
+    double cpu, wall;
+    timed_passes(probes, &cpu, &wall);
     Timing m;  // one more pass, for the breakdown
     m.phases = true;
     for (std::uint32_t q = 0; q < nq; q++) {
       scan.search(&queries[std::size_t{q} * dim], probes, kDefaultEpsilon, kK, &got[q * kK], &m);
     }
     const double share = cpu / m.total_us;
-    std::printf("| %u | %.3f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f |\n", probes, r, cpu,
+    std::printf("| %u | %.3f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f |", probes, r, cpu,
                 wall, m.start_us * share, m.estimate_us * share,
                 (m.total_us - m.start_us - m.estimate_us) * share, double(m.scanned) / nq,
                 double(m.reranked) / nq);
+    if (stored) {
+      // The same scan with its reranks reading the stored rows: the answers must not
+      // change, which the recall checks.
+      scan.read_rows_from(as_stored.get());
+      for (std::uint32_t q = 0; q < nq; q++) {
+        scan.search(&queries[std::size_t{q} * dim], probes, kDefaultEpsilon, kK, &got[q * kK],
+                    nullptr);
+      }
+      if (recall(got, truth, nq, kK) != r)
+        throw std::runtime_error("rows as stored answer differently");
+      timed_passes(probes, &cpu, &wall);
+      scan.read_rows_from(nullptr);
+      std::printf(" %.1f | %.1f |", cpu, wall);
+    }
+    std::printf("\n");
   }
 
   // The bound: over every row of the lists each scan probed, how often its exact distance
