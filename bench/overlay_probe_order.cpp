@@ -24,22 +24,6 @@ namespace rl = ruvector::rulake;
 
 namespace {
 
-std::vector<float> read_images(const std::string& path, std::size_t max_rows, std::size_t* dim) {
-  FILE* f = open_idx(path);
-  read_be32(f, path.c_str());
-  std::size_t rows = read_be32(f, path.c_str());
-  std::size_t h = read_be32(f, path.c_str()), w = read_be32(f, path.c_str());
-  *dim = h * w;
-  rows = std::min(rows, max_rows);
-  std::vector<unsigned char> bytes(rows * *dim);
-  if (std::fread(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
-    std::fprintf(stderr, "%s: truncated\n", path.c_str());
-    std::exit(1);
-  }
-  pclose(f);
-  return std::vector<float>(bytes.begin(), bytes.end());
-}
-
 // search_layers as it was before the layers shared one plan: every layer's search_view
 // rotates each query and ranks the image's centroids again.
 void search_layers_ranked_each(const rl::Layers& layers, const float* queries, std::size_t n,
@@ -92,8 +76,8 @@ int main(int argc, char** argv) {
   const int writes = argc > 2 ? std::atoi(argv[2]) : 300;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 7;
   std::size_t dim = 0, qdim = 0;
-  std::vector<float> base = read_images(dir + "/train-images-idx3-ubyte.gz", 60000, &dim);
-  std::vector<float> queries = read_images(dir + "/t10k-images-idx3-ubyte.gz", 200, &qdim);
+  std::vector<float> base = read_idx_images(dir + "/train-images-idx3-ubyte.gz", 60000, &dim);
+  std::vector<float> queries = read_idx_images(dir + "/t10k-images-idx3-ubyte.gz", 200, &qdim);
   const std::size_t rows = base.size() / dim, nq = queries.size() / dim;
   std::vector<std::int64_t> ids(rows);
   for (std::size_t i = 0; i < rows; i++) ids[i] = static_cast<std::int64_t>(i);

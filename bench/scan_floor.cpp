@@ -49,17 +49,8 @@
 #include "rabitq/rotator.h"
 #include "tools/clustered_data.h"
 #include "util/pglz_decode.h"
-
-#ifdef RUVECTOR_HAVE_PGLZ_COMPRESS
-// Postgres' compressor (src/common/pg_lzcompress.c), declared here rather than through its
-// header, which needs the frontend headers.
-struct PGLZ_Strategy;
-extern "C" {
-extern const PGLZ_Strategy* const PGLZ_strategy_default;
-std::int32_t pglz_compress(const char* source, std::int32_t slen, char* dest,
-                           const PGLZ_Strategy* strategy);
-}
-#endif
+#include "pg_pglz.h"
+#include "../tools/idx_file.h"
 
 namespace {
 
@@ -88,27 +79,6 @@ double thread_cpu_us() {
 
 double us_since(Clock::time_point t) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
-}
-
-// Images of an IDX file (gzip'd or not) as floats 0..255, the values idx_to_copy loads.
-std::vector<float> load_idx(const std::string& path, std::uint32_t limit, std::uint32_t* dim) {
-  FILE* f = popen(("gzip -dcf '" + path + "'").c_str(), "r");
-  if (f == nullptr) throw std::runtime_error("cannot read " + path);
-  unsigned char h[16];
-  if (std::fread(h, 1, 16, f) != 16) throw std::runtime_error("truncated " + path);
-  auto be32 = [&](int at) {
-    return (std::uint32_t{h[at]} << 24) | (std::uint32_t{h[at + 1]} << 16) |
-           (std::uint32_t{h[at + 2]} << 8) | h[at + 3];
-  };
-  if (be32(0) != 0x803) throw std::runtime_error("not an IDX image file: " + path);
-  const std::uint32_t count = std::min(be32(4), limit);
-  *dim = be32(8) * be32(12);
-  std::vector<unsigned char> bytes(std::size_t{count} * *dim);
-  if (std::fread(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
-    throw std::runtime_error("truncated " + path);
-  }
-  pclose(f);
-  return std::vector<float>(bytes.begin(), bytes.end());
 }
 
 // A rabitq index in memory: per list, its rows' code tuples (factors, row id, 1-bit code,
@@ -149,32 +119,23 @@ class StoredRows {
  public:
   StoredRows(const std::vector<float>& rows, std::uint32_t n, std::uint32_t dim)
       : payload_(4 + sizeof(float) * std::size_t{dim}), start_(n), size_(n) {
-#ifdef RUVECTOR_HAVE_PGLZ_COMPRESS
-    std::vector<char> raw(payload_), out(payload_ + 4);  // PGLZ_MAX_OUTPUT
-    const std::int16_t header[2] = {static_cast<std::int16_t>(dim), 0};
-    std::memcpy(raw.data(), header, 4);
-    // heap_toast_insert_or_update compresses a value only in a row over TOAST_TUPLE_TARGET
-    // (2032 bytes: here the tuple header, id and label add ~40), and toast_compress_datum
-    // keeps the result only if it saves more than 2 bytes besides its own 4-byte header.
-    const bool wide = payload_ + 4 + 40 > 2032;
+#ifdef RUVECTOR_HAVE_PGLZ
     for (std::uint32_t i = 0; i < n; i++) {
-      std::memcpy(raw.data() + 4, &rows[std::size_t{i} * dim], payload_ - 4);
-      const std::int32_t len = wide ? pglz_compress(raw.data(), static_cast<std::int32_t>(payload_),
-                                                    out.data(), PGLZ_strategy_default)
-                                    : -1;
-      const bool compressed = len >= 0 && std::size_t(len) + 4 < payload_ - 2;
-      const char* from = compressed ? out.data() : raw.data();
-      size_[i] =
-          compressed ? static_cast<std::uint32_t>(len) : static_cast<std::uint32_t>(payload_);
+      const std::vector<char> raw =
+          ruvector::bench::vector_payload(&rows[std::size_t{i} * dim], dim);
+      // The table's other columns: id and label, besides the 24-byte tuple header.
+      const std::vector<char> packed = ruvector::bench::toast_pglz(raw, 24 + 8);
+      const std::vector<char>& kept = packed.empty() ? raw : packed;
+      size_[i] = static_cast<std::uint32_t>(kept.size());
       start_[i] = bytes_.size();
-      bytes_.insert(bytes_.end(), from, from + size_[i]);
+      bytes_.insert(bytes_.end(), kept.begin(), kept.end());
       bytes_.resize((bytes_.size() + 7) & ~std::size_t{7});
-      compressed_count_ += compressed;
+      compressed_count_ += !packed.empty();
     }
     buffer_.resize(payload_ + ruvector::util::kPglzDecodeSlack);
 #else
     (void)rows;
-    throw std::runtime_error("--stored needs Postgres' libpgcommon at build time");
+    throw std::runtime_error("--stored needs Postgres' libpgcommon when scan_floor is built");
 #endif
   }
 
@@ -608,8 +569,11 @@ int main(int argc, char** argv) {
   std::vector<float> rows, queries;
   std::string data_name = "Fashion-MNIST";
   if (clustered.empty()) {
-    rows = load_idx(dir + "/train-images-idx3-ubyte.gz", ~0u, &dim);
-    queries = load_idx(dir + "/t10k-images-idx3-ubyte.gz", nq, &qdim);
+    std::size_t d = 0, qd = 0;
+    rows = read_idx_images(dir + "/train-images-idx3-ubyte.gz", ~std::size_t{0}, &d);
+    queries = read_idx_images(dir + "/t10k-images-idx3-ubyte.gz", nq, &qd);
+    dim = static_cast<std::uint32_t>(d);
+    qdim = static_cast<std::uint32_t>(qd);
   } else {
     dim = qdim = clustered[1];
     ruvector::tools::ClusteredData data(static_cast<int>(dim), 1000, 42);
