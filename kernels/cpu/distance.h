@@ -45,6 +45,8 @@ struct DistanceKernels {
   void (*flip_signs)(float* x, const std::uint64_t* signs, std::uint32_t n);
   void (*scale)(float* x, std::uint32_t n, float s);
   void (*butterfly)(float* x, std::uint32_t half, float s);
+  // out[i] = a[i] - b[i]: a query's residual against a centroid, once per probed list.
+  void (*subtract)(const float* a, const float* b, float* out, std::uint32_t n);
 };
 
 // The table of the process's ISA (isa.h).

@@ -243,7 +243,8 @@ struct SimdDistance {
                            &hadamard,
                            &flip_signs,
                            &scale,
-                           &butterfly};
+                           &butterfly,
+                           &subtract};
   }
 };
 

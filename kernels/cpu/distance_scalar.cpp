@@ -83,7 +83,8 @@ const DistanceKernels& scalar_distance_kernels() {
                                           &hadamard,
                                           &flip_signs,
                                           &scale,
-                                          &butterfly};
+                                          &butterfly,
+                                          &subtract};
   return kTable;
 }
 

@@ -1,8 +1,10 @@
 // The element-wise steps of the RaBitQ rotation (src/rabitq/rotator.h) around its Hadamard
 // transform: a sign flip from a bit mask, a scaling, and the butterfly between the two
-// halves. Written once and compiled in each ISA file, like hadamard_impl.h. Each output is
-// the one operation the scalar loop performs (an XOR of the sign bit, a product, a sum or
-// difference and then a product), so every ISA gives the same bits.
+// halves; and the difference of two vectors (a query's residual against a list's
+// centroid). Written once and compiled in each ISA file, like hadamard_impl.h. Each output
+// is the one operation the scalar loop performs (an XOR of the sign bit, a product, a sum
+// or difference and then a product), so every ISA gives the same bits. (GCC's -O2 leaves
+// such loops scalar when it cannot rule out aliasing or a tail.)
 #pragma once
 
 #include <cstdint>
@@ -90,6 +92,19 @@ inline void butterfly(float* x, std::uint32_t half, float s) {
     x[i] = (a + b) * s;
     x[i + half] = (a - b) * s;
   }
+}
+
+// out[i] = a[i] - b[i].
+inline void subtract(const float* a, const float* b, float* out, std::uint32_t n) {
+  std::uint32_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+#elif defined(__AVX2__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+#endif
+  for (; i < n; i++) out[i] = a[i] - b[i];
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ float list_query_vector(Metric metric, const float* rotated, const float* centro
     std::copy(rotated, rotated + padded_dim, v);
     return kernels::distance_kernels().inner_product(rotated, centroid, padded_dim);
   }
-  for (std::uint32_t j = 0; j < padded_dim; j++) v[j] = rotated[j] - centroid[j];
+  kernels::distance_kernels().subtract(rotated, centroid, v, padded_dim);
   return 0;
 }
 

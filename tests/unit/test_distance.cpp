@@ -299,6 +299,27 @@ TEST(Distance, RotationStepsAreTheScalarLoopsBitForBit) {
   }
 }
 
+// A residual: out[i] = a[i] - b[i] on every table, tails and special values included.
+TEST(Distance, SubtractIsTheScalarDifferenceBitForBit) {
+  std::mt19937_64 rng(13);
+  for (std::uint32_t n : {1u, 15u, 64u, 785u, 832u, 3008u}) {
+    auto a = wide_range_floats(rng, n), b = wide_range_floats(rng, n);
+    a[0] = -0.0f;
+    if (n > 2) {
+      a[1] = std::numeric_limits<float>::infinity();
+      b[2] = std::numeric_limits<float>::quiet_NaN();
+    }
+    std::vector<float> want(n);
+    for (std::uint32_t i = 0; i < n; i++) want[i] = a[i] - b[i];
+    for (const k::DistanceKernels* t : k::usable_distance_kernels()) {
+      std::vector<float> got(n + 1, 7.0f);
+      t->subtract(a.data(), b.data(), got.data(), n);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * n)) << t->isa << " n=" << n;
+      EXPECT_EQ(got[n], 7.0f) << t->isa << " wrote past n=" << n;
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
