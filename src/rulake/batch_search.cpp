@@ -11,6 +11,7 @@
 #include "rabitq/list_query.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
+#include "rulake/best_candidates.h"
 #include "rulake/cpu_scan_kernel.h"
 #include "util/error.h"
 
@@ -193,10 +194,7 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
   std::vector<std::uint64_t> planes;
   std::vector<float> estimates;
   std::vector<QueryPlan> plans;
-  // (estimate, id, slot): a total order, so the candidate set does not depend on how the
-  // selection is done.
-  using Candidate = std::tuple<float, std::int64_t, std::uint64_t>;
-  std::vector<Candidate> candidates;
+  BestCandidates best;
   std::vector<RvRerankJob> rerank_jobs;
   std::vector<double> exact;
   char err[256];
@@ -238,20 +236,18 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
     for (std::size_t q = begin; q < end; q++) {
       check_interrupt(interrupt);
       const QueryPlan& query_plan = plans[q - begin];
-      candidates.clear();
+      best.reset(keep);
       for (std::size_t j = query_plan.first_job; j < query_plan.first_job + query_plan.jobs; j++) {
         const RvScanJob& job = jobs[j];
         for (std::uint64_t s = job.first; s < job.end; s++) {
           if (skipped(params, v.ids[s])) continue;
-          candidates.emplace_back(estimates[job.out + (s - job.first)], v.ids[s], s);
+          best.offer(estimates[job.out + (s - job.first)], v.ids[s], s);
         }
       }
-      std::size_t n = std::min(keep, candidates.size());
-      std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());
       first_candidate.push_back(rerank_jobs.size());
-      for (std::size_t i = 0; i < n; i++)
+      for (const BestCandidates::Candidate& c : best.finish())
         rerank_jobs.push_back(
-            RvRerankJob{std::get<2>(candidates[i]), static_cast<std::uint32_t>(q - begin), 0});
+            RvRerankJob{std::get<2>(c), static_cast<std::uint32_t>(q - begin), 0});
     }
     first_candidate.push_back(rerank_jobs.size());
     exact.resize(rerank_jobs.size());
