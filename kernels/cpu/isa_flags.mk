@@ -8,4 +8,4 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512cd -mavx512vl -mavx2 -mfm
 AVX2_FLAGS = -mavx2 -mfma -mbmi2 -mpopcnt
 # The files that compute RaBitQ estimates: without contraction into FMA, so that the CPU
 # scan is bit-identical to the GPU kernel (built with --fmad=false).
-NO_FMA_SOURCES = src/rabitq/query.cpp src/rulake/cpu_scan_kernel.cpp kernels/cpu/query_planes_*.cpp
+NO_FMA_SOURCES = src/rabitq/query.cpp src/rulake/cpu_scan_kernel.cpp kernels/cpu/query_planes_*.cpp kernels/cpu/estimate_rows_*.cpp

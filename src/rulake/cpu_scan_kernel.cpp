@@ -3,10 +3,12 @@
 // CMakeLists.txt) so that no multiply-add is fused on any target.
 #include "rulake/cpu_scan_kernel.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <type_traits>
 
 #include "kernels/cpu/distance.h"
+#include "kernels/cpu/estimate_rows.h"
 #include "kernels/scan/scan_device.h"
 #include "rabitq/code.h"
 #include "rabitq/metric.h"
@@ -21,10 +23,13 @@ static_assert(static_cast<int>(rabitq::Metric::kL2) == RV_METRIC_L2 &&
               static_cast<int>(rabitq::Metric::kInnerProduct) == RV_METRIC_IP &&
               static_cast<int>(rabitq::Metric::kCosine) == RV_METRIC_COSINE);
 
+constexpr std::size_t kRowsPerBlock = 256;
+
 int cpu_scan(void*, const RvScanImage* image, int metric, const RvScanJob* jobs, size_t njobs,
              const uint64_t* planes, size_t plane_words, float* out, size_t nout, char* err,
              size_t errlen) {
   const auto& k = kernels::distance_kernels();
+  const auto& e = kernels::estimate_kernels();
   const std::size_t words = image->words;
   const bool ip = metric == RV_METRIC_IP;
   for (size_t j = 0; j < njobs; j++) {
@@ -36,10 +41,14 @@ int cpu_scan(void*, const RvScanImage* image, int metric, const RvScanJob* jobs,
     }
     const uint64_t* q = planes + job.planes;
     float* o = out + job.out;
-    for (uint64_t s = job.first; s < job.end; s++) {
-      const RvCodeFactors& f = image->factors[s];
-      std::uint32_t dot = k.bitplane_dot4(image->codes + s * words, q, words);
-      o[s - job.first] = kernels::estimate_from_dot(dot, f, job, ip);
+    // A block's dots back to back, then their estimates in one kernel call.
+    std::uint32_t dots[kRowsPerBlock];
+    for (uint64_t from = job.first; from < job.end; from += kRowsPerBlock) {
+      const auto n = static_cast<std::size_t>(std::min<uint64_t>(kRowsPerBlock, job.end - from));
+      for (std::size_t r = 0; r < n; r++) {
+        dots[r] = k.bitplane_dot4(image->codes + (from + r) * words, q, words);
+      }
+      e.distances(dots, image->factors + from, n, job, ip, o + (from - job.first));
     }
   }
   return 0;
