@@ -1,9 +1,17 @@
-// What a sleeping helper of the worker pool (src/util/worker_pool.h) costs to wake: 4 tasks
-// of TASK µs busy work, GAP µs apart, on the calling thread alone and with one helper,
-// alternated 2000 times, medians. Two threads would ideally take half the serial time;
-// the rest is the helper's wake-up (and whatever else runs on the CPUs).
+// What waking the worker pool's helper (src/util/worker_pool.h) costs, on the pool alone:
+// a search-like job of SERIAL µs of work on the calling thread (a federated search's
+// catalog query, pins and merge) and then 4 tasks of TASK µs each, GAP µs between jobs.
+// Four ways, alternated 2000 times, medians:
+//   serial        every task on the calling thread;
+//   sleeping      one helper, in a pool that never spins (spin_micros 0): it wakes from
+//                 sleep when the tasks are posted, and the caller sleeps until it ends;
+//   spinning end  one helper in a default pool, posted without prepare(): the caller
+//                 spins while the helper finishes;
+//   prepared      as a federated search does it: prepare() before the serial work, so the
+//                 helper is awake and spinning when the tasks come.
+// Two threads would ideally take SERIAL + half the tasks; the rest is waking threads.
 //   cmake --build BUILD --target bench_worker_pool_wake
-//   BUILD/bench_worker_pool_wake [TASK] [GAP]
+//   BUILD/bench_worker_pool_wake [TASK] [GAP] [SERIAL]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -31,24 +39,34 @@ double micros_since(Clock::time_point t0) {
 int main(int argc, char** argv) {
   const double task = argc > 1 ? std::atof(argv[1]) : 100;
   const double gap = argc > 2 ? std::atof(argv[2]) : 50;
+  const double serial_part = argc > 3 ? std::atof(argv[3]) : 40;
   constexpr int kRuns = 2000;
-  ruvector::WorkerPool pool;
-  std::vector<double> serial, threaded;
+  constexpr int kWays = 4;
+  const char* names[kWays] = {"serial", "sleeping", "spinning end", "prepared"};
+  ruvector::WorkerPool sleeping(0);
+  ruvector::WorkerPool spinning;
+  std::vector<double> micros[kWays];
   for (int r = 0; r < kRuns; r++) {
-    auto t0 = Clock::now();
-    pool.run(0, 4, [&](std::size_t) { busy(task); });
-    serial.push_back(micros_since(t0));
-    busy(gap);
-    t0 = Clock::now();
-    pool.run(1, 4, [&](std::size_t) { busy(task); });
-    threaded.push_back(micros_since(t0));
-    busy(gap);
+    for (int way = 0; way < kWays; way++) {
+      ruvector::WorkerPool& pool = way == 1 ? sleeping : spinning;
+      const auto t0 = Clock::now();
+      if (way == 3) pool.prepare(1);
+      busy(serial_part);
+      pool.run(way == 0 ? 0 : 1, 4, [&](std::size_t) { busy(task); });
+      micros[way].push_back(micros_since(t0));
+      busy(gap);
+    }
   }
-  std::sort(serial.begin(), serial.end());
-  std::sort(threaded.begin(), threaded.end());
   std::printf(
-      "4 tasks of %.0f µs, %.0f µs apart: serial %.0f µs, 2 threads %.0f µs (p10 %.0f, p90 %.0f)\n",
-      task, gap, serial[kRuns / 2], threaded[kRuns / 2], threaded[kRuns / 10],
-      threaded[kRuns * 9 / 10]);
+      "serial part %.0f µs, 4 tasks of %.0f µs, %.0f µs apart; ideal on 2 threads %.0f µs\n",
+      serial_part, task, gap, serial_part + 2 * task);
+  std::printf("| way | median µs | p10 | p90 | speed-up |\n|---|---|---|---|---|\n");
+  std::sort(micros[0].begin(), micros[0].end());
+  for (int way = 0; way < kWays; way++) {
+    std::vector<double>& m = micros[way];
+    std::sort(m.begin(), m.end());
+    std::printf("| %s | %.0f | %.0f | %.0f | %.2f× |\n", names[way], m[kRuns / 2], m[kRuns / 10],
+                m[kRuns * 9 / 10], micros[0][kRuns / 2] / m[kRuns / 2]);
+  }
   return 0;
 }

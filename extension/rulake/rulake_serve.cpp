@@ -443,6 +443,12 @@ ruvector::WorkerPool* pool() {
 
 }  // namespace
 
+void prepare_search_each(int threads) {
+  if (threads <= 1) return;
+  ruvector::WorkerPool* helpers = pool();
+  guard([&] { helpers->prepare(static_cast<unsigned>(threads - 1)); });
+}
+
 void search_served_each(const Collection* const* collections, const Served* served, int n,
                         const float* query, int dim, int k, const uint32* rerank_factors, Hit* out,
                         int* counts, int threads) {

@@ -37,6 +37,10 @@ int search_served(const Collection& c, const Served& served, const float* query,
 void search_served_batch(const Collection& c, const Served& served, const float* queries,
                          int nqueries, int dim, int k, uint32 rerank_factor, Hit* out, int* counts);
 
+// Says that search_served_each on `threads` threads comes soon: its helper threads wake now
+// and wait for it awake, so the wake-up (tens of µs) overlaps the work before it.
+void prepare_search_each(int threads);
+
 // One query against n served images at once, on up to `threads` threads (the calling one
 // included): image i's hits go to out + i * k, their number to counts[i], exactly as n
 // calls of search_served would write them.

@@ -187,6 +187,13 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
     }
     names[i] = TextDatumGetCString(elems[i]);
   }
+  // The searches run at once on up to max_parallel_workers_per_gather + 1 threads, the way
+  // Postgres lets one query use that many processes, and no more threads than the machine
+  // has CPUs: the scans only compute, and a helper that shares a CPU with another helper
+  // holds its shard while this thread, done with its own, waits. The helpers wake now, to
+  // be awake when the shards are served.
+  const int threads = std::min({nshards, max_parallel_workers_per_gather + 1, cpus()});
+  rl::prepare_search_each(threads);
   // One catalog query for every shard: a query each cost as much as a shard's search.
   rl::Collection* rows = rl::require_collections(names, nshards);
   auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
@@ -214,10 +221,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
 
   // Each shard answers a few more than k (core::per_shard_k) with a smaller rerank factor;
   // the merge keeps the global top k. Every shard is pinned (or primed) first, on this
-  // thread; then the searches run at once on up to max_parallel_workers_per_gather + 1
-  // threads, the way Postgres lets one query use that many processes, and no more threads
-  // than the machine has CPUs: the scans only compute, and a helper that shares a CPU
-  // with another helper holds its shard while this thread, done with its own, waits.
+  // thread; then the searches run on the threads.
   const int shard_k = static_cast<int>(
       core::per_shard_k(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(nshards)));
   auto* hits =
@@ -234,7 +238,7 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
         });
   }
   rl::search_served_each(shards, served, nshards, q->x, q->dim, shard_k, reranks, hits, counts,
-                         std::min({nshards, max_parallel_workers_per_gather + 1, cpus()}));
+                         threads);
   for (int i = 0; i < nshards; i++) rl::release(served[i]);
   int merged_n = 0;
   auto* merged = static_cast<core::ShardHit*>(palloc(sizeof(core::ShardHit) * k));

@@ -6,9 +6,27 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <system_error>
 
 namespace ruvector {
+
+namespace {
+
+// Turns until done() or for `micros`, giving the CPU to any other runnable thread on each
+// turn; says whether done() became true.
+template <class Done>
+bool spin(unsigned micros, Done done) {
+  if (micros == 0) return done();
+  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace
 
 struct WorkerPool::Job {
   const std::function<void(std::size_t)>* fn;
@@ -47,11 +65,29 @@ void WorkerPool::take_tasks(Job* job) {
 }
 
 void WorkerPool::work(std::size_t index) {
-  unsigned long long seen = 0;
+  unsigned long long seen = 0;           // the last job this thread looked at
+  unsigned long long seen_prepared = 0;  // the last prepare() it answered
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || (job_ != nullptr && posted_ != seen); });
+    wake_.wait(lock, [&] {
+      return stopping_ || (job_ != nullptr && posted_ != seen) || prepared_ != seen_prepared;
+    });
     if (stopping_) return;
+    // Every job posted while job_ is null is closed: none to join.
+    if (job_ == nullptr) seen = posted_;
+    if (job_ == nullptr || posted_ == seen) {
+      // Only a prepare(): wait for its job spinning, then look again.
+      seen_prepared = prepared_;
+      if (index >= prepared_helpers_) continue;
+      lock.unlock();
+      spin(spin_micros_, [&] {
+        return posted_.load(std::memory_order_acquire) != seen ||
+               stopping_.load(std::memory_order_relaxed);
+      });
+      lock.lock();
+      continue;
+    }
+    seen_prepared = prepared_;
     seen = posted_;
     if (index >= job_->helpers) continue;
     Job* job = job_;
@@ -79,6 +115,20 @@ void WorkerPool::grow(std::size_t helpers) {
     throw;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void WorkerPool::prepare(unsigned helpers) {
+  try {
+    grow(helpers);
+  } catch (const std::system_error&) {
+    // run() copes with fewer threads.
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    prepared_helpers_ = helpers;
+    prepared_++;
+  }
+  wake_.notify_all();
 }
 
 void WorkerPool::run(unsigned helpers, std::size_t tasks,
@@ -109,6 +159,8 @@ void WorkerPool::run(unsigned helpers, std::size_t tasks,
   }
   take_tasks(&job);
   if (helpers > 0) {
+    // Every task is taken; those still running are the helpers' (counted in active_).
+    spin(spin_micros_, [&] { return active_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
     idle_.wait(lock, [&] { return active_ == 0; });
     job_ = nullptr;

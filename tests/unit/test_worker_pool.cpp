@@ -68,4 +68,46 @@ TEST(WorkerPool, RethrowsATasksErrorAndStaysUsable) {
   EXPECT_EQ(ran.load(), 20);
 }
 
+// prepare() announces a run(); runs that follow, runs that never come, and runs with more or
+// fewer helpers than prepared must all leave every task run once and the pool usable.
+TEST(WorkerPool, PreparedOrNotEveryTaskRunsOnce) {
+  for (unsigned spin : {0u, ruvector::WorkerPool::kDefaultSpinMicros, 20000u}) {
+    ruvector::WorkerPool pool(spin);
+    for (int round = 0; round < 200; round++) {
+      const std::size_t tasks = 1 + round % 7;
+      const unsigned helpers = static_cast<unsigned>(round % 4);
+      if (round % 3 != 0) pool.prepare(static_cast<unsigned>((round / 3) % 4));
+      if (round % 5 == 0) continue;  // a prepare() with no run()
+      std::vector<std::atomic<int>> ran(tasks);
+      pool.run(helpers, tasks, [&](std::size_t i) {
+        if (round % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+        ran[i]++;
+      });
+      for (std::size_t i = 0; i < tasks; i++) {
+        ASSERT_EQ(ran[i].load(), 1) << "spin " << spin << " round " << round;
+      }
+    }
+    EXPECT_LE(pool.threads(), 3u);
+  }
+}
+
+// A pool whose helpers spin for a run() that never comes stops at once: the destructor
+// ends their spin instead of waiting it out (here a minute).
+TEST(WorkerPool, StopsWhileHelpersSpin) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point stopping;
+  {
+    ruvector::WorkerPool pool(60'000'000);
+    pool.prepare(2);
+    EXPECT_EQ(pool.threads(), 2u);
+    std::atomic<int> ran{0};
+    pool.run(2, 3, [&](std::size_t) { ran++; });
+    EXPECT_EQ(ran.load(), 3);
+    pool.prepare(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the helpers now spin
+    stopping = Clock::now();
+  }
+  EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(30));
+}
+
 }  // namespace
