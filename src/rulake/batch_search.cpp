@@ -8,11 +8,11 @@
 #include <string>
 #include <tuple>
 
-#include "rabitq/list_query.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "rulake/best_candidates.h"
 #include "rulake/cpu_scan_kernel.h"
+#include "rulake/search_steps.h"
 #include "util/error.h"
 
 namespace ruvector::rulake {
@@ -30,51 +30,6 @@ struct QueryPlan {
   std::size_t jobs;
   std::uint64_t estimates;
 };
-
-// The first `probes` lists of the sequence a query probes: nearest centroid first, ties by
-// list number.
-void rank_lists(const ImageView& v, const float* rotated, std::uint32_t probes,
-                std::vector<std::pair<float, std::uint32_t>>* order, std::uint32_t* lists) {
-  const std::uint32_t padded = v.info.padded_dim;
-  order->resize(v.info.lists);
-  for (std::uint32_t c = 0; c < v.info.lists; c++) {
-    const float* centroid = v.centroids + std::size_t{c} * padded;
-    (*order)[c] = {rabitq::centroid_key(v.info.metric, rotated, centroid, padded), c};
-  }
-  std::partial_sort(order->begin(), order->begin() + probes, order->end());
-  for (std::uint32_t p = 0; p < probes; p++) lists[p] = (*order)[p].second;
-}
-
-// The lists a query probes, as jobs. The query side of each list is the index scan's
-// (rabitq/list_query.h).
-void plan_query(const ImageView& v, const float* rotated, const std::uint32_t* lists,
-                std::uint32_t probes, std::vector<float>* residual, std::vector<RvScanJob>* jobs,
-                std::vector<std::uint64_t>* planes, std::uint64_t* estimates) {
-  const std::uint32_t padded = v.info.padded_dim;
-  const std::size_t plane_words = rabitq::query_code_words(padded);
-  for (std::uint32_t p = 0; p < probes; p++) {
-    std::uint32_t list = lists[p];
-    const float* c = v.centroids + std::size_t{list} * padded;
-    RvScanJob job{};
-    job.planes = planes->size();
-    planes->resize(planes->size() + plane_words);
-    rabitq::ListQuery lq;
-    rabitq::prepare_list_query(v.info.metric, rotated, c, padded, residual->data(),
-                               planes->data() + job.planes, &lq);
-    const rabitq::QueryCode& qc = lq.code;
-    job.centroid_dot = lq.centroid_dot;
-    job.first = v.list_start[list];
-    job.end = v.list_start[list + 1];
-    job.out = *estimates;
-    job.low = qc.low;
-    job.delta = qc.delta;
-    job.sum = qc.sum;
-    job.sqrt_d = qc.sqrt_d;
-    job.norm = qc.norm;
-    *estimates += job.end - job.first;
-    jobs->push_back(job);
-  }
-}
 
 // "query" for a search of one, "query 3" in a batch.
 std::string query_name(std::size_t index, std::size_t count) {
@@ -100,16 +55,6 @@ void check_direction(Metric metric, const float* queries, std::size_t count, std
       throw std::invalid_argument("cosine distance is undefined for a zero query" + which);
     }
   }
-}
-
-bool skipped(const SearchParams& p, std::int64_t id) {
-  return (p.skip_count > 0 && std::binary_search(p.skip, p.skip + p.skip_count, id)) ||
-         (p.skip2_count > 0 && std::binary_search(p.skip2, p.skip2 + p.skip2_count, id));
-}
-
-// A device that fails is outside the database: SQLSTATE class 58, like failed I/O.
-void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err) {
-  fail(ErrorKind::kIo, std::string(kernel.name) + " " + what + " kernel failed: " + err);
 }
 
 }  // namespace
@@ -139,11 +84,8 @@ void plan_probes(const ImageView& v, const float* queries, std::size_t nqueries,
   std::vector<std::pair<float, std::uint32_t>> order;
   for (std::size_t q = 0; q < nqueries; q++) {
     check_interrupt(interrupt);
-    rabitq::prepare_vector(v.info.metric, queries + q * dim, static_cast<int>(dim),
-                           prepared.data());
-    float* rotated = out->rotated.data() + q * padded;
-    rotator.rotate(prepared.data(), rotated);
-    rank_lists(v, rotated, probes, &order, out->lists.data() + q * probes);
+    rank_query(v, rotator, queries + q * dim, probes, prepared.data(),
+               out->rotated.data() + q * padded, &order, out->lists.data() + q * probes);
   }
 }
 
@@ -213,10 +155,8 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
         query_rotated = plan->rotated.data() + end * padded;
         query_lists = plan->lists.data() + end * probes;
       } else {
-        rabitq::prepare_vector(v.info.metric, queries + end * dim, static_cast<int>(dim),
-                               prepared.data());
-        rotator.rotate(prepared.data(), rotated.data());
-        rank_lists(v, rotated.data(), probes, &order, lists.data());
+        rank_query(v, rotator, queries + end * dim, probes, prepared.data(), rotated.data(), &order,
+                   lists.data());
       }
       QueryPlan query_plan{jobs.size(), 0, total};
       plan_query(v, query_rotated, query_lists, probes, &residual, &jobs, &planes, &total);
@@ -237,13 +177,8 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
       check_interrupt(interrupt);
       const QueryPlan& query_plan = plans[q - begin];
       best.reset(keep);
-      for (std::size_t j = query_plan.first_job; j < query_plan.first_job + query_plan.jobs; j++) {
-        const RvScanJob& job = jobs[j];
-        for (std::uint64_t s = job.first; s < job.end; s++) {
-          if (skipped(params, v.ids[s])) continue;
-          best.offer(estimates[job.out + (s - job.first)], v.ids[s], s);
-        }
-      }
+      offer_rows(v, params, jobs.data() + query_plan.first_job, query_plan.jobs, estimates.data(),
+                 &best);
       first_candidate.push_back(rerank_jobs.size());
       for (const BestCandidates::Candidate& c : best.finish())
         rerank_jobs.push_back(
@@ -259,15 +194,8 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
     for (std::size_t q = begin; q < end; q++) {
       check_interrupt(interrupt);
       std::size_t from = first_candidate[q - begin], to = first_candidate[q - begin + 1];
-      std::vector<std::pair<float, std::int64_t>> ranked;
-      ranked.reserve(to - from);
-      for (std::size_t i = from; i < to; i++)
-        ranked.emplace_back(static_cast<float>(exact[i]), v.ids[rerank_jobs[i].slot]);
-      std::size_t k = std::min<std::size_t>(params.k, ranked.size());
-      std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end());
-      std::vector<Hit>& hits = (*out)[q];
-      hits.reserve(k);
-      for (std::size_t i = 0; i < k; i++) hits.push_back(Hit{ranked[i].second, ranked[i].first});
+      append_nearest(v, rerank_jobs.data() + from, exact.data() + from, to - from, params.k,
+                     &(*out)[q]);
     }
     begin = end;
   }

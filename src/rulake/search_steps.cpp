@@ -1,0 +1,91 @@
+// See search_steps.h.
+#include "rulake/search_steps.h"
+
+#include <algorithm>
+#include <string>
+
+#include "rabitq/list_query.h"
+#include "rabitq/query.h"
+#include "util/error.h"
+
+namespace ruvector::rulake {
+
+void rank_query(const ImageView& v, const rabitq::Rotator& rotator, const float* query,
+                std::uint32_t probes, float* prepared, float* rotated,
+                std::vector<std::pair<float, std::uint32_t>>* order, std::uint32_t* lists) {
+  rabitq::prepare_vector(v.info.metric, query, static_cast<int>(v.info.dim), prepared);
+  rotator.rotate(prepared, rotated);
+  const std::uint32_t padded = v.info.padded_dim;
+  order->resize(v.info.lists);
+  for (std::uint32_t c = 0; c < v.info.lists; c++) {
+    const float* centroid = v.centroids + std::size_t{c} * padded;
+    (*order)[c] = {rabitq::centroid_key(v.info.metric, rotated, centroid, padded), c};
+  }
+  std::partial_sort(order->begin(), order->begin() + probes, order->end());
+  for (std::uint32_t p = 0; p < probes; p++) lists[p] = (*order)[p].second;
+}
+
+// The query side of each list is the index scan's (rabitq/list_query.h).
+void plan_query(const ImageView& v, const float* rotated, const std::uint32_t* lists,
+                std::uint32_t count, std::vector<float>* residual, std::vector<RvScanJob>* jobs,
+                std::vector<std::uint64_t>* planes, std::uint64_t* estimates) {
+  const std::uint32_t padded = v.info.padded_dim;
+  const std::size_t plane_words = rabitq::query_code_words(padded);
+  for (std::uint32_t p = 0; p < count; p++) {
+    std::uint32_t list = lists[p];
+    const float* c = v.centroids + std::size_t{list} * padded;
+    RvScanJob job{};
+    job.planes = planes->size();
+    planes->resize(planes->size() + plane_words);
+    rabitq::ListQuery lq;
+    rabitq::prepare_list_query(v.info.metric, rotated, c, padded, residual->data(),
+                               planes->data() + job.planes, &lq);
+    const rabitq::QueryCode& qc = lq.code;
+    job.centroid_dot = lq.centroid_dot;
+    job.first = v.list_start[list];
+    job.end = v.list_start[list + 1];
+    job.out = *estimates;
+    job.low = qc.low;
+    job.delta = qc.delta;
+    job.sum = qc.sum;
+    job.sqrt_d = qc.sqrt_d;
+    job.norm = qc.norm;
+    *estimates += job.end - job.first;
+    jobs->push_back(job);
+  }
+}
+
+void offer_rows(const ImageView& v, const SearchParams& params, const RvScanJob* jobs,
+                std::size_t njobs, const float* estimates, BestCandidates* best) {
+  for (std::size_t j = 0; j < njobs; j++) {
+    const RvScanJob& job = jobs[j];
+    for (std::uint64_t s = job.first; s < job.end; s++) {
+      if (skipped(params, v.ids[s])) continue;
+      best->offer(estimates[job.out + (s - job.first)], v.ids[s], s);
+    }
+  }
+}
+
+void append_nearest(const ImageView& v, const RvRerankJob* jobs, const double* exact, std::size_t n,
+                    std::uint32_t k, std::vector<Hit>* hits) {
+  std::vector<std::pair<float, std::int64_t>> ranked;
+  ranked.reserve(n);
+  for (std::size_t i = 0; i < n; i++)
+    ranked.emplace_back(static_cast<float>(exact[i]), v.ids[jobs[i].slot]);
+  const std::size_t keep = std::min<std::size_t>(k, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end());
+  hits->reserve(hits->size() + keep);
+  for (std::size_t i = 0; i < keep; i++) hits->push_back(Hit{ranked[i].second, ranked[i].first});
+}
+
+bool skipped(const SearchParams& p, std::int64_t id) {
+  return (p.skip_count > 0 && std::binary_search(p.skip, p.skip + p.skip_count, id)) ||
+         (p.skip2_count > 0 && std::binary_search(p.skip2, p.skip2 + p.skip2_count, id));
+}
+
+// A device that fails is outside the database: SQLSTATE class 58, like failed I/O.
+void kernel_failed(const RvScanKernel& kernel, const char* what, const char* err) {
+  fail(ErrorKind::kIo, std::string(kernel.name) + " " + what + " kernel failed: " + err);
+}
+
+}  // namespace ruvector::rulake
