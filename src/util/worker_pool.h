@@ -59,7 +59,7 @@ class WorkerPool {
 
   const unsigned spin_micros_;
   std::mutex mutex_;
-  std::condition_variable wake_;  // a job was posted, or the pool stops
+  std::condition_variable wake_;  // a job was posted or announced, or the pool stops
   std::condition_variable idle_;  // a helper left the job
   std::vector<std::thread> threads_;
   Job* job_ = nullptr;  // posted and not yet closed by its run()
