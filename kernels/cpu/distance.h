@@ -14,9 +14,16 @@ struct CosineParts {
   float norm_b_sq;
 };
 
+// How often l2_squared_until compares its partial sum with the limit: every 1 KB of a row.
+inline constexpr std::size_t kCheckFloats = 256;
+
 struct DistanceKernels {
   const char* isa;  // "avx512", "avx2", "scalar"
   float (*l2_squared)(const float* a, const float* b, std::size_t n);
+  // l2_squared bit for bit, or, once a partial sum over a multiple of kCheckFloats
+  // dimensions exceeds `limit`, that partial sum: more than limit and at most l2_squared.
+  // For an exact rerank that only needs to know that a row is farther than the k-th.
+  float (*l2_squared_until)(const float* a, const float* b, std::size_t n, float limit);
   float (*inner_product)(const float* a, const float* b, std::size_t n);
   float (*l1)(const float* a, const float* b, std::size_t n);
   float (*norm_squared)(const float* a, std::size_t n);

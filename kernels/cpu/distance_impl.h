@@ -47,7 +47,12 @@ struct SimdDistance {
 
   static Batch load(const float* p) { return Batch::load_unaligned(p); }
 
-  static float l2_squared(const float* a, const float* b, std::size_t n) {
+  // l2_squared, and l2_squared_until: the same sum, but once a partial sum passes `limit`
+  // (checked every kCheckFloats) that partial sum instead. Every step adds a square to a
+  // lane and rounding is monotone, so a partial sum is at most the whole one, whatever the
+  // order of the reduction, as long as it is the same reduction.
+  template <bool kBounded>
+  static float l2_squared_impl(const float* a, const float* b, std::size_t n, float limit) {
     Batch acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
     std::size_t i = 0;
     for (; i + 4 * kWidth <= n; i += 4 * kWidth) {
@@ -59,6 +64,12 @@ struct SimdDistance {
       acc1 = madd(d1, d1, acc1);
       acc2 = madd(d2, d2, acc2);
       acc3 = madd(d3, d3, acc3);
+      if constexpr (kBounded) {
+        if ((i + 4 * kWidth) % kCheckFloats == 0) {
+          const float partial = xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
+          if (partial > limit) return partial;
+        }
+      }
     }
     for (; i + kWidth <= n; i += kWidth) {
       Batch d = load(a + i) - load(b + i);
@@ -70,6 +81,14 @@ struct SimdDistance {
       sum += d * d;
     }
     return sum;
+  }
+
+  static float l2_squared(const float* a, const float* b, std::size_t n) {
+    return l2_squared_impl<false>(a, b, n, 0.0f);
+  }
+
+  static float l2_squared_until(const float* a, const float* b, std::size_t n, float limit) {
+    return l2_squared_impl<true>(a, b, n, limit);
   }
 
   static float inner_product(const float* a, const float* b, std::size_t n) {
@@ -232,6 +251,7 @@ struct SimdDistance {
   static constexpr DistanceKernels table(const char* isa) {
     return DistanceKernels{isa,
                            &l2_squared,
+                           &l2_squared_until,
                            &inner_product,
                            &l1,
                            &norm_squared,

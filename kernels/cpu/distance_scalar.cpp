@@ -11,13 +11,21 @@
 namespace ruvector::kernels::detail {
 namespace {
 
-float l2_squared(const float* a, const float* b, std::size_t n) {
+// l2_squared, or (kBounded) its partial sum once that passes limit; see distance.h.
+template <bool kBounded>
+float l2_squared_impl(const float* a, const float* b, std::size_t n, float limit) {
   float s[4] = {0, 0, 0, 0};
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     for (int j = 0; j < 4; j++) {
       float d = a[i + j] - b[i + j];
       s[j] += d * d;
+    }
+    if constexpr (kBounded) {
+      if ((i + 4) % kCheckFloats == 0) {
+        const float partial = (s[0] + s[1]) + (s[2] + s[3]);
+        if (partial > limit) return partial;
+      }
     }
   }
   float sum = (s[0] + s[1]) + (s[2] + s[3]);
@@ -26,6 +34,14 @@ float l2_squared(const float* a, const float* b, std::size_t n) {
     sum += d * d;
   }
   return sum;
+}
+
+float l2_squared(const float* a, const float* b, std::size_t n) {
+  return l2_squared_impl<false>(a, b, n, 0.0f);
+}
+
+float l2_squared_until(const float* a, const float* b, std::size_t n, float limit) {
+  return l2_squared_impl<true>(a, b, n, limit);
 }
 
 float inner_product(const float* a, const float* b, std::size_t n) {
@@ -72,6 +88,7 @@ void inner_product_4x4(const float* a, std::size_t a_stride, const float* b, std
 const DistanceKernels& scalar_distance_kernels() {
   static constexpr DistanceKernels kTable{"scalar",
                                           &l2_squared,
+                                          &l2_squared_until,
                                           &inner_product,
                                           &l1,
                                           &norm_squared,

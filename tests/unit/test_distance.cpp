@@ -320,6 +320,34 @@ TEST(Distance, SubtractIsTheScalarDifferenceBitForBit) {
   }
 }
 
+// l2_squared_until is l2_squared bit for bit unless it stops, and it stops only with a
+// partial sum past the limit and no larger than the whole sum: what lets a rerank skip the
+// rest of a row that is already too far.
+TEST(Distance, L2SquaredUntilIsTheSumOrAPartPastTheLimit) {
+  std::mt19937_64 rng(14);
+  for (std::size_t n : {0, 1, 63, 255, 256, 257, 511, 784, 832, 1537}) {
+    auto va = random_floats(rng, n, 1.0f), vb = random_floats(rng, n, 1.0f);
+    for (const k::DistanceKernels* t : k::usable_distance_kernels()) {
+      SCOPED_TRACE(std::string(t->isa) + " n=" + std::to_string(n));
+      const float whole = t->l2_squared(va.data(), vb.data(), n);
+      bool stopped = false;
+      for (float share : {0.0f, 0.05f, 0.2f, 0.5f, 0.9f, 0.999f, 1.0f, 2.0f, kInf}) {
+        const float limit = share * whole;
+        const float got = t->l2_squared_until(va.data(), vb.data(), n, limit);
+        if (std::memcmp(&got, &whole, sizeof(float)) == 0) continue;
+        stopped = true;
+        EXPECT_GT(got, limit) << "share " << share;
+        EXPECT_LE(got, whole) << "share " << share;
+        EXPECT_LT(share, 1.0f) << "stopped although the whole sum is within the limit";
+      }
+      // A row of 2 or more checks' length against a low limit stops at its first check.
+      if (n > k::kCheckFloats) {
+        EXPECT_TRUE(stopped);
+      }
+    }
+  }
+}
+
 TEST(Distance, WideRangeOfMagnitudes) {
   std::mt19937_64 rng(5);
   for (std::size_t n : {1, 5, 31, 100, 257, 1000, 1999}) {
