@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 
+#include "kernels/cpu/distance.h"
 #include "rabitq/query.h"
 #include "rabitq/rotator.h"
 #include "rulake/best_candidates.h"
@@ -173,6 +174,11 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
     // The best `keep` estimates of each query are its rerank candidates.
     rerank_jobs.clear();
     std::vector<std::size_t> first_candidate;
+    // The CPU kernel's L2 rerank knows k and skips the rest of a row once it is too far
+    // (cpu_rerank_l2_nearest); other kernels and metrics, and rows too short to stop
+    // early, have every distance computed.
+    const bool pruned =
+        &kernel == &cpu_scan_kernel() && metric == RV_METRIC_L2 && dim > kernels::kCheckFloats;
     for (std::size_t q = begin; q < end; q++) {
       check_interrupt(interrupt);
       const QueryPlan& query_plan = plans[q - begin];
@@ -180,16 +186,24 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
       offer_rows(v, params, jobs.data() + query_plan.first_job, query_plan.jobs, estimates.data(),
                  &best);
       first_candidate.push_back(rerank_jobs.size());
-      for (const BestCandidates::Candidate& c : best.finish())
+      for (const BestCandidates::Candidate& c : pruned ? best.finish_sorted() : best.finish())
         rerank_jobs.push_back(
             RvRerankJob{std::get<2>(c), static_cast<std::uint32_t>(q - begin), 0});
     }
     first_candidate.push_back(rerank_jobs.size());
     exact.resize(rerank_jobs.size());
     err[0] = '\0';
-    if (kernel.rerank(kernel.self, &scan_image, metric, queries + begin * dim, end - begin,
-                      rerank_jobs.data(), rerank_jobs.size(), exact.data(), err, sizeof(err)) != 0)
+    if (pruned) {
+      for (std::size_t q = begin; q < end; q++) {
+        std::size_t from = first_candidate[q - begin], to = first_candidate[q - begin + 1];
+        cpu_rerank_l2_nearest(scan_image, queries + q * dim, rerank_jobs.data() + from, to - from,
+                              params.k, exact.data() + from);
+      }
+    } else if (kernel.rerank(kernel.self, &scan_image, metric, queries + begin * dim, end - begin,
+                             rerank_jobs.data(), rerank_jobs.size(), exact.data(), err,
+                             sizeof(err)) != 0) {
       kernel_failed(kernel, "rerank", err);
+    }
 
     for (std::size_t q = begin; q < end; q++) {
       check_interrupt(interrupt);

@@ -38,6 +38,13 @@ class BestCandidates {
     return pool_;
   }
 
+  // The kept candidates, nearest estimate first.
+  const std::vector<Candidate>& finish_sorted() {
+    finish();
+    std::sort(pool_.begin(), pool_.end());
+    return pool_;
+  }
+
  private:
   void cut() {
     std::nth_element(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(keep_ - 1),

@@ -5,13 +5,17 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
+#include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/cpu/distance.h"
 #include "kernels/cpu/estimate_rows.h"
 #include "kernels/scan/scan_device.h"
 #include "rabitq/code.h"
 #include "rabitq/metric.h"
+#include "util/error.h"
 
 namespace ruvector::rulake {
 
@@ -89,5 +93,61 @@ const RvScanKernel kCpuKernel = {RV_SCAN_ABI_VERSION, "cpu",   1,        1,
 }  // namespace
 
 const RvScanKernel& cpu_scan_kernel() { return kCpuKernel; }
+
+// Candidates come nearest estimate first, so the k-th exact distance found early is close to
+// the final one, and most later rows pass it within their first kCheckFloats dimensions
+// (77% of 70 a shard on Fashion-MNIST). Only those first dimensions of the next rows are
+// prefetched: a row that is read further is followed by the hardware prefetcher, and
+// fetching whole rows, most of which are not read to the end, measured slower.
+void cpu_rerank_l2_nearest(const RvScanImage& image, const float* query, const RvRerankJob* jobs,
+                           std::size_t n, std::uint32_t k, double* out) {
+  const auto& kernels = kernels::distance_kernels();
+  const std::size_t dim = image.dim;
+  constexpr std::size_t kAhead = 4;
+  const std::size_t head = std::min<std::size_t>(dim, kernels::kCheckFloats);
+  for (std::size_t i = 0; i < n; i++) {
+    if (jobs[i].slot >= image.rows) fail(ErrorKind::kInternal, "rerank job lies outside the image");
+  }
+  auto row_of = [&](std::size_t i) { return image.vectors + jobs[i].slot * dim; };
+  for (std::size_t i = 0; i < std::min(n, kAhead); i++) prefetch_l2(row_of(i), head);
+  // The k smallest distances so far as append_nearest compares them (floats), largest on top.
+  std::vector<float> nearest;
+  nearest.reserve(k);
+  for (std::size_t i = 0; i < n; i++) {
+    if (i + kAhead < n) prefetch_l2(row_of(i + kAhead), head);
+    if (k == 0) {
+      out[i] = std::numeric_limits<double>::infinity();
+      continue;
+    }
+    const float* row = row_of(i);
+    float sum;
+    if (nearest.size() == k) {
+      const float kth = nearest.front();
+      const float limit = static_cast<float>(double{kth} * kth);
+      sum = kernels.l2_squared_until(row, query, dim, limit);
+      if (sum > limit) {
+        // float(sqrt(whole sum)) >= float(sqrt(partial sum)): both roundings are monotone,
+        // so the row is farther than the k-th and append_nearest would not keep it.
+        if (static_cast<float>(std::sqrt(static_cast<double>(sum))) > kth) {
+          out[i] = std::numeric_limits<double>::infinity();
+          continue;
+        }
+        sum = kernels.l2_squared(row, query, dim);  // rounding left it level with the k-th
+      }
+    } else {
+      sum = kernels.l2_squared(row, query, dim);
+    }
+    out[i] = std::sqrt(static_cast<double>(sum));  // rabitq::exact_distance's L2, bit for bit
+    const float d = static_cast<float>(out[i]);
+    if (nearest.size() < k) {
+      nearest.push_back(d);
+      std::push_heap(nearest.begin(), nearest.end());
+    } else if (d < nearest.front()) {
+      std::pop_heap(nearest.begin(), nearest.end());
+      nearest.back() = d;
+      std::push_heap(nearest.begin(), nearest.end());
+    }
+  }
+}
 
 }  // namespace ruvector::rulake

@@ -113,7 +113,8 @@ std::string error_of(const Fixture& f, std::size_t nqueries, const float* querie
 TEST(RulakeBatch, ProbePlanIsTheExactKeyOrder) {
   const Metric metrics[] = {Metric::kL2, Metric::kInnerProduct, Metric::kCosine};
   for (Metric m : metrics) {
-    for (std::uint32_t dim : {5u, 64u, 200u}) {
+    // 600 dimensions: L2 keys past the farthest kept stop early (l2_squared_until).
+    for (std::uint32_t dim : {5u, 64u, 200u, 600u}) {
       Fixture f = make(m, dim, 2500, 37, 60, dim * 3 + static_cast<int>(m));
       const rl::ImageView v = rl::image_view(f.bytes.data(), f.bytes.size());
       const std::uint32_t lists = v.info.lists, padded = v.info.padded_dim;
@@ -139,6 +140,102 @@ TEST(RulakeBatch, ProbePlanIsTheExactKeyOrder) {
           }
         }
       }
+    }
+  }
+}
+
+// The CPU kernel's L2 rerank stops reading a row once it is farther than the k-th nearest;
+// a copy of the kernel (another address) computes every distance. The hits must be the
+// same, distances bit for bit, also when rows tie: each row below is stored twice.
+TEST(RulakeBatch, PrunedRerankKeepsTheHitsOfEveryDistance) {
+  for (std::uint32_t dim : {40u, 300u, 784u}) {
+    const std::size_t rows = 1200;
+    std::mt19937_64 gen(dim);
+    std::normal_distribution<float> noise(0.0f, 1.0f);
+    std::vector<float> data(rows * dim);
+    std::vector<std::int64_t> ids(rows);
+    for (std::size_t i = 0; i < rows; i++) {
+      ids[i] = static_cast<std::int64_t>(rows - i);  // ties resolved by id, not by slot
+      for (std::uint32_t j = 0; j < dim; j++)
+        data[i * dim + j] = i % 2 == 1 ? data[(i - 1) * dim + j] : noise(gen);
+    }
+    rl::IndexParams p;
+    p.dim = dim;
+    p.metric = Metric::kL2;
+    p.seed = dim;
+    p.lists = 12;
+    const std::vector<unsigned char> image = rl::build_index(p, ids.data(), data.data(), rows);
+    std::vector<float> queries(25 * dim);
+    for (std::size_t q = 0; q < 25; q++) {  // near rows, so that the k-th is near too
+      for (std::uint32_t j = 0; j < dim; j++)
+        queries[q * dim + j] = data[(q * 40) * dim + j] + 0.3f * noise(gen);
+    }
+    const RvScanKernel every_distance = rl::cpu_scan_kernel();
+    for (std::uint32_t k : {1u, 3u, 10u, 40u}) {
+      rl::SearchParams params;
+      params.k = k;
+      params.probes = 3;
+      params.rerank_factor = 8;
+      std::vector<std::vector<rl::Hit>> pruned, full;
+      rl::search_batch(image.data(), image.size(), queries.data(), 25, params,
+                       rl::cpu_scan_kernel(), 0, &pruned);
+      rl::search_batch(image.data(), image.size(), queries.data(), 25, params, every_distance, 0,
+                       &full);
+      for (std::size_t q = 0; q < 25; q++) {
+        ASSERT_EQ(pruned[q].size(), full[q].size()) << "dim " << dim << " k " << k;
+        for (std::size_t i = 0; i < full[q].size(); i++) {
+          EXPECT_EQ(pruned[q][i].id, full[q][i].id)
+              << "dim " << dim << " k " << k << " query " << q << " rank " << i;
+          EXPECT_EQ(std::memcmp(&pruned[q][i].distance, &full[q][i].distance, sizeof(float)), 0);
+        }
+      }
+    }
+  }
+}
+
+// Rows that tie in exact distance but not in estimate: q + d and q - d for integer d. With k
+// odd the k-th place is such a tie, which the smaller id must win wherever the scan met it;
+// a rerank that dropped rows level with the k-th would lose it for about half the pairs.
+TEST(RulakeBatch, PrunedRerankKeepsTiesAtTheKth) {
+  const std::uint32_t dim = 300;
+  const std::size_t pairs = 150;
+  std::mt19937_64 gen(21);
+  std::uniform_int_distribution<int> step(-3, 3);
+  std::vector<float> centre(dim), data(2 * pairs * dim);
+  for (float& x : centre) x = static_cast<float>(step(gen) * 10);
+  std::vector<std::int64_t> ids(2 * pairs);
+  for (std::size_t j = 0; j < pairs; j++) {
+    const bool flip = gen() % 2 == 1;
+    ids[2 * j] = static_cast<std::int64_t>(2 * j + (flip ? 1 : 0));
+    ids[2 * j + 1] = static_cast<std::int64_t>(2 * j + (flip ? 0 : 1));
+    for (std::uint32_t i = 0; i < dim; i++) {
+      const float d = static_cast<float>(step(gen));
+      data[2 * j * dim + i] = centre[i] + d;
+      data[(2 * j + 1) * dim + i] = centre[i] - d;
+    }
+  }
+  rl::IndexParams p;
+  p.dim = dim;
+  p.metric = Metric::kL2;
+  p.seed = 5;
+  p.lists = 4;
+  const std::vector<unsigned char> image = rl::build_index(p, ids.data(), data.data(), 2 * pairs);
+  const RvScanKernel every_distance = rl::cpu_scan_kernel();
+  for (std::uint32_t k = 1; k < 60; k += 2) {
+    rl::SearchParams params;
+    params.k = k;
+    params.probes = 0;  // every list
+    params.rerank_factor = 100;
+    std::vector<std::vector<rl::Hit>> pruned, full;
+    rl::search_batch(image.data(), image.size(), centre.data(), 1, params, rl::cpu_scan_kernel(),
+                     0, &pruned);
+    rl::search_batch(image.data(), image.size(), centre.data(), 1, params, every_distance, 0,
+                     &full);
+    ASSERT_EQ(pruned[0].size(), k);
+    ASSERT_EQ(full[0].size(), k);
+    for (std::size_t i = 0; i < k; i++) {
+      EXPECT_EQ(pruned[0][i].id, full[0][i].id) << "k " << k << " rank " << i;
+      EXPECT_EQ(pruned[0][i].distance, full[0][i].distance) << "k " << k << " rank " << i;
     }
   }
 }
