@@ -20,8 +20,9 @@ void rank_query(const ImageView& v, const rabitq::Rotator& rotator, const float*
   if (v.info.metric != rabitq::Metric::kInnerProduct && probes > 0 &&
       padded > kernels::kCheckFloats) {
     // The key is an L2 distance: keep the probes nearest in a max-heap of (key, list), and
-    // let a centroid stop once its partial sum is past the farthest kept (l2_squared_until);
-    // a search of 784 dimensions and 245 lists reads most centroids only in part.
+    // let a centroid stop once its partial sum is past the farthest kept (l2_squared_until).
+    // 4 shards of 245 centroids of 832 floats overflow a 2 MB L2 on every query: at probes 8
+    // this took 7% off a federated search (docs/benchmarks.md).
     const auto& k = kernels::distance_kernels();
     order->clear();
     for (std::uint32_t c = 0; c < v.info.lists; c++) {
