@@ -82,11 +82,11 @@ void plan_probes(const ImageView& v, const float* queries, std::size_t nqueries,
   out->lists.resize(nqueries * probes);
   const rabitq::Rotator rotator(dim, v.info.seed);
   std::vector<float> prepared(dim);
-  std::vector<std::pair<float, std::uint32_t>> order;
+  RankScratch rank_scratch;
   for (std::size_t q = 0; q < nqueries; q++) {
     check_interrupt(interrupt);
     rank_query(v, rotator, queries + q * dim, probes, prepared.data(),
-               out->rotated.data() + q * padded, &order, out->lists.data() + q * probes);
+               out->rotated.data() + q * padded, &rank_scratch, out->lists.data() + q * probes);
   }
 }
 
@@ -131,7 +131,7 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
   const std::size_t chunk_estimates = kernel.min_batch > 1 ? kChunkEstimates : kCpuChunkEstimates;
 
   std::vector<float> rotated(padded), residual(padded);
-  std::vector<std::pair<float, std::uint32_t>> order;
+  RankScratch rank_scratch;
   std::vector<std::uint32_t> lists(probes);
   std::vector<RvScanJob> jobs;
   std::vector<std::uint64_t> planes;
@@ -156,8 +156,8 @@ void search_view(const ImageView& v, const float* queries, std::size_t nqueries,
         query_rotated = plan->rotated.data() + end * padded;
         query_lists = plan->lists.data() + end * probes;
       } else {
-        rank_query(v, rotator, queries + end * dim, probes, prepared.data(), rotated.data(), &order,
-                   lists.data());
+        rank_query(v, rotator, queries + end * dim, probes, prepared.data(), rotated.data(),
+                   &rank_scratch, lists.data());
       }
       QueryPlan query_plan{jobs.size(), 0, total};
       plan_query(v, query_rotated, query_lists, probes, &residual, &jobs, &planes, &total);

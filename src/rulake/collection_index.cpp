@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "ivf/assign.h"
+#include "ivf/centroid_codes.h"
 #include "ivf/nearest_projected.h"
 #include "ivf/assign_bounds.h"
 #include "ivf/defaults.h"
@@ -27,7 +28,8 @@ namespace ruvector::rulake {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'L', 'K', 'I', 'M', 'A', 'G', 'E'};
-constexpr std::uint32_t kVersion = 1;
+// 2: int8 copies of the centroids (the centroid codes section) for ranking the lists.
+constexpr std::uint32_t kVersion = 2;
 constexpr std::uint32_t kMaxDim = 16000;
 constexpr std::size_t kAlign = 64;
 // k-means trains on at most this many rows per list, spread evenly over the collection.
@@ -48,6 +50,7 @@ struct Header {
   std::uint64_t rows;
   std::uint64_t seed;
   std::uint64_t centroids;  // section offsets from the start of the image
+  std::uint64_t centroid_codes;
   std::uint64_t list_start;
   std::uint64_t codes;
   std::uint64_t factors;
@@ -60,15 +63,24 @@ std::size_t align(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 std::size_t code_words(std::uint32_t padded_dim) { return padded_dim / 64; }
 
+// The centroid codes section (ivf/centroid_codes.h): four floats a list (scale, error
+// norm, squared norm, code norm), each an array of `lists`, then lists × padded_dim bytes.
+std::size_t centroid_code_floats(std::uint32_t lists) { return align(std::size_t{lists} * 16); }
+std::size_t centroid_code_bytes(std::uint32_t lists, std::uint32_t padded_dim) {
+  return centroid_code_floats(lists) + std::size_t{lists} * padded_dim;
+}
+
 // Section offsets of an image of this shape; false when the sizes overflow.
 bool layout(Header* h) {
   const double bytes = static_cast<double>(h->rows) * (h->dim * 4.0 + h->padded_dim / 8.0 + 24) +
-                       static_cast<double>(h->lists) * (h->padded_dim * 4.0 + 8);
+                       static_cast<double>(h->lists) * (h->padded_dim * 5.0 + 24);
   if (bytes > 1e18) return false;
   std::size_t at = align(sizeof(Header));
   h->centroids = at;
   if ((h->flags & kOnCentroids) == 0)
     at = align(at + std::size_t{h->lists} * h->padded_dim * sizeof(float));
+  h->centroid_codes = at;
+  if ((h->flags & kOnCentroids) == 0) at = align(at + centroid_code_bytes(h->lists, h->padded_dim));
   h->list_start = at;
   at = align(at + (std::size_t{h->lists} + 1) * sizeof(std::uint64_t));
   h->codes = at;
@@ -103,7 +115,8 @@ Header read_header(const void* image, std::size_t size) {
   if (h.dim == 0 || h.dim > kMaxDim || h.padded_dim != rabitq::padded_dimensions(h.dim) ||
       !is_metric(h.metric) || (h.flags & ~kOnCentroids) != 0 ||
       (h.lists > h.rows && (h.flags & kOnCentroids) == 0) || (h.rows > 0 && h.lists == 0) ||
-      !layout(&expect) || expect.centroids != h.centroids || expect.list_start != h.list_start ||
+      !layout(&expect) || expect.centroids != h.centroids ||
+      expect.centroid_codes != h.centroid_codes || expect.list_start != h.list_start ||
       expect.codes != h.codes || expect.factors != h.factors || expect.ids != h.ids ||
       expect.vectors != h.vectors || expect.total != h.total) {
     fail(ErrorKind::kIntegrity, "rulake index image header is corrupt");
@@ -466,6 +479,11 @@ void encode_image(const IndexParams& params, const Header& h, unsigned char* byt
       rotator.rotate(centroids.data() + std::size_t{c} * dim,
                      rotated_centroids + std::size_t{c} * h.padded_dim);
     }
+    auto* scales = section<float>(bytes, h.centroid_codes);
+    ivf::quantize_centroids(
+        rotated_centroids, h.lists, h.padded_dim,
+        section<std::uint8_t>(bytes, h.centroid_codes) + centroid_code_floats(h.lists), scales,
+        scales + h.lists, scales + 2 * std::size_t{h.lists}, scales + 3 * std::size_t{h.lists});
     place_rows(h, bytes, km.threads);
   }
   std::memcpy(bytes, &h, sizeof(h));
@@ -633,6 +651,18 @@ ImageView image_view(const void* image, std::size_t size) {
   ImageView v;
   v.info = image_info(image, size);
   v.centroids = (h.flags & kOnCentroids) != 0 ? nullptr : section<float>(image, h.centroids);
+  v.centroid_codes = {};
+  if (v.centroids != nullptr) {
+    const float* floats = section<float>(image, h.centroid_codes);
+    v.centroid_codes = {
+        section<std::uint8_t>(image, h.centroid_codes) + centroid_code_floats(h.lists),
+        floats,
+        floats + h.lists,
+        floats + 2 * std::size_t{h.lists},
+        floats + 3 * std::size_t{h.lists},
+        h.lists,
+        h.padded_dim};
+  }
   v.list_start = section<std::uint64_t>(image, h.list_start);
   v.codes = section<std::uint64_t>(image, h.codes);
   v.factors = section<rabitq::CodeFactors>(image, h.factors);

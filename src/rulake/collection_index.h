@@ -7,6 +7,8 @@
 // whatever address it is mapped. Sections, each 64-byte aligned:
 //   header      magic, version, shape, section offsets, total size
 //   centroids   lists × padded_dim float, in rotated space
+//   centroid codes  the centroids in int8 with the norms that bound a distance from them
+//               (ivf/centroid_codes.h): which lists to probe, reading a quarter of the bytes
 //   list_start  lists + 1 uint64: rows of list i are [list_start[i], list_start[i+1])
 //   codes       rows × padded_dim/64 uint64, grouped by list
 //   factors     rows × CodeFactors
@@ -20,6 +22,7 @@
 #include <functional>
 #include <vector>
 
+#include "ivf/centroid_codes.h"
 #include "rabitq/code.h"
 #include "rabitq/metric.h"
 
@@ -167,9 +170,10 @@ ImageInfo image_info(const void* image, std::size_t size);
 // The sections of a checked image, for the search (batch_search.cpp).
 struct ImageView {
   ImageInfo info;
-  const float* centroids;           // lists × padded_dim, rotated; nullptr for image_on_centroids'
-  const std::uint64_t* list_start;  // lists + 1
-  const std::uint64_t* codes;       // rows × padded_dim / 64
+  const float* centroids;  // lists × padded_dim, rotated; nullptr for image_on_centroids'
+  ivf::CentroidCodes centroid_codes;  // of the rotated centroids; codes nullptr without them
+  const std::uint64_t* list_start;    // lists + 1
+  const std::uint64_t* codes;         // rows × padded_dim / 64
   const rabitq::CodeFactors* factors;
   const std::int64_t* ids;
   const float* vectors;  // rows × dim, as given

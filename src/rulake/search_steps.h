@@ -15,12 +15,20 @@
 
 namespace ruvector::rulake {
 
+// Scratch of rank_query, kept from one query to the next.
+struct RankScratch {
+  std::vector<std::pair<float, std::uint32_t>> order;     // (key, list)
+  std::vector<std::pair<float, std::uint32_t>> by_bound;  // (lower bound of the key, list)
+  std::vector<float> lower;
+  std::vector<std::int8_t> query_code;
+};
+
 // The query prepared for the metric (into `prepared`, dim floats) and rotated (into
 // `rotated`, padded_dim floats), and the first `probes` lists it probes into `lists`:
-// nearest centroid first, ties by list number. `order` is scratch.
+// nearest centroid first (centroid_key), ties by list number.
 void rank_query(const ImageView& v, const rabitq::Rotator& rotator, const float* query,
-                std::uint32_t probes, float* prepared, float* rotated,
-                std::vector<std::pair<float, std::uint32_t>>* order, std::uint32_t* lists);
+                std::uint32_t probes, float* prepared, float* rotated, RankScratch* scratch,
+                std::uint32_t* lists);
 
 // Appends the scan jobs of `count` lists (their codes and the query's code against each
 // list's centroid) to jobs and planes; their estimates follow *estimates, which grows by
