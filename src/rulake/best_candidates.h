@@ -26,6 +26,10 @@ class BestCandidates {
     full_ = false;
   }
 
+  // False when offer() would refuse any row of this estimate: it is above the largest kept.
+  // Cheaper than offer(), whose comparison needs the row's id.
+  bool may_keep(float estimate) const { return !full_ || !(estimate > std::get<0>(bound_)); }
+
   void offer(float estimate, std::int64_t id, std::uint64_t slot) {
     if (full_ && !(std::tie(estimate, id, slot) < bound_)) return;
     pool_.emplace_back(estimate, id, slot);

@@ -108,9 +108,12 @@ void offer_rows(const ImageView& v, const SearchParams& params, const RvScanJob*
                 std::size_t njobs, const float* estimates, BestCandidates* best) {
   for (std::size_t j = 0; j < njobs; j++) {
     const RvScanJob& job = jobs[j];
+    const float* estimate = estimates + job.out - job.first;
     for (std::uint64_t s = job.first; s < job.end; s++) {
-      if (skipped(params, v.ids[s])) continue;
-      best->offer(estimates[job.out + (s - job.first)], v.ids[s], s);
+      // Most rows are past the largest kept: the estimate alone turns them away, before
+      // their id is read.
+      if (!best->may_keep(estimate[s]) || skipped(params, v.ids[s])) continue;
+      best->offer(estimate[s], v.ids[s], s);
     }
   }
 }

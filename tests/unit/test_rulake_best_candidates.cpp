@@ -39,6 +39,16 @@ TEST(BestCandidates, KeepsTheSmallestOfAStream) {
       std::vector<Candidate> got = best.finish();
       std::sort(got.begin(), got.end());
       ASSERT_EQ(got, sorted_best(all, keep)) << "round " << round << " keep " << keep;
+      // Rows that may_keep turns away, as offer_rows does before reading their ids, are
+      // rows offer() would refuse: estimates level with the largest kept still go in.
+      best.reset(keep);
+      for (const Candidate& c : all) {
+        if (best.may_keep(std::get<0>(c)))
+          best.offer(std::get<0>(c), std::get<1>(c), std::get<2>(c));
+      }
+      got = best.finish();
+      std::sort(got.begin(), got.end());
+      ASSERT_EQ(got, sorted_best(all, keep)) << "gated, round " << round << " keep " << keep;
     }
   }
 }
