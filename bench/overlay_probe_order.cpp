@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../tools/idx_file.h"
+#include "median.h"
 #include "rulake/batch_search.h"
 #include "rulake/collection_index.h"
 #include "rulake/cpu_scan_kernel.h"
@@ -62,11 +63,6 @@ void search_layers_ranked_each(const rl::Layers& layers, const float* queries, s
                       });
     hits.resize(k);
   }
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../tools/idx_file.h"
+#include "median.h"
 #include "kernels/cpu/distance.h"
 #include "rabitq/metric.h"
 #include "rabitq/rotator.h"
@@ -59,11 +60,6 @@ struct Case {
   std::size_t rows;
   std::uint32_t probes;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 
