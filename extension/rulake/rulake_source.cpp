@@ -137,7 +137,7 @@ namespace {
 // backend (the plan cache replans it after DDL, or for another role under row security).
 const char kLookupQuery[] =
     "SELECT name, kind, location, consistency, metric, seed, rerank_factor, lists, probes,"
-    " owner, relid, id_column, vector_column, dim, options->>'witness'"
+    " owner, relid, id_column, vector_column, dim, options->>'witness', ctid"
     " FROM rulake.collections WHERE name = ANY($1)";
 SPIPlanPtr lookup_plan = nullptr;
 
@@ -165,7 +165,8 @@ void read_collection(HeapTuple t, TupleDesc d, Collection* out) {
 
 }  // namespace
 
-void lookup_collections(const char* const* names, int n, Collection* out, bool* found) {
+void lookup_collections(const char* const* names, int n, Collection* out, bool* found,
+                        ItemPointerData* tids) {
   auto* elems = static_cast<Datum*>(palloc(sizeof(Datum) * n));
   for (int i = 0; i < n; i++) {
     elems[i] = CStringGetTextDatum(names[i]);
@@ -187,6 +188,11 @@ void lookup_collections(const char* const* names, int n, Collection* out, bool* 
       if (found[i] || strcmp(names[i], name) != 0) continue;
       read_collection(t, SPI_tuptable->tupdesc, &out[i]);
       found[i] = true;
+      if (tids != nullptr) {
+        bool isnull = false;
+        tids[i] = *reinterpret_cast<ItemPointer>(
+            DatumGetPointer(SPI_getbinval(t, SPI_tuptable->tupdesc, 16, &isnull)));
+      }
     }
   }
   MemoryContextSwitchTo(old);

@@ -4,6 +4,10 @@
 
 #include "extension/rulake/rulake.h"
 
+extern "C" {
+#include "storage/itemptr.h"
+}
+
 #include <type_traits>
 
 namespace ruvector::pg::rulake {
@@ -30,11 +34,17 @@ struct Collection {
 
 // Reads the catalog row; false when there is none. Runs its own SPI connection.
 bool lookup_collection(const char* name, Collection* out);
-// The rows of n names in one query: out[i] and found[i] for names[i].
-void lookup_collections(const char* const* names, int n, Collection* out, bool* found);
+// The rows of n names in one query: out[i] and found[i] for names[i], and with `tids` the
+// place of each row read (what the search's catalog cache checks).
+void lookup_collections(const char* const* names, int n, Collection* out, bool* found,
+                        ItemPointerData* tids = nullptr);
 Collection* require_collection(const char* name);
 // An array of n collections, one per name; raises for the first name not registered.
 Collection* require_collections(const char* const* names, int n);
+// The same for a search, whose caller checks read access (check_read_access) next: rows
+// this role read before in this backend come from its copy while the row it was read from
+// is still the version the statement's snapshot sees (rulake_catalog_cache.cpp).
+Collection* require_searched_collections(const char* const* names, int n);
 
 // Whether `user` may read a table collection's rows: the table exists without row
 // security, and `user` may SELECT its id and vector columns. Never raises.

@@ -56,8 +56,10 @@ int cpus() {
 
 char* text_arg(FunctionCallInfo fcinfo, int n) { return text_to_cstring(PG_GETARG_TEXT_PP(n)); }
 
+// A collection the current user reads: its row (kept between statements, see
+// rulake_catalog_cache.cpp), then the read access check.
 rl::Collection* readable_collection(const char* name) {
-  rl::Collection* c = rl::require_collection(name);
+  rl::Collection* c = rl::require_searched_collections(&name, 1);
   rl::check_read_access(*c);
   return c;
 }
@@ -194,8 +196,9 @@ RUVECTOR_FUNCTION(rulake_search_federated) {
   // be awake when the shards are served.
   const int threads = std::min({nshards, max_parallel_workers_per_gather + 1, cpus()});
   rl::prepare_search_each(threads);
-  // One catalog query for every shard: a query each cost as much as a shard's search.
-  rl::Collection* rows = rl::require_collections(names, nshards);
+  // One catalog query for every shard not read before: a query each cost as much as a
+  // shard's search.
+  rl::Collection* rows = rl::require_searched_collections(names, nshards);
   auto** shards = static_cast<rl::Collection**>(palloc(sizeof(rl::Collection*) * nshards));
   for (int i = 0; i < nshards; i++) {
     shards[i] = &rows[i];
