@@ -63,6 +63,7 @@ bool fetch_visible(Relation rel, ItemPointerData tid, HeapTupleData* tuple, Buff
 }
 
 KeptRow* find_kept(Oid user, const char* name) {
+  if (kept == nullptr) return nullptr;
   for (int i = 0; i < kept_count; i++) {
     if (kept[i].user == user && strcmp(kept[i].collection.name, name) == 0) return &kept[i];
   }
@@ -95,9 +96,11 @@ void keep(Relation rel, Oid user, const Collection& c, ItemPointerData tid) {
   if (kept == nullptr || kept_count == kMaxKept ||
       MemoryContextMemAllocated(kept_context, false) > kMaxKeptBytes) {
     // Full, or the first: start over rather than track what each entry's strings use.
+    // Forgotten first, so that a failed allocation leaves no pointer into freed memory.
+    kept = nullptr;
+    kept_count = 0;
     MemoryContextReset(kept_context);
     kept = static_cast<KeptRow*>(MemoryContextAllocZero(kept_context, sizeof(KeptRow) * kMaxKept));
-    kept_count = 0;
   }
   HeapTupleData tuple;
   Buffer buffer = InvalidBuffer;
