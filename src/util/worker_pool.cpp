@@ -96,6 +96,15 @@ void WorkerPool::work(std::size_t index) {
     take_tasks(job);
     lock.lock();
     if (--active_ == 0) idle_.notify_one();
+    // Runs come in series (a loop of searches): wait for the next one spinning a while, as
+    // after a prepare(), so that it does not pay for waking this thread.
+    lock.unlock();
+    spin(spin_micros_, [&] {
+      return posted_.load(std::memory_order_acquire) != seen ||
+             prepared_.load(std::memory_order_acquire) != seen_prepared ||
+             stopping_.load(std::memory_order_relaxed);
+    });
+    lock.lock();
   }
 }
 

@@ -6,9 +6,11 @@
 // Waking a sleeping thread costs 30-40 µs on a virtual machine, once to start a helper
 // and once more for the caller when a helper ends last: as much as a small task. So a
 // caller that knows a run() is coming calls prepare() first, and its helpers wait for the
-// job spinning instead of sleeping; and run() spins while its helpers finish. Both spins
-// are bounded (spin_micros) and yield the CPU on every turn, so that another runnable
-// process loses nothing to them.
+// job spinning instead of sleeping; run() spins while its helpers finish; and a helper that
+// ends a job spins for the next one, since runs come in series (a loop of searches, where a
+// prepare() came too late to cover the wake: 4 shards' federated search 230 -> 190 µs).
+// Every spin is bounded (spin_micros) and yields the CPU on every turn, so that another
+// runnable process loses nothing to it.
 #pragma once
 
 #include <atomic>

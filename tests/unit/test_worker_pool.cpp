@@ -110,4 +110,23 @@ TEST(WorkerPool, StopsWhileHelpersSpin) {
   EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(30));
 }
 
+// Helpers that just ended a run() spin for the next one (here up to a minute); a pool
+// stopped then stops at once too.
+TEST(WorkerPool, StopsWhileHelpersWaitForTheNextRun) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point stopping;
+  std::atomic<int> on_helpers{0};
+  {
+    ruvector::WorkerPool pool(60'000'000);
+    const std::thread::id caller = std::this_thread::get_id();
+    pool.run(2, 3, [&](std::size_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (std::this_thread::get_id() != caller) on_helpers++;
+    });
+    stopping = Clock::now();
+  }
+  EXPECT_GT(on_helpers.load(), 0) << "no helper ran a task, so none waited after one";
+  EXPECT_LT(Clock::now() - stopping, std::chrono::seconds(30));
+}
+
 }  // namespace
