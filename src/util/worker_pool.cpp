@@ -13,16 +13,24 @@ namespace ruvector {
 
 namespace {
 
+// A yield that lasted this long gave the CPU to another thread that wanted it.
+constexpr auto kYieldedAway = std::chrono::microseconds(50);
+
 // Turns until done() or for `micros`, giving the CPU to any other runnable thread on each
-// turn; says whether done() became true.
+// turn; says whether done() became true. It stops early once a turn found such a thread:
+// then the CPU is contended, and a spinning thread would take a share of it from the
+// threads that work (the backend among them) until its time is out, where sleeping
+// takes none.
 template <class Done>
 bool spin(unsigned micros, Done done) {
   if (micros == 0) return done();
   const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
   for (;;) {
     if (done()) return true;
-    if (std::chrono::steady_clock::now() >= end) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= end) return false;
     std::this_thread::yield();
+    if (std::chrono::steady_clock::now() - now >= kYieldedAway) return done();
   }
 }
 

@@ -9,8 +9,8 @@
 // job spinning instead of sleeping; run() spins while its helpers finish; and a helper that
 // ends a job spins for the next one, since runs come in series (a loop of searches, where a
 // prepare() came too late to cover the wake: 4 shards' federated search 230 -> 190 µs).
-// Every spin is bounded (spin_micros) and yields the CPU on every turn, so that another
-// runnable process loses nothing to it.
+// Every spin is bounded (spin_micros), yields the CPU on every turn, and ends at the first
+// turn that gave the CPU away: another runnable process loses little to it.
 #pragma once
 
 #include <atomic>
