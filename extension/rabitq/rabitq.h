@@ -264,6 +264,8 @@ inline void check_page(Page page, BlockNumber block, PageType expected, Relation
 // The metric of an index from its opclass's distance support function.
 Metric index_metric(Relation index);
 
+struct RecentBuffers;
+
 // The index's rows per list and centroids, cached per backend (rabitq_shape.cpp).
 struct IndexShape {
   RabitqMeta meta;
@@ -273,6 +275,8 @@ struct IndexShape {
   const float* centroid_norms_squared;
   ::ruvector::ivf::CentroidCodes codes;  // int8 copies, for the probe order
   uint64 stamp;                          // unique per load; 0 once evicted (see shape_still_cached)
+  // Where this backend last found each page (rabitq_recent.h): a hint that scans update.
+  RecentBuffers* recent;
 };
 const IndexShape* index_shape(Relation index);
 // Whether a shape index_shape returned with this stamp is still cached. A scan keeps its

@@ -1,5 +1,6 @@
 // Checked pages, chain walks and vector chunks of a rabitq index (see rabitq_items.h).
 #include "extension/rabitq/rabitq_items.h"
+#include "extension/rabitq/rabitq_recent.h"
 
 #include <algorithm>
 
@@ -87,12 +88,14 @@ void report_bad_item(Relation index, BlockNumber block, OffsetNumber offset) {
 }
 
 Buffer read_page(Relation index, BlockNumber block, PageType type, int mode, BlockNumber* nblocks,
-                 BufferAccessStrategy strategy) {
+                 BufferAccessStrategy strategy, RecentBuffers* recent) {
   if (nblocks != nullptr && unlikely(block >= *nblocks)) {
     *nblocks = RelationGetNumberOfBlocks(index);
     if (block >= *nblocks) report_bad_link(index, block, *nblocks);
   }
-  Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
+  Buffer buffer = recent != nullptr
+                      ? pin_block(index, block, recent)
+                      : ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
   LockBuffer(buffer, mode);
   check_page(BufferGetPage(buffer), block, type, index);
   return buffer;
@@ -106,7 +109,7 @@ Buffer walk_chain(Relation index, ChainWalk* walk, int mode, BufferAccessStrateg
     walk->nblocks = RelationGetNumberOfBlocks(index);
     if (walk->pages > walk->nblocks) report_cycle(index, block);
   }
-  Buffer buffer = read_page(index, block, walk->type, mode, &walk->nblocks, strategy);
+  Buffer buffer = read_page(index, block, walk->type, mode, &walk->nblocks, strategy, walk->recent);
   walk->next = page_opaque(BufferGetPage(buffer))->next;
   return buffer;
 }

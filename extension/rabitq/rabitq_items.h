@@ -10,6 +10,8 @@
 
 namespace ruvector::pg::rabitq {
 
+struct RecentBuffers;
+
 [[noreturn]] void report_bad_item(Relation index, BlockNumber block, OffsetNumber offset);
 
 // The item at `offset` of a checked page (check_page) when its line pointer is in use, lies
@@ -47,19 +49,22 @@ inline ExItem* ex_item_at(Relation index, Page page, BlockNumber block, OffsetNu
 // *nblocks, a cache of the index's size (0: not read yet), which is looked up again before
 // the block is reported, since the file grows; nblocks is null for a block that the checked
 // metapage places (it, the centroids and the directory), which costs no size lookup.
+// With `recent` the block is pinned through it (see rabitq_recent.h), without a strategy.
 Buffer read_page(Relation index, BlockNumber block, PageType type, int mode, BlockNumber* nblocks,
-                 BufferAccessStrategy strategy = nullptr);
+                 BufferAccessStrategy strategy = nullptr, RecentBuffers* recent = nullptr);
 
 // A walk along one chain of pages linked by opaque->next: each link is checked by
 // read_page, and a walk that reads more pages than the index has (a cycle) is reported.
 struct ChainWalk {
   BlockNumber next;  // the page to read next; InvalidBlockNumber at the end
   PageType type;
-  uint32 pages;         // pages read so far
-  BlockNumber nblocks;  // read_page's cache
+  uint32 pages;           // pages read so far
+  BlockNumber nblocks;    // read_page's cache
+  RecentBuffers* recent;  // read_page's, or null
 };
-inline ChainWalk chain_walk(BlockNumber head, PageType type, BlockNumber nblocks = 0) {
-  return ChainWalk{head, type, 0, nblocks};
+inline ChainWalk chain_walk(BlockNumber head, PageType type, BlockNumber nblocks = 0,
+                            RecentBuffers* recent = nullptr) {
+  return ChainWalk{head, type, 0, nblocks, recent};
 }
 // Reads, locks and checks the walk's next page and steps past it (walk->next is its link);
 // InvalidBuffer at the end of the chain.

@@ -442,7 +442,7 @@ void probe_next_list(Relation index, ScanState* s) {
 
   RabitqListEntry entry = scan_list_entry(index, s, list);
   const Size tuple_size = s->tuple_size;
-  ChainWalk walk = chain_walk(entry.code_head, kPageCodes, s->nblocks);
+  ChainWalk walk = chain_walk(entry.code_head, kPageCodes, s->nblocks, shape->recent);
   Buffer buffer;
   while (BufferIsValid(buffer = walk_chain(index, &walk, BUFFER_LOCK_SHARE))) {
     Page page = BufferGetPage(buffer);
@@ -556,7 +556,8 @@ void refine_top(Relation index, ScanState* s) {
   const Candidate c = s->candidates.top();
   const ProbedList& p = s->probed[c.probe];
   const float* v = probed_vector(index, s, p.list);  // before locking: it may read pages
-  Buffer buffer = read_page(index, c.ex_block, kPageVectors, BUFFER_LOCK_SHARE, &s->nblocks);
+  Buffer buffer = read_page(index, c.ex_block, kPageVectors, BUFFER_LOCK_SHARE, &s->nblocks,
+                            nullptr, scan_shape(index, s)->recent);
   const ExItem* item =
       ex_item_at(index, BufferGetPage(buffer), c.ex_block, c.ex_offset, s->ex_size);
   const uint32 padded = s->meta.padded_dim;

@@ -5,6 +5,7 @@
 // one that kept its file) is never served stale data.
 #include "extension/rabitq/rabitq.h"
 #include "extension/rabitq/rabitq_items.h"
+#include "extension/rabitq/rabitq_recent.h"
 
 #include <algorithm>
 
@@ -120,6 +121,7 @@ const IndexShape* index_shape(Relation index) {
   victim->shape.meta = meta;
   victim->shape.centroids = centroids;
   victim->shape.centroid_norms_squared = norms_squared;
+  victim->shape.recent = make_recent_buffers(context, RelationGetNumberOfBlocks(index));
   victim->last_use = ++use_counter;
   victim->shape.stamp = victim->last_use;
   victim->valid = true;

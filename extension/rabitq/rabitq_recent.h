@@ -1,0 +1,42 @@
+// Which shared buffer last held each page of an index, as this backend saw it. A scan
+// reads a hundred code pages a query on a large index, and for each Postgres' ReadBuffer
+// looks the block up in the buffer mapping table: a hash probe into a table sized for all
+// of shared_buffers, missing the cache at every step, under a partition lock that every
+// backend's lookups share. ReadRecentBuffer skips the lookup when the buffer a block was
+// last seen in still holds it (it checks the buffer's tag under its header lock), which is
+// true for every page of an index that stays in shared_buffers.
+#pragma once
+
+#include "extension/rabitq/rabitq.h"
+
+namespace ruvector::pg::rabitq {
+
+// A direct-mapped table of block -> buffer, a hint only: an entry may name a buffer that
+// has since been given to another page, which ReadRecentBuffer detects.
+struct RecentBuffers {
+  struct Entry {
+    BlockNumber block;
+    Buffer buffer;
+  };
+  MemoryContext context;  // where `entries` lives (the index's shape entry)
+  uint32 mask;            // entries - 1, a power of two
+  Entry* entries;
+};
+
+// A table in `context` sized for an index of `nblocks` pages.
+RecentBuffers* make_recent_buffers(MemoryContext context, BlockNumber nblocks);
+
+// Pins `block` of the index's main fork, as ReadBufferExtended(RBM_NORMAL, no strategy)
+// would, through the buffer recorded for it when that still holds it; else reads it and
+// records where. `recent` may be null (then it is ReadBufferExtended).
+Buffer pin_block(Relation index, BlockNumber block, RecentBuffers* recent);
+
+// The buffer recorded for `block`, InvalidBuffer when none. It is not pinned and may hold
+// another page by now: good for a prefetch of its memory, not for reading it.
+inline Buffer recent_buffer(const RecentBuffers* recent, BlockNumber block) {
+  if (recent == nullptr) return InvalidBuffer;
+  const RecentBuffers::Entry& e = recent->entries[block & recent->mask];
+  return e.block == block ? e.buffer : InvalidBuffer;
+}
+
+}  // namespace ruvector::pg::rabitq
