@@ -6,6 +6,10 @@
 //   centroid_start ...          the rotated centroids, lists × padded_dim float4, as one byte
 //                               stream across pages (an entry may span a page boundary)
 //   directory_start ...         one RabitqListEntry per list, kEntriesPerDirectoryPage a page
+//   projection_start ...        with projection_rank > 0: the centroids' principal subspace
+//                               (ivf/nearest_projected.h), rank × padded_dim float4 of basis
+//                               then lists × rank of the centroids' coordinates, one byte
+//                               stream like the centroids; it orders a scan's probes
 //   the rest                    per list, two chains linked by opaque->next:
 //                                 code pages: one item per row (CodeTuple: heap TID, factors,
 //                                   1-bit RaBitQ code of the residual against the list centroid;
@@ -43,6 +47,7 @@ extern "C" {
 #include <cstdint>
 
 #include "ivf/centroid_codes.h"
+#include "ivf/nearest_projected.h"
 #include "rabitq/code.h"
 #include "rabitq/ex_code.h"
 #include "rabitq/metric.h"
@@ -63,6 +68,7 @@ enum PageType : uint16 {
   kPageCodes = 4,
   kPageVectors = 5,
   kPageFree = 6,  // on the free list (rabitq_free_pages.cpp)
+  kPageProjection = 7,
 };
 
 struct RabitqPageOpaque {
@@ -96,7 +102,14 @@ struct RabitqMeta {
   // pairs (rabitq/calibration.h): what a scan that probes every list uses. 0 in indexes
   // built before calibration, and with too small a sample: scans use kFullEpsilonFallback.
   float full_epsilon;
+  // Where the centroids' subspace starts and its rank (ivf::projection_rank of lists and
+  // padded_dim at build). 0 in indexes built before it existed and where the rank is 0:
+  // their scans bound the probe keys from the int8 centroid codes alone.
+  BlockNumber projection_start;
+  uint32 projection_rank;
 };
+// The largest projection_rank read_meta accepts (ivf::projection_rank gives at most 64).
+constexpr uint32 kMaxProjectionRank = 256;
 // The end of a page list in free_head and the orphan heads: the metapage, never a chain's.
 constexpr BlockNumber kNoPage = kMetaBlock;
 // No vector pages: the exact rerank reads each candidate's vector from the table (the
@@ -274,7 +287,10 @@ struct IndexShape {
   // that an insert need not recompute it for every row.
   const float* centroid_norms_squared;
   ::ruvector::ivf::CentroidCodes codes;  // int8 copies, for the probe order
-  uint64 stamp;                          // unique per load; 0 once evicted (see shape_still_cached)
+  // The index's stored subspace, for the probe order's bounds where it has one (rank > 0);
+  // else the bounds come from `codes`.
+  ::ruvector::ivf::CentroidProjection projection;
+  uint64 stamp;  // unique per load; 0 once evicted (see shape_still_cached)
   // Where this backend last found each page (rabitq_recent.h): a hint that scans update.
   RecentBuffers* recent;
 };

@@ -190,11 +190,37 @@ uint32 check_memory(uint64 sample_rows, int dim, uint32 lists, uint32 padded_dim
   return static_cast<uint32>(std::min<double>(rows, kAssignBatch));
 }
 
-// Writes the metapage, the centroid pages and the directory pages at blocks 0.. of `fork`.
-// During a build they are written before any list page and rewritten at the end, so the
-// layout's block numbers are known up front.
+// Writes `total` bytes of `parts` as one stream over consecutive pages of `type` from
+// `block`, through page_at and finish; returns the block after the last.
+template <class PageAt, class Finish>
+BlockNumber write_stream(PageAt&& page_at, Finish&& finish, BlockNumber block, PageType type,
+                         std::initializer_list<std::pair<const char*, Size>> parts) {
+  Buffer buffer = InvalidBuffer;
+  Size used = 0;
+  for (const auto& [bytes, size] : parts) {
+    for (Size done = 0; done < size;) {
+      if (!BufferIsValid(buffer)) buffer = page_at(block++, type);
+      const Size n = std::min(size - done, kPagePayload - used);
+      memcpy(PageGetContents(BufferGetPage(buffer)) + used, bytes + done, n);
+      done += n;
+      used += n;
+      if (used == kPagePayload) {
+        finish(buffer, used);
+        buffer = InvalidBuffer;
+        used = 0;
+      }
+    }
+  }
+  if (BufferIsValid(buffer)) finish(buffer, used);
+  return block;
+}
+
+// Writes the metapage, the centroid pages, the directory pages and the projection's at
+// blocks 0.. of `fork`. During a build they are written before any list page and
+// rewritten at the end, so the layout's block numbers are known up front.
 void write_header_pages(Relation index, ForkNumber fork, const RabitqMeta& meta,
-                        const float* centroids, const RabitqListEntry* entries, bool extend) {
+                        const float* centroids, const RabitqListEntry* entries,
+                        const ivf::CentroidProjection* projection, bool extend) {
   auto page_at = [&](BlockNumber block, PageType type) {
     Buffer buffer = extend ? ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr)
                            : ReadBufferExtended(index, fork, block, RBM_NORMAL, nullptr);
@@ -221,23 +247,40 @@ void write_header_pages(Relation index, ForkNumber fork, const RabitqMeta& meta,
   finish(buffer, sizeof(meta));
 
   Size total = static_cast<Size>(meta.lists) * meta.padded_dim * sizeof(float);
-  const char* src = reinterpret_cast<const char*>(centroids);
-  BlockNumber block = meta.centroid_start;
-  for (Size done = 0; done < total; block++) {
-    Size n = std::min(total - done, kPagePayload);
-    buffer = page_at(block, kPageCentroids);
-    memcpy(PageGetContents(BufferGetPage(buffer)), src + done, n);
-    finish(buffer, n);
-    done += n;
-  }
+  write_stream(page_at, finish, meta.centroid_start, kPageCentroids,
+               {{reinterpret_cast<const char*>(centroids), total}});
 
-  block = meta.directory_start;
+  BlockNumber block = meta.directory_start;
   for (uint32 first = 0; first < meta.lists; first += kEntriesPerDirectoryPage, block++) {
     uint32 n = std::min<uint32>(kEntriesPerDirectoryPage, meta.lists - first);
     buffer = page_at(block, kPageDirectory);
     memcpy(PageGetContents(BufferGetPage(buffer)), entries + first, n * sizeof(RabitqListEntry));
     finish(buffer, n * sizeof(RabitqListEntry));
   }
+
+  if (meta.projection_rank > 0) {
+    const uint32 rank = meta.projection_rank;
+    write_stream(
+        page_at, finish, meta.projection_start, kPageProjection,
+        {{reinterpret_cast<const char*>(projection->basis), sizeof(float) * rank * meta.padded_dim},
+         {reinterpret_cast<const char*>(projection->projected),
+          sizeof(float) * rank * meta.lists}});
+  }
+}
+
+// Makes st->projection once (the leader before the header pages, each parallel worker for
+// its own assignment): the same bytes from the same centroids. It is small (under 1 MB at
+// 2000 lists of 832 dimensions); making it takes a transient copy of the centroids.
+void make_projection(BuildState* st) {
+  if (st->projection.rank > 0) return;
+  const uint32 rank = ivf::projection_rank(st->lists, st->padded_dim);
+  if (rank == 0) return;
+  auto* buffer = static_cast<float*>(palloc_extended(
+      sizeof(float) * ivf::projection_floats(st->lists, st->padded_dim, rank), MCXT_ALLOC_HUGE));
+  guard([&] {
+    ivf::build_projection(st->centroids, st->lists, st->padded_dim, rank, st->threads, buffer,
+                          &st->projection);
+  });
 }
 
 RabitqMeta make_meta(Metric metric, int dim, uint32 padded_dim, uint32 lists, int bits, uint64 seed,
@@ -399,8 +442,8 @@ void compute_batch(BuildState* st) {
   if (st->batch_rows == 0) return;
   rotate_rows(st->dim, st->options_seed, st->batch_rows, st->batch_prepared, st->batch_rotated);
   if (st->projection.rank > 0) {
-    ivf::nearest_centroids_projected(st->batch_rotated, st->batch_rows, st->projection,
-                                     st->threads, st->batch_lists);
+    ivf::nearest_centroids_projected(st->batch_rotated, st->batch_rows, st->projection, st->threads,
+                                     st->batch_lists);
   } else {
     ivf::nearest_centroids_batch(st->batch_rotated, st->batch_rows, st->centroids, st->lists,
                                  st->padded_dim, /*inner_product=*/false, st->threads,
@@ -498,19 +541,7 @@ void allocate_batch(BuildState* st) {
   if (st->ex_size > 0) {
     st->batch_ex = static_cast<char*>(palloc_extended(batch * st->ex_size, MCXT_ALLOC_HUGE));
   }
-  // Each participant of a parallel build derives the same projection from the same
-  // centroids. It is small (under 1 MB at 2000 lists of 832 dimensions); making it takes a
-  // transient copy of the centroids.
-  st->projection = ivf::CentroidProjection{};
-  const uint32 rank = ivf::projection_rank(st->lists, st->padded_dim);
-  if (rank > 0) {
-    auto* buffer = static_cast<float*>(palloc_extended(
-        sizeof(float) * ivf::projection_floats(st->lists, st->padded_dim, rank), MCXT_ALLOC_HUGE));
-    guard([&] {
-      ivf::build_projection(st->centroids, st->lists, st->padded_dim, rank, st->threads, buffer,
-                            &st->projection);
-    });
-  }
+  make_projection(st);
 }
 
 namespace {
@@ -658,8 +689,14 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
                               st->options_seed, st->centroids);
   meta.full_epsilon = full_epsilon;
   if (st->options.rerank_from_heap) meta.flags |= kMetaHeapRerank;
+  make_projection(st);
+  if (st->projection.rank > 0) {
+    meta.projection_rank = st->projection.rank;
+    meta.projection_start = meta.directory_start +
+                            (st->lists + kEntriesPerDirectoryPage - 1) / kEntriesPerDirectoryPage;
+  }
   st->entries = empty_entries(st->lists);
-  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, true);
+  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, &st->projection, true);
 
   pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseAssigning);
   allocate_batch(st);
@@ -671,7 +708,7 @@ IndexBuildResult* build(Relation heap, Relation index, IndexInfo* info) {
   double assign_s = phase_seconds(st);
 
   meta.built_rows = static_cast<uint64>(st->indexed);
-  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, false);
+  write_header_pages(index, MAIN_FORKNUM, meta, st->centroids, st->entries, &st->projection, false);
   if (RelationNeedsWAL(index)) {
     log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
   }
@@ -698,7 +735,7 @@ void build_empty(Relation index) {
   const RabitqOptions* options = reinterpret_cast<const RabitqOptions*>(index->rd_options);
   if (options != nullptr) meta.seed = static_cast<uint64>(options->seed);
   if (reranks_from_heap(index, options)) meta.flags |= kMetaHeapRerank;
-  write_header_pages(index, INIT_FORKNUM, meta, centroid, empty_entries(1), true);
+  write_header_pages(index, INIT_FORKNUM, meta, centroid, empty_entries(1), nullptr, true);
   log_newpage_range(index, INIT_FORKNUM, 0, RelationGetNumberOfBlocksInFork(index, INIT_FORKNUM),
                     true);
 }

@@ -41,8 +41,9 @@ struct BuildState {
 
   // assignment
   const float* centroids;  // lists × padded_dim, rotated
-  // The centroids through a low-rank subspace, for the assignment (ivf/nearest_projected.h);
-  // rank 0 where the plain scan is as fast.
+  // The centroids through a low-rank subspace, for the assignment (ivf/nearest_projected.h)
+  // and, stored in the index, for a scan's probe order; rank 0 where the plain scan is as
+  // fast.
   ivf::CentroidProjection projection;
   RabitqListEntry* entries;
   uint32 batch_rows;

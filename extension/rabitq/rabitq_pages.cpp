@@ -76,7 +76,11 @@ RabitqMeta read_meta(Relation index) {
       code_tuple_size(meta.padded_dim, meta.bits) > kMaxItemSize ||
       (meta.bits > 1 && ex_item_size(meta.padded_dim, meta.bits) > kMaxItemSize) ||
       meta.centroid_start <= kMetaBlock || meta.centroid_start >= nblocks ||
-      meta.directory_start <= kMetaBlock || meta.directory_start >= nblocks) {
+      meta.directory_start <= kMetaBlock || meta.directory_start >= nblocks ||
+      (meta.projection_rank > 0 &&
+       (meta.projection_rank % 4 != 0 || meta.projection_rank > kMaxProjectionRank ||
+        meta.projection_rank > meta.padded_dim || meta.projection_start <= kMetaBlock ||
+        meta.projection_start >= nblocks))) {
     ereport(ERROR,
             (errcode(ERRCODE_INDEX_CORRUPTED),
              errmsg("rabitq index \"%s\" has a corrupted metapage", RelationGetRelationName(index)),

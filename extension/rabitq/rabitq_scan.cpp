@@ -317,10 +317,17 @@ void start(IndexScanDesc scan, ScanState* s) {
   s->bounded_order = s->mode != kIterativeStrict;
   if (s->bounded_order) {
     auto* lower = static_cast<float*>(palloc(sizeof(float) * lists));
-    auto* scratch = static_cast<int8*>(palloc(padded));
-    ::ruvector::ivf::key_lower_bounds(s->rotated, shape->codes, s->metric == Metric::kInnerProduct,
-                                      scratch, lower);
-    pfree(scratch);
+    const bool inner_product = s->metric == Metric::kInnerProduct;
+    if (shape->projection.rank > 0) {
+      auto* scratch = static_cast<float*>(palloc(sizeof(float) * shape->projection.rank));
+      ::ruvector::ivf::projected_lower_bounds(s->rotated, shape->projection, inner_product, scratch,
+                                              lower);
+      pfree(scratch);
+    } else {
+      auto* scratch = static_cast<int8*>(palloc(padded));
+      ::ruvector::ivf::key_lower_bounds(s->rotated, shape->codes, inner_product, scratch, lower);
+      pfree(scratch);
+    }
     auto* storage = static_cast<ListOrder*>(palloc(sizeof(ListOrder) * 2 * lists));
     s->probe_order.init(storage, lower, lists);
     pfree(lower);

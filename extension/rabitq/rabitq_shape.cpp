@@ -57,13 +57,13 @@ bool matches(const CacheEntry& e, const FileKey& key, const RabitqMeta& meta) {
          e.shape.meta.bits == meta.bits && e.shape.meta.flags == meta.flags;
 }
 
-void load_centroids(Relation index, const RabitqMeta& meta, float* out) {
-  Size total = static_cast<Size>(meta.lists) * meta.padded_dim * sizeof(float);
-  char* dest = reinterpret_cast<char*>(out);
-  BlockNumber block = meta.centroid_start;
+// Reads `total` bytes stored as one stream over pages of `type` from `block` (the
+// centroids, the projection) into `out`.
+void load_stream(Relation index, BlockNumber block, PageType type, Size total, void* out) {
+  char* dest = static_cast<char*>(out);
   BlockNumber nblocks = 0;
   for (Size done = 0; done < total; block++) {
-    Buffer buffer = read_page(index, block, kPageCentroids, BUFFER_LOCK_SHARE, &nblocks);
+    Buffer buffer = read_page(index, block, type, BUFFER_LOCK_SHARE, &nblocks);
     Page page = BufferGetPage(buffer);
     Size n = std::min(total - done, kPagePayload);
     memcpy(dest + done, PageGetContents(page), n);
@@ -99,7 +99,7 @@ const IndexShape* index_shape(Relation index) {
   auto* centroids = static_cast<float*>(MemoryContextAllocHuge(context, floats * sizeof(float)));
   auto* norms_squared =
       static_cast<float*>(MemoryContextAlloc(context, meta.lists * sizeof(float)));
-  load_centroids(index, meta, centroids);
+  load_stream(index, meta.centroid_start, kPageCentroids, floats * sizeof(float), centroids);
   const auto& k = kernels::distance_kernels();
   for (uint32 i = 0; i < meta.lists; i++) {
     norms_squared[i] =
@@ -115,6 +115,18 @@ const IndexShape* index_shape(Relation index) {
   ivf::quantize_centroids(centroids, meta.lists, meta.padded_dim, bytes, scales, errors, squares,
                           code_norms);
   codes = {bytes, scales, errors, squares, code_norms, meta.lists, meta.padded_dim};
+
+  victim->shape.projection = ivf::CentroidProjection{};
+  if (meta.projection_rank > 0) {
+    const uint32 rank = meta.projection_rank;
+    const Size basis_floats = static_cast<Size>(rank) * meta.padded_dim;
+    const Size stored = basis_floats + static_cast<Size>(rank) * meta.lists;
+    auto* data = static_cast<float*>(
+        MemoryContextAllocHuge(context, sizeof(float) * (stored + 4 * meta.lists)));
+    load_stream(index, meta.projection_start, kPageProjection, sizeof(float) * stored, data);
+    ivf::attach_projection(centroids, meta.lists, meta.padded_dim, rank, data, data + basis_floats,
+                           data + stored, &victim->shape.projection);
+  }
 
   victim->key = key;
   victim->centroid_hash = meta.centroid_hash;

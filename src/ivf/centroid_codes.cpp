@@ -12,18 +12,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
 
 namespace ruvector::ivf {
 namespace {
-
-// A float no larger than x, for the per-list loop of every query (nextafter there, a libm
-// call, showed in a query's profile: docs/benchmarks.md). The conversion rounds by at most half an
-// ulp (2^-24 of the value, or 2^-150 below the normal range); the margin, 2^-23 of the value plus
-// 2^-126, is larger, so the result never exceeds x.
-inline float float_below(double x) {
-  return static_cast<float>(x - std::fabs(x) * 0x1p-23 - 0x1p-126);
-}
 
 // Quantizes x (n floats) to bytes in [-127, 127] with one scale: x ≈ scale · u. Returns
 // the scale; *error_norm and *code_norm are upper bounds of ||x − scale · u|| and ||u||.

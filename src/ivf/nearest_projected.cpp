@@ -10,6 +10,7 @@
 
 #include "ivf/assign.h"
 #include "ivf/parallel.h"
+#include "ivf/probe_order.h"
 #include "kernels/cpu/distance.h"
 #include "util/splitmix64.h"
 
@@ -73,7 +74,78 @@ std::uint32_t projection_rank(std::uint32_t lists, std::uint32_t dim) {
 }
 
 std::size_t projection_floats(std::uint32_t lists, std::uint32_t dim, std::uint32_t rank) {
-  return std::size_t{rank} * dim + std::size_t{lists} * rank + 2 * std::size_t{lists};
+  return std::size_t{rank} * dim + std::size_t{lists} * rank + 4 * std::size_t{lists};
+}
+
+void attach_projection(const float* centroids, std::uint32_t lists, std::uint32_t dim,
+                       std::uint32_t rank, const float* basis, const float* projected, float* norms,
+                       CentroidProjection* out) {
+  const auto& k = kernels::distance_kernels();
+  CentroidProjection p;
+  p.lists = lists;
+  p.dim = dim;
+  p.rank = rank;
+  p.centroids = centroids;
+  p.basis = const_cast<float*>(basis);
+  p.projected = const_cast<float*>(projected);
+  p.norms_squared = norms;
+  p.slack = norms + lists;
+  p.residual_norms = norms + 2 * std::size_t{lists};
+  p.projected_norms = norms + 3 * std::size_t{lists};
+  for (std::uint32_t c = 0; c < lists; c++) {
+    const float* x = centroids + std::size_t{c} * dim;
+    p.norms_squared[c] = k.norm_squared(x, dim);
+    p.slack[c] = static_cast<float>(kSlack * p.norms_squared[c]);
+    p.projected_norms[c] = k.norm_squared(projected + std::size_t{c} * rank, rank);
+    p.residual_norms[c] = static_cast<float>(
+        std::sqrt(std::max(0.0, static_cast<double>(p.norms_squared[c]) - p.projected_norms[c])));
+  }
+  *out = p;
+}
+
+void projected_lower_bounds(const float* q, const CentroidProjection& p, bool inner_product,
+                            float* scratch, float* lower) {
+  const auto& k = kernels::distance_kernels();
+  const std::uint32_t rank = p.rank;
+  project(q, p.basis, rank, p.dim, scratch);
+  const double q_norm_sq = k.norm_squared(q, p.dim);
+  const double q_norm = std::sqrt(q_norm_sq);
+  const double q_projected = k.norm_squared(scratch, rank);  // ||P q||²
+  const double q_residual = std::sqrt(std::max(0.0, q_norm_sq - q_projected));
+  // The keys' float sums (dim terms) and the bound's own (the projections, rank terms of
+  // dim each), in proportion to ||q||² + ||c||² as in key_lower_bounds, plus the basis's
+  // distance from orthonormal (kSlack, as the build's assignment allows for it).
+  const double rounding = (p.dim + rank + 16.0) * std::ldexp(1.0, -22) + kSlack;
+  // A residual norm is the root of a difference of float sums, off by up to the root of
+  // their rounding (|√a − √b| ≤ √|a − b|): each is taken as an interval of that radius.
+  const double q_spread = std::sqrt(rounding * q_norm_sq);
+  auto bound = [&](std::uint32_t c, float dot) {
+    const double c_norm_sq = p.norms_squared[c];
+    const double spread = q_spread + std::sqrt(rounding * c_norm_sq);
+    double b;
+    if (inner_product) {
+      b = -static_cast<double>(dot) -
+          (q_residual + q_spread) * (p.residual_norms[c] + spread - q_spread) -
+          rounding * q_norm * std::sqrt(c_norm_sq);
+    } else {
+      // ||P q − P c||² from the inner product: its cancellation is a few ulps of ||q||² +
+      // ||c||², far inside the allowance.
+      const double gap = std::max(0.0, std::fabs(q_residual - p.residual_norms[c]) - spread);
+      b = q_projected + p.projected_norms[c] - 2.0 * dot + gap * gap -
+          rounding * (q_norm_sq + c_norm_sq);
+    }
+    lower[c] = float_below(b);
+  };
+  // Four lists a call (a kernel call each was a third of the bounds' time).
+  std::uint32_t c = 0;
+  for (; c + 4 <= p.lists; c += 4) {
+    float dots[4];
+    k.inner_product_1x4(scratch, p.projected + std::size_t{c} * rank, rank, rank, dots);
+    for (std::uint32_t j = 0; j < 4; j++) bound(c + j, dots[j]);
+  }
+  for (; c < p.lists; c++) {
+    bound(c, k.inner_product(scratch, p.projected + std::size_t{c} * rank, rank));
+  }
 }
 
 void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t dim,
@@ -143,12 +215,9 @@ void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t
   std::copy(basis.begin(), basis.end(), p.basis);
 
   parallel_for(threads, lists, [&](std::size_t c) {
-    const float* x = centroids + c * dim;
-    project(x, p.basis, rank, dim, p.projected + c * rank);
-    p.norms_squared[c] = k.norm_squared(x, dim);
-    p.slack[c] = static_cast<float>(kSlack * p.norms_squared[c]);
+    project(centroids + c * dim, p.basis, rank, dim, p.projected + c * rank);
   });
-  *out = p;
+  attach_projection(centroids, lists, dim, rank, p.basis, p.projected, p.norms_squared, out);
 }
 
 void nearest_centroids_projected(const float* vectors, std::size_t n, const CentroidProjection& p,

@@ -6,9 +6,19 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace ruvector::ivf {
+
+// A float no larger than x, for the lower bounds of keys, computed once a list every query
+// (nextafter there, a libm call, showed in a query's profile: docs/benchmarks.md). The
+// conversion rounds by at most half an ulp (2^-24 of the value, or 2^-150 below the normal
+// range); the margin, 2^-23 of the value plus 2^-126, is larger, so the result never
+// exceeds x.
+inline float float_below(double x) {
+  return static_cast<float>(x - std::fabs(x) * 0x1p-23 - 0x1p-126);
+}
 
 struct ListKey {
   float key;

@@ -3,6 +3,7 @@
 // dimensions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include "ivf/kmeans.h"
 #include "ivf/nearest_projected.h"
 #include "kernels/cpu/distance.h"
+#include "rabitq/list_query.h"
 
 namespace ivf = ruvector::ivf;
 
@@ -71,7 +73,7 @@ TEST(IvfProjected, RankOnlyWhereItPays) {
   EXPECT_EQ(ivf::projection_rank(2000, 64), 0u);
   EXPECT_EQ(ivf::projection_rank(1960, 832), 64u);
   EXPECT_EQ(ivf::projection_rank(300, 160), 20u);
-  EXPECT_EQ(ivf::projection_floats(300, 160, 20), 20u * 160 + 300u * 20 + 2 * 300u);
+  EXPECT_EQ(ivf::projection_floats(300, 160, 20), 20u * 160 + 300u * 20 + 4 * 300u);
 }
 
 TEST(IvfProjected, SameListsAsTheFullScan) {
@@ -147,4 +149,91 @@ TEST(IvfProjected, BadRank) {
                std::invalid_argument);
   EXPECT_THROW(ivf::build_projection(centroids.data(), 256, 128, 6, 1, buffer.data(), &p),
                std::invalid_argument);
+}
+
+namespace {
+
+// Every list's bound from projected_lower_bounds against the key a scan computes
+// (rabitq::centroid_key): never above it. Returns how many lists' bounds are above the
+// key of the `probes`-th nearest list, the ones a probe order need not compute exactly.
+std::uint32_t check_bounds(const ivf::CentroidProjection& p, const std::vector<float>& centroids,
+                           const std::vector<float>& queries, bool inner_product,
+                           std::uint32_t probes) {
+  const std::uint32_t dim = p.dim;
+  const auto metric =
+      inner_product ? ruvector::rabitq::Metric::kInnerProduct : ruvector::rabitq::Metric::kL2;
+  std::vector<float> scratch(p.rank), lower(p.lists), keys(p.lists);
+  std::uint32_t pruned = 0;
+  for (std::size_t qi = 0; qi < queries.size() / dim; qi++) {
+    const float* q = queries.data() + qi * dim;
+    ivf::projected_lower_bounds(q, p, inner_product, scratch.data(), lower.data());
+    for (std::uint32_t c = 0; c < p.lists; c++) {
+      keys[c] =
+          ruvector::rabitq::centroid_key(metric, q, centroids.data() + std::size_t{c} * dim, dim);
+      EXPECT_LE(lower[c], keys[c]) << "query " << qi << " list " << c;
+    }
+    std::vector<float> sorted = keys;
+    std::nth_element(sorted.begin(), sorted.begin() + probes - 1, sorted.end());
+    for (std::uint32_t c = 0; c < p.lists; c++) pruned += lower[c] > sorted[probes - 1];
+  }
+  return pruned;
+}
+
+}  // namespace
+
+// The bounds that order a scan's probes: below every key, for L2 and inner product, and
+// not idle: on this mixture (clusters of radii a hundredfold apart, a heavy tail, rank 24
+// of 192 dimensions) a quarter of the lists' bounds rule them out of the first 10 (the
+// index's own centroids on Fashion-MNIST fare better: docs/benchmarks.md).
+TEST(IvfProjected, LowerBoundsOfTheProbeKeys) {
+  const std::uint32_t dim = 192;
+  const std::uint32_t lists = 400;
+  std::vector<float> sample = mixture(8000, dim, 6);
+  std::vector<float> centroids(std::size_t{lists} * dim);
+  ivf::KMeansOptions options;
+  options.clusters = lists;
+  options.iterations = 4;
+  options.threads = 2;
+  ivf::train_kmeans(sample.data(), 8000, dim, options, centroids.data());
+  const std::uint32_t rank = ivf::projection_rank(lists, dim);
+  Projection pr(centroids, lists, dim, rank, 2);
+  std::vector<float> queries = mixture(200, dim, 7);
+  // A query at a centroid, and one at the origin.
+  std::copy(centroids.begin() + 3 * dim, centroids.begin() + 4 * dim, queries.begin());
+  std::fill(queries.begin() + dim, queries.begin() + 2 * dim, 0.0f);
+  const std::uint32_t total = 200 * lists;
+  EXPECT_GT(check_bounds(pr.p, centroids, queries, false, 10), total / 5);
+  check_bounds(pr.p, centroids, queries, true, 10);
+
+  // What an index stores (basis and coordinates) gives the same projection back.
+  std::vector<float> norms(4 * lists);
+  ivf::CentroidProjection attached;
+  ivf::attach_projection(centroids.data(), lists, dim, rank, pr.p.basis, pr.p.projected,
+                         norms.data(), &attached);
+  std::vector<float> scratch(rank), a(lists), b(lists);
+  ivf::projected_lower_bounds(queries.data() + 5 * dim, pr.p, false, scratch.data(), a.data());
+  ivf::projected_lower_bounds(queries.data() + 5 * dim, attached, false, scratch.data(), b.data());
+  EXPECT_EQ(a, b);
+}
+
+// Centroids in a plane: every centroid lies in the subspace (residual norms near 0, from a
+// difference of nearly equal squares), where a rounded residual could overstate the gap.
+TEST(IvfProjected, LowerBoundsWhereCentroidsLieInTheSubspace) {
+  const std::uint32_t dim = 128;
+  const std::uint32_t lists = 256;
+  std::vector<float> centroids(std::size_t{lists} * dim, 0.0f);
+  for (std::uint32_t c = 0; c < lists; c++) {
+    centroids[std::size_t{c} * dim + 3] = 1000.0f + static_cast<float>(c % 16);
+    centroids[std::size_t{c} * dim + 70] = static_cast<float>(c / 16) * 0.01f;
+  }
+  const std::uint32_t rank = ivf::projection_rank(lists, dim);
+  Projection pr(centroids, lists, dim, rank, 2);
+  std::vector<float> queries = mixture(100, dim, 8);
+  for (std::size_t i = 0; i < 20; i++) {  // some in the plane too
+    std::copy(centroids.begin() + i * 13 * dim, centroids.begin() + (i * 13 + 1) * dim,
+              queries.begin() + i * dim);
+    queries[i * dim + 70] += 0.003f;
+  }
+  check_bounds(pr.p, centroids, queries, false, 10);
+  check_bounds(pr.p, centroids, queries, true, 10);
 }

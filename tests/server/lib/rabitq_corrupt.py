@@ -5,7 +5,8 @@ usage: rabitq_corrupt.py FILE CASE    (the server must be stopped)
 
 Offsets follow extension/rabitq/rabitq.h: the page header's line pointers from byte 24
 (lp_off: 15 bits, lp_flags: 2, lp_len: 15), the special space's next link at 8184 and page
-type at 8188; the metapage's RabitqMeta at 24; a directory entry is 32 bytes from 24; a code
+type at 8188; the metapage's RabitqMeta at 24 (projection_start at +80, projection_rank at
++84); a directory entry is 32 bytes from 24; a code
 tuple has vector_block at +8, vector_offset at +12 and, with bits > 1, its ExRef after the
 code words; a vector chunk has next_block at +0 and count at +6.
 """
@@ -56,7 +57,8 @@ def main():
     vector_block, vector_offset = u32(data, first + 8), u16(data, first + 12)
     ex_ref = first + 32 + padded_dim // 8
     ex_block, ex_offset = u32(data, ex_ref), u16(data, ex_ref + 4)
-    chunk = item(data, vector_block, vector_offset)
+    # An index that reranks from the table has no vector pages.
+    chunk = item(data, vector_block, vector_offset) if vector_block < nblocks else None
     special = page(data, code_head) + 8184
 
     if case == "code_lp_offset":  # an item that starts past the special space
@@ -113,6 +115,12 @@ def main():
         struct.pack_into("<I", data, 24 + 36, nblocks + 50)
     elif case == "meta_centroids_to_codes":
         struct.pack_into("<I", data, 24 + 32, code_head)
+    elif case == "meta_projection_past_end":  # the centroids' subspace (projection_start)
+        struct.pack_into("<I", data, 24 + 80, nblocks + 50)
+    elif case == "meta_projection_to_codes":
+        struct.pack_into("<I", data, 24 + 80, code_head)
+    elif case == "meta_projection_rank":  # not a multiple of 4
+        struct.pack_into("<I", data, 24 + 84, 6)
     elif case == "directory_head_past_end":
         struct.pack_into("<I", data, entry, nblocks + 7)
     else:
