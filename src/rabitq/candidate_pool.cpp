@@ -21,8 +21,12 @@ struct Earlier {
   bool operator()(const Candidate& a, const Candidate& b) const { return earlier(a, b); }
 };
 
-constexpr std::uint32_t kRefill = 32;   // candidates moved from the pool to the heap at a time
-constexpr std::uint32_t kMaxWant = 64;  // the most refill_few moves (a 64th of its largest pool)
+constexpr std::uint32_t kRefill = 32;  // candidates moved from the pool to the heap at a time
+// The most refill_few moves, a 64th of its largest pool (16384; its buffer is 32 KB of
+// stack). At 64 (pools to 4096) the ~1M near-duplicate set's pools of 6000-8000 at probes
+// 10 went to nth_element over whole candidates: refill 8.7% of a query's samples, 3.7%
+// through refill_few (session 28, docs/benchmarks.md).
+constexpr std::uint32_t kMaxWant = 256;
 
 void* realloc_or_throw(void*, void* array, std::size_t bytes) {
   void* grown = std::realloc(array, bytes);

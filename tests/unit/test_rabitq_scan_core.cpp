@@ -100,10 +100,11 @@ TEST(CandidateTid, OrdersAsItemPointerCompare) {
   EXPECT_FALSE(rq::earlier(candidate(1, tid(3, 2)), candidate(1, tid(3, 2))));
 }
 
-// Small pools (selected by key), large ones (a 64th at a time, in place), and adds between pops
-// as when the scan probes another list: every pop is the earliest of all that are queued.
+// Pools up to 16384 (selected by key), larger ones (a 64th at a time, in place), and adds between
+// pops as when the scan probes another list: every pop is the earliest of all that are queued.
 TEST(CandidateQueue, PopsInBoundThenTidOrder) {
-  for (std::size_t n : {1u, 5u, 31u, 33u, 700u, 2048u, 2049u, 4096u, 4097u, 20000u}) {
+  for (std::size_t n :
+       {1u, 5u, 31u, 33u, 700u, 2048u, 2049u, 4096u, 4097u, 16384u, 16385u, 20000u}) {
     const std::vector<Candidate> input = random_candidates(n, n);
     Queue queue;
     for (const Candidate& c : input) queue.q.add(c);
