@@ -155,15 +155,9 @@ void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t
     throw std::invalid_argument("build_projection: rank must be a positive multiple of 4");
   }
   const auto& k = kernels::distance_kernels();
-  CentroidProjection p;
-  p.lists = lists;
-  p.dim = dim;
-  p.rank = rank;
-  p.centroids = centroids;
-  p.basis = buffer;
-  p.projected = p.basis + std::size_t{rank} * dim;
-  p.norms_squared = p.projected + std::size_t{lists} * rank;
-  p.slack = p.norms_squared + lists;
+  float* const basis_out = buffer;
+  float* const projected = buffer + std::size_t{rank} * dim;
+  float* const norms = projected + std::size_t{lists} * rank;
 
   // The centred centroids: their principal directions are where lists differ.
   std::vector<double> mean(dim, 0.0);
@@ -212,12 +206,12 @@ void build_projection(const float* centroids, std::uint32_t lists, std::uint32_t
     });
     orthonormalize(&basis, rank, dim);
   }
-  std::copy(basis.begin(), basis.end(), p.basis);
+  std::copy(basis.begin(), basis.end(), basis_out);
 
   parallel_for(threads, lists, [&](std::size_t c) {
-    project(centroids + c * dim, p.basis, rank, dim, p.projected + c * rank);
+    project(centroids + c * dim, basis_out, rank, dim, projected + c * rank);
   });
-  attach_projection(centroids, lists, dim, rank, p.basis, p.projected, p.norms_squared, out);
+  attach_projection(centroids, lists, dim, rank, basis_out, projected, norms, out);
 }
 
 void nearest_centroids_projected(const float* vectors, std::size_t n, const CentroidProjection& p,

@@ -37,6 +37,18 @@ std::vector<float> mixture(std::size_t n, std::uint32_t dim, unsigned seed) {
   return data;
 }
 
+// k-means centroids of 8000 rows of the mixture.
+std::vector<float> trained_centroids(std::uint32_t dim, std::uint32_t lists, unsigned seed) {
+  std::vector<float> sample = mixture(8000, dim, seed);
+  std::vector<float> centroids(std::size_t{lists} * dim);
+  ivf::KMeansOptions options;
+  options.clusters = lists;
+  options.iterations = 4;
+  options.threads = 2;
+  ivf::train_kmeans(sample.data(), 8000, dim, options, centroids.data());
+  return centroids;
+}
+
 struct Projection {
   std::vector<float> buffer;
   ivf::CentroidProjection p;
@@ -79,13 +91,7 @@ TEST(IvfProjected, RankOnlyWhereItPays) {
 TEST(IvfProjected, SameListsAsTheFullScan) {
   const std::uint32_t dim = 192;
   const std::uint32_t lists = 400;
-  std::vector<float> sample = mixture(8000, dim, 1);
-  std::vector<float> centroids(std::size_t{lists} * dim);
-  ivf::KMeansOptions options;
-  options.clusters = lists;
-  options.iterations = 4;
-  options.threads = 2;
-  ivf::train_kmeans(sample.data(), 8000, dim, options, centroids.data());
+  std::vector<float> centroids = trained_centroids(dim, lists, 1);
   // Two identical centroids: a row at them goes to the lower id, as in the full scan.
   std::copy(centroids.begin() + 5 * dim, centroids.begin() + 6 * dim, centroids.begin() + 9 * dim);
   const std::uint32_t rank = ivf::projection_rank(lists, dim);
@@ -188,13 +194,7 @@ std::uint32_t check_bounds(const ivf::CentroidProjection& p, const std::vector<f
 TEST(IvfProjected, LowerBoundsOfTheProbeKeys) {
   const std::uint32_t dim = 192;
   const std::uint32_t lists = 400;
-  std::vector<float> sample = mixture(8000, dim, 6);
-  std::vector<float> centroids(std::size_t{lists} * dim);
-  ivf::KMeansOptions options;
-  options.clusters = lists;
-  options.iterations = 4;
-  options.threads = 2;
-  ivf::train_kmeans(sample.data(), 8000, dim, options, centroids.data());
+  std::vector<float> centroids = trained_centroids(dim, lists, 6);
   const std::uint32_t rank = ivf::projection_rank(lists, dim);
   Projection pr(centroids, lists, dim, rank, 2);
   std::vector<float> queries = mixture(200, dim, 7);
