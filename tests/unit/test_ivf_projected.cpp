@@ -49,6 +49,17 @@ std::vector<float> trained_centroids(std::uint32_t dim, std::uint32_t lists, uns
   return centroids;
 }
 
+// lists centroids on a 16 × (lists / 16) grid in the plane of axes 3 and 70: axis 3 at
+// offset + 0..15, axis 70 at step × 0, 1, ...
+std::vector<float> plane(std::uint32_t dim, std::uint32_t lists, float offset, float step) {
+  std::vector<float> centroids(std::size_t{lists} * dim, 0.0f);
+  for (std::uint32_t c = 0; c < lists; c++) {
+    centroids[std::size_t{c} * dim + 3] = offset + static_cast<float>(c % 16);
+    centroids[std::size_t{c} * dim + 70] = static_cast<float>(c / 16) * step;
+  }
+  return centroids;
+}
+
 struct Projection {
   std::vector<float> buffer;
   ivf::CentroidProjection p;
@@ -126,11 +137,7 @@ TEST(IvfProjected, DeterministicWhateverTheThreads) {
 TEST(IvfProjected, CentroidsSpanningFewDimensions) {
   const std::uint32_t dim = 128;
   const std::uint32_t lists = 256;
-  std::vector<float> centroids(std::size_t{lists} * dim, 0.0f);
-  for (std::uint32_t c = 0; c < lists; c++) {
-    centroids[std::size_t{c} * dim + 3] = static_cast<float>(c % 16);
-    centroids[std::size_t{c} * dim + 70] = static_cast<float>(c / 16);
-  }
+  std::vector<float> centroids = plane(dim, lists, 0.0f, 1.0f);
   const std::uint32_t rank = ivf::projection_rank(lists, dim);
   Projection pr(centroids, lists, dim, rank, 2);
   const auto& k = ruvector::kernels::distance_kernels();
@@ -221,11 +228,7 @@ TEST(IvfProjected, LowerBoundsOfTheProbeKeys) {
 TEST(IvfProjected, LowerBoundsWhereCentroidsLieInTheSubspace) {
   const std::uint32_t dim = 128;
   const std::uint32_t lists = 256;
-  std::vector<float> centroids(std::size_t{lists} * dim, 0.0f);
-  for (std::uint32_t c = 0; c < lists; c++) {
-    centroids[std::size_t{c} * dim + 3] = 1000.0f + static_cast<float>(c % 16);
-    centroids[std::size_t{c} * dim + 70] = static_cast<float>(c / 16) * 0.01f;
-  }
+  std::vector<float> centroids = plane(dim, lists, 1000.0f, 0.01f);
   const std::uint32_t rank = ivf::projection_rank(lists, dim);
   Projection pr(centroids, lists, dim, rank, 2);
   std::vector<float> queries = mixture(100, dim, 8);
