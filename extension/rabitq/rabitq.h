@@ -293,6 +293,7 @@ struct IndexShape {
   uint64 stamp;  // unique per load; 0 once evicted (see shape_still_cached)
   // Where this backend last found each page (rabitq_recent.h): a hint that scans update.
   RecentBuffers* recent;
+  RecentBuffers* heap_recent;  // the same for the indexed table's pages
 };
 const IndexShape* index_shape(Relation index);
 // Whether a shape index_shape returned with this stamp is still cached. A scan keeps its

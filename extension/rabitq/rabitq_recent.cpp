@@ -2,6 +2,8 @@
 #include "extension/rabitq/rabitq_recent.h"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "pgstat.h"
 #include "utils/rel.h"
 }
@@ -48,30 +50,67 @@ RecentBuffers* make_recent_buffers(MemoryContext context, BlockNumber nblocks) {
   return recent;
 }
 
+namespace {
+
+// Pins `block` of `rel` through its entry when that buffer still holds it.
+bool pin_recent(Relation rel, BlockNumber block, RecentBuffers* recent, Buffer* out) {
+  if (block > recent->mask && recent->mask + 1 < kMaxEntries) grow(recent, block);
+  const RecentBuffers::Entry& e = recent->entries[block & recent->mask];
+  if (e.block != block) return false;
+#if PG_VERSION_NUM >= 160000
+  if (!ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, block, e.buffer)) return false;
+#else
+  if (!ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, block, e.buffer)) return false;
+#endif
+  // What ReadBuffer counts for the relation's statistics (pg_statio_*); ReadRecentBuffer
+  // counts only the query's buffer usage (EXPLAIN BUFFERS).
+  pgstat_count_buffer_read(rel);
+  pgstat_count_buffer_hit(rel);
+  *out = e.buffer;
+  return true;
+}
+
+void record(RecentBuffers* recent, BlockNumber block, Buffer buffer) {
+  if (block > recent->mask && recent->mask + 1 < kMaxEntries) grow(recent, block);
+  recent->entries[block & recent->mask] = {block, buffer};
+}
+
+bool is_heap_fetch(IndexFetchTableData* fetch, RecentBuffers* recent) {
+  return recent != nullptr && fetch != nullptr &&
+         fetch->rel->rd_tableam == GetHeapamTableAmRoutine() &&
+         !RelationUsesLocalBuffers(fetch->rel);
+}
+
+}  // namespace
+
 Buffer pin_block(Relation index, BlockNumber block, RecentBuffers* recent) {
   // Temporary indexes live in local buffers, which have no mapping lock to save.
   if (recent == nullptr || RelationUsesLocalBuffers(index)) {
     return ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
   }
-  if (block > recent->mask && recent->mask + 1 < kMaxEntries) grow(recent, block);
-  RecentBuffers::Entry& e = recent->entries[block & recent->mask];
-  if (e.block == block) {
-#if PG_VERSION_NUM >= 160000
-    const bool hit = ReadRecentBuffer(index->rd_locator, MAIN_FORKNUM, block, e.buffer);
-#else
-    const bool hit = ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, e.buffer);
-#endif
-    if (hit) {
-      // What ReadBuffer counts for the relation's statistics (pg_statio_*_indexes);
-      // ReadRecentBuffer counts only the query's buffer usage (EXPLAIN BUFFERS).
-      pgstat_count_buffer_read(index);
-      pgstat_count_buffer_hit(index);
-      return e.buffer;
-    }
-  }
-  Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
-  e = {block, buffer};
+  Buffer buffer;
+  if (pin_recent(index, block, recent, &buffer)) return buffer;
+  buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+  record(recent, block, buffer);
   return buffer;
+}
+
+void position_heap_fetch(IndexFetchTableData* fetch, BlockNumber block, RecentBuffers* recent) {
+  if (!is_heap_fetch(fetch, recent)) return;
+  auto* heap = reinterpret_cast<IndexFetchHeapData*>(fetch);
+  if (BufferIsValid(heap->xs_cbuf) && BufferGetBlockNumber(heap->xs_cbuf) == block) return;
+  Buffer buffer;
+  if (!pin_recent(fetch->rel, block, recent, &buffer)) return;
+  // heapam's fetch checks that the buffer it holds is the block's (ReleaseAndReadBuffer)
+  // and otherwise releases it: it owns this pin from here on.
+  if (BufferIsValid(heap->xs_cbuf)) ReleaseBuffer(heap->xs_cbuf);
+  heap->xs_cbuf = buffer;
+}
+
+void record_heap_fetch(IndexFetchTableData* fetch, RecentBuffers* recent) {
+  if (!is_heap_fetch(fetch, recent)) return;
+  const Buffer buffer = reinterpret_cast<IndexFetchHeapData*>(fetch)->xs_cbuf;
+  if (BufferIsValid(buffer)) record(recent, BufferGetBlockNumber(buffer), buffer);
 }
 
 }  // namespace ruvector::pg::rabitq

@@ -9,6 +9,10 @@
 
 #include "extension/rabitq/rabitq.h"
 
+extern "C" {
+#include "access/relscan.h"
+}
+
 namespace ruvector::pg::rabitq {
 
 // A direct-mapped table of block -> buffer, a hint only: an entry may name a buffer that
@@ -30,6 +34,16 @@ RecentBuffers* make_recent_buffers(MemoryContext context, BlockNumber nblocks);
 // would, through the buffer recorded for it when that still holds it; else reads it and
 // records where. `recent` may be null (then it is ReadBufferExtended).
 Buffer pin_block(Relation index, BlockNumber block, RecentBuffers* recent);
+
+// The same for the table's pages, which a scan reads twice a returned row: once for the rerank,
+// once when the executor fetches the row. For a heap table, positions `fetch` (a heap index
+// fetch) on `block`'s buffer when the table still finds it there, so that heapam's fetch takes
+// the buffer it holds instead of looking the block up; it then also skips its opportunistic
+// prune of the page, which a lookup of that page by anyone else still does. Other table
+// methods and temporary tables are left alone.
+void position_heap_fetch(IndexFetchTableData* fetch, BlockNumber block, RecentBuffers* recent);
+// After a fetch through `fetch`: records the buffer it holds for its block.
+void record_heap_fetch(IndexFetchTableData* fetch, RecentBuffers* recent);
 
 // The buffer recorded for `block`, InvalidBuffer when none. It is not pinned and may hold
 // another page by now: good for a prefetch of its memory, not for reading it.

@@ -29,6 +29,7 @@
 #include "extension/boundary.h"
 #include "extension/rabitq/rabitq_chain.h"
 #include "extension/rabitq/rabitq_items.h"
+#include "extension/rabitq/rabitq_recent.h"
 #include "extension/rabitq/rabitq_returned.h"
 #include "extension/vector/vector_type.h"
 #include "ivf/probe_order.h"
@@ -532,10 +533,12 @@ bool heap_distance(IndexScanDesc scan, ScanState* s, ItemPointerData tid, double
   }
   bool call_again = false;
   bool all_dead = false;
-  if (!table_index_fetch_tuple(s->heap_fetch, &tid, scan->xs_snapshot, s->heap_slot, &call_again,
-                               &all_dead)) {
-    return false;
-  }
+  RecentBuffers* recent = scan_shape(scan->indexRelation, s)->heap_recent;
+  position_heap_fetch(s->heap_fetch, ItemPointerGetBlockNumber(&tid), recent);
+  const bool found = table_index_fetch_tuple(s->heap_fetch, &tid, scan->xs_snapshot, s->heap_slot,
+                                             &call_again, &all_dead);
+  record_heap_fetch(s->heap_fetch, recent);
+  if (!found) return false;
   bool isnull = false;
   Datum d = slot_getattr(s->heap_slot, scan->indexRelation->rd_index->indkey.values[0], &isnull);
   bool ok = false;
@@ -704,7 +707,10 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
                            RelationGetRelationName(scan->indexRelation))));
   }
   MemoryContext old = MemoryContextSwitchTo(s->context);
-  if (!s->started) {
+  if (s->started) {
+    // Where the executor found the row returned last, for when a later row shares its page.
+    record_heap_fetch(scan->xs_heapfetch, scan_shape(scan->indexRelation, s)->heap_recent);
+  } else {
     start(scan, s);
     while (s->next < s->probes) {
       probe_next_list(scan->indexRelation, s);
@@ -724,6 +730,9 @@ bool get_tuple(IndexScanDesc scan, ScanDirection dir) {
   }
   if (found) {
     scan->xs_heaptid = to_pg(r.tid);
+    // The executor fetches the row next, usually from the page its rerank just read.
+    position_heap_fetch(scan->xs_heapfetch, ItemPointerGetBlockNumber(&scan->xs_heaptid),
+                        scan_shape(scan->indexRelation, s)->heap_recent);
     scan->xs_recheck = false;
     scan->xs_recheckorderby = false;
     scan->xs_orderbyvals[0] = Float8GetDatum(r.distance);

@@ -134,6 +134,7 @@ const IndexShape* index_shape(Relation index) {
   victim->shape.centroids = centroids;
   victim->shape.centroid_norms_squared = norms_squared;
   victim->shape.recent = make_recent_buffers(context, RelationGetNumberOfBlocks(index));
+  victim->shape.heap_recent = make_recent_buffers(context, 0);  // grows as scans read the table
   victim->last_use = ++use_counter;
   victim->shape.stamp = victim->last_use;
   victim->valid = true;
