@@ -20,6 +20,23 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+bool is_delimiter(char c) { return c == ',' || c == ']' || is_space(c); }
+
+// An element written as a whole number of at most 7 digits with an optional '-', directly
+// followed by a delimiter: its value, exact in a float (below 2^24) and so what from_chars
+// would give (-0 included), without its general conversion (about 10 ns an element, most
+// of reading a text query of pixels). Returns the end of the number, or nullptr for any
+// other form, which the general path then reads.
+const char* whole_number(const char* pt, float* value) {
+  const char* p = pt + (*pt == '-');
+  const char* digits = p;
+  std::uint32_t n = 0;
+  while (p - digits < 7 && static_cast<unsigned char>(*p - '0') < 10) n = n * 10 + (*p++ - '0');
+  if (p == digits || !is_delimiter(*p)) return nullptr;
+  *value = *pt == '-' ? -static_cast<float>(n) : static_cast<float>(n);
+  return p;
+}
+
 [[noreturn]] void syntax_error(const char* text, const char* type_name, const char* detail) {
   fail(ErrorKind::kInvalidText,
        std::string("invalid input syntax for type ") + type_name + ": \"" + text + "\"",
@@ -52,9 +69,11 @@ int parse_text(const char* text, float* out, const char* type_name) {
     // stops short of a delimiter or fails, strtof decides, as before. Postgres runs with
     // LC_NUMERIC=C, so the decimal point is always '.'.
     float value = 0;
-    const char* end = nullptr;
-    auto fast = std::from_chars(pt, text_end, value);
-    if (fast.ec == std::errc() && (*fast.ptr == ',' || *fast.ptr == ']' || is_space(*fast.ptr))) {
+    const char* end = whole_number(pt, &value);
+    if (end != nullptr) {
+      // done: an integer, as most vectors of pixels or counts are written
+    } else if (auto fast = std::from_chars(pt, text_end, value);
+               fast.ec == std::errc() && is_delimiter(*fast.ptr)) {
       end = fast.ptr;
     } else {
       char* slow_end = nullptr;

@@ -184,12 +184,35 @@ TEST(VectorText, ParsesEveryNumberAsStrtofDoes) {
     std::snprintf(buf, sizeof(buf), formats[i % 5], static_cast<double>(f));
     numbers.push_back(buf);
   }
+  // Whole numbers, which take a path of their own up to 7 digits: around that limit, with
+  // signs and leading zeros, and followed by each delimiter below.
+  for (int i = 0; i <= 300; i++) numbers.push_back(std::to_string(i));
+  for (long i : {999999L, 1000000L, 9999999L, 10000000L, 16777215L, 16777216L, 16777217L,
+                 99999999L, 123456789L, 4294967295L, 4294967296L, 99999999999L}) {
+    numbers.push_back(std::to_string(i));
+    numbers.push_back("-" + std::to_string(i));
+  }
+  for (const char* n : {"0000000", "00000000", "0000007", "-0000007", "00000007", "-", "--1",
+                        "1-", "-00", "7.", "7.0", "7e0", "0x7"}) {
+    numbers.push_back(n);
+  }
+  for (int i = 0; i < 2000; i++) {
+    state = state * 1664525u + 1013904223u;
+    numbers.push_back(std::to_string(static_cast<int>(state % 20000000u) - 10000000));
+  }
   for (const std::string& n : numbers) {
-    float expected = std::strtof(n.c_str(), nullptr);
-    std::vector<float> got = parse("[" + n + " , " + n + "]");
-    ASSERT_EQ(got.size(), 2u) << n;
-    ASSERT_EQ(std::memcmp(&got[0], &expected, sizeof(float)), 0) << n;
-    ASSERT_EQ(std::memcmp(&got[1], &expected, sizeof(float)), 0) << n;
+    char* end = nullptr;
+    float expected = std::strtof(n.c_str(), &end);
+    if (end == n.c_str() || *end != '\0') {  // not a number for strtof: an error here too
+      EXPECT_EQ(parse_error("[" + n + "]").kind(), ErrorKind::kInvalidText) << n;
+      continue;
+    }
+    for (const std::string& text : {"[" + n + " , " + n + "]", "[" + n + "," + n + "\t]"}) {
+      std::vector<float> got = parse(text);
+      ASSERT_EQ(got.size(), 2u) << text;
+      ASSERT_EQ(std::memcmp(&got[0], &expected, sizeof(float)), 0) << text;
+      ASSERT_EQ(std::memcmp(&got[1], &expected, sizeof(float)), 0) << text;
+    }
   }
   EXPECT_EQ(parse_error("[1e39]").kind(), ErrorKind::kOutOfRange);
   EXPECT_EQ(parse_error("[1,inf]").kind(), parse_error("[1,Infinity]").kind());
