@@ -4,7 +4,8 @@
 # start its chains, and the index must then return every row. Then pgbench clients insert
 # into an index of four lists while others search and a loop DELETEs and VACUUMs, so that inserts append to
 # and reuse slots in the same lists at once, and VACUUM counts tombstones into the entries
-# inserts are changing. Afterwards every row must be found exactly once by a search of all
+# inserts are changing; each search checks that its rows come in distance order, once
+# each, at the distance their vector gives. Afterwards every row must be found exactly once by a search of all
 # lists, every page must be in exactly one chain (tests/server/rabitq_census.sql), and the
 # directory's counts must match the code pages: the sum of the entries' live equals the
 # code tuples that are not tombstones (and the table's rows), and the sum of dead the
@@ -76,9 +77,30 @@ cat >"$scripts/insert.sql" <<'SQL'
 INSERT INTO items (v) SELECT array(SELECT random() * 10 + 0 * g FROM generate_series(1, 8))::ruvector
 FROM generate_series(1, 5) g;
 SQL
+# Searches check what they get while rows move under them: rows in order of the distance
+# recomputed from the row as returned (a copy, so not the scan's own number), none twice.
+# The scan pins table pages through buffers it saw earlier (rabitq_recent.h), which VACUUM
+# and inserts may have given to other pages since.
+"${PSQL[@]}" <<'SQL'
+CREATE FUNCTION checked_search(q ruvector) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  last float8 := 0;
+  seen bigint[] := '{}';
+BEGIN
+  FOR r IN SELECT id, v, v <-> q AS d FROM items ORDER BY v <-> q LIMIT 10 LOOP
+    IF r.id = ANY (seen) THEN RAISE EXCEPTION 'row % returned twice', r.id; END IF;
+    IF r.d <> (r.v <-> q) THEN
+      RAISE EXCEPTION 'row %: scan distance % but % from the row', r.id, r.d, r.v <-> q;
+    END IF;
+    IF r.d < last THEN RAISE EXCEPTION 'row % at % after %', r.id, r.d, last; END IF;
+    seen := seen || r.id;
+    last := r.d;
+  END LOOP;
+END $$;
+SQL
 cat >"$scripts/search.sql" <<'SQL'
-SELECT id FROM items ORDER BY v <-> array(SELECT random() * 10 FROM generate_series(1, 8))::ruvector
-LIMIT 10;
+SELECT checked_search(array(SELECT random() * 10 FROM generate_series(1, 8))::ruvector);
 SQL
 seconds=${RABITQ_CONCURRENCY_SECONDS:-10}
 pgbench+=(-T "$seconds")
