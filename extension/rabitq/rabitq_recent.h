@@ -4,7 +4,8 @@
 // of shared_buffers, missing the cache at every step, under a partition lock that every
 // backend's lookups share. ReadRecentBuffer skips the lookup when the buffer a block was
 // last seen in still holds it (it checks the buffer's tag under its header lock), which is
-// true for every page of an index that stays in shared_buffers.
+// true for every page of an index that stays in shared_buffers. The same holds for the
+// pages of the indexed table that reranks and the executor read (position_heap_fetch).
 #pragma once
 
 #include "extension/rabitq/rabitq.h"
